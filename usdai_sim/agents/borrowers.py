@@ -1,0 +1,291 @@
+"""GPU operators: their state arrays (n_paths, n_borrowers), their vectorised rules, and agent views.
+
+Cash flow of an operator with an active loan over dt days (USD):
+    revenue = GPUs · 24·dt · [s · contract_price + (1 − s) · u · spot_rental]
+        (s = contracted share, billed take-or-pay; u = utilisation of the rest)
+    opex    = GPUs · 24·dt · [kW · $/kWh · (idle + (1 − idle)·(s + (1 − s)·u)) + colocation]
+              + GPUs · overhead_per_month · dt/30
+    cash   ← max(cash + revenue − opex, 0)   (the SPV cannot go below zero; a shortfall is the sponsor's)
+Hardware fails at rate h per year: GPUs ← GPUs · exp(−h·dt/365) (expected fleet), unless insured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import mesa
+import numpy as np
+
+from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, BorrowerParams
+from usdai_sim.protocol.loans import accrual, scheduled_payment
+
+PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED, LAPSED = range(6)
+ROUTES = ("payment", "strategic", "fraud", "covenant")
+ROUTE_PAYMENT, ROUTE_STRATEGIC, ROUTE_FRAUD, ROUTE_COVENANT = 1, 2, 3, 4
+
+
+@dataclass
+class BorrowerBook:
+    """Dynamic state of every borrower on every path; each array is (n_paths, n_borrowers)."""
+
+    status: np.ndarray
+    gpus: np.ndarray
+    idio_log: np.ndarray
+    util_logit: np.ndarray
+    principal_usd: np.ndarray
+    apr: np.ndarray
+    payments_left: np.ndarray
+    next_due_day: np.ndarray
+    accrued_usd: np.ndarray
+    due_interest_usd: np.ndarray
+    due_principal_usd: np.ndarray
+    late_interest_usd: np.ndarray
+    grace_until_day: np.ndarray
+    cash_usd: np.ndarray
+    dsra_usd: np.ndarray
+    contract_price_usd_per_gpu_hour: np.ndarray
+    breach_until_day: np.ndarray
+    default_day: np.ndarray
+    default_route: np.ndarray
+    sale_day: np.ndarray
+    ead_usd: np.ndarray
+    claim_interest_usd: np.ndarray
+    writedown_usd: np.ndarray
+    recourse_day: np.ndarray
+    recourse_usd: np.ndarray
+    originated_usd: np.ndarray
+    appraised_usd: np.ndarray
+    recovered_usd: np.ndarray
+    loss_usd: np.ndarray
+
+    @classmethod
+    def new(cls, bp: BorrowerParams, n_paths: int) -> BorrowerBook:
+        """Every borrower pending (no loan yet), on every path."""
+        shape = (n_paths, bp.count)
+        zeros = {f.name: np.zeros(shape) for f in fields(cls) }
+        for name in ("grace_until_day", "breach_until_day", "default_day", "sale_day", "recourse_day"):
+            zeros[name] = np.full(shape, np.inf)
+        zeros["status"] = np.full(shape, PENDING, dtype=np.int8)
+        zeros["default_route"] = np.zeros(shape, dtype=np.int8)
+        zeros["payments_left"] = np.zeros(shape, dtype=np.int32)
+        zeros["gpus"] = np.broadcast_to(bp.gpus, shape).copy()
+        zeros["util_logit"] = np.broadcast_to(bp.utilisation_logit, shape).copy()
+        return cls(**zeros)
+
+    def carrying_usd(self) -> np.ndarray:
+        """Carrying value of each loan in NAV: principal − write-down while active or awaiting sale."""
+        live = (self.status == ACTIVE) | (self.status == DEFAULTED)
+        return np.where(live, self.principal_usd - self.writedown_usd, 0.0)
+
+    def active_accrued_usd(self) -> np.ndarray:
+        """Accrued, unpaid interest of performing loans (the optimistic NAV's extra)."""
+        return np.where(self.status == ACTIVE, self.accrued_usd, 0.0)
+
+
+def operate(
+    book: BorrowerBook,
+    bp: BorrowerParams,
+    spot_usd_per_gpu_hour: np.ndarray,
+    utilisation: np.ndarray,
+    power_kw_per_gpu: np.ndarray,
+    dt_days: float,
+) -> np.ndarray:
+    """Add one step's operating cash flow to active borrowers' cash (module docstring); return revenue."""
+    active = book.status == ACTIVE
+    s = bp.contracted_share
+    busy = s + (1.0 - s) * utilisation
+    hours = HOURS_PER_DAY * dt_days
+    price = s * book.contract_price_usd_per_gpu_hour + (1.0 - s) * utilisation * spot_usd_per_gpu_hour
+    power = power_kw_per_gpu * bp.power_usd_per_kwh * (bp.idle_power_fraction + (1.0 - bp.idle_power_fraction) * busy)
+    opex_per_gpu = hours * (power + bp.colocation_usd_per_gpu_hour) + bp.overhead_usd_per_gpu_month * dt_days / 30.0
+    revenue = np.where(active, book.gpus * hours * price, 0.0)
+    book.cash_usd = np.where(active, np.maximum(book.cash_usd + revenue - book.gpus * opex_per_gpu, 0.0), book.cash_usd)
+    decay = np.where(bp.insured_hardware, 1.0, np.exp(-bp.failure_rate_per_year * dt_days / DAYS_PER_YEAR))
+    live = active | (book.status == DEFAULTED)
+    book.gpus = np.where(live, book.gpus * decay, book.gpus)
+    return revenue
+
+
+def accrue(book: BorrowerBook, bp: BorrowerParams, grace_apr_premium: float, dt_days: float) -> np.ndarray:
+    """Accrue interest on active balances and grace interest on missed payments; return the accrual (P, B)."""
+    active = book.status == ACTIVE
+    accrued = np.where(active, accrual(book.principal_usd, book.apr, dt_days), 0.0)
+    book.accrued_usd += accrued
+    in_grace = active & np.isfinite(book.grace_until_day)
+    missed = book.due_interest_usd + book.due_principal_usd
+    book.late_interest_usd += np.where(in_grace, accrual(missed, book.apr + grace_apr_premium, dt_days), 0.0)
+    return accrued
+
+
+@dataclass
+class Payments:
+    """Cash the lender received this step, (P, B) each (USD)."""
+
+    interest_usd: np.ndarray
+    principal_usd: np.ndarray
+    late_interest_usd: np.ndarray
+
+
+def _schedule_due(book: BorrowerBook, bp: BorrowerParams, day: float, tbill: np.ndarray) -> np.ndarray:
+    """Fix the amounts of payments falling due this step; floating loans reset to T-bill + spread."""
+    due = (book.status == ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
+    book.apr = np.where(due & bp.floating, tbill[:, None] + bp.floating_spread, book.apr)
+    interest, principal = scheduled_payment(book.principal_usd, book.apr, book.payments_left, bp.interest_only)
+    book.due_interest_usd = np.where(due, interest, book.due_interest_usd)
+    book.due_principal_usd = np.where(due, principal, book.due_principal_usd)
+    return due
+
+
+def _spend(book: BorrowerBook, pay: np.ndarray, amount_usd: np.ndarray) -> None:
+    """Pay ``amount`` where ``pay``, from cash first, then the debt-service reserve."""
+    from_cash = np.where(pay, np.minimum(book.cash_usd, amount_usd), 0.0)
+    book.cash_usd -= from_cash
+    book.dsra_usd -= np.where(pay, amount_usd - from_cash, 0.0)
+
+
+def collect(
+    book: BorrowerBook, bp: BorrowerParams, day: float, tbill: np.ndarray, grace_days: float, collateral: np.ndarray
+) -> tuple[Payments, np.ndarray]:
+    """Collect due and overdue payments; start grace on misses; return (payments, matured mask).
+
+    A final payment the borrower cannot meet from cash and reserve is refinanced against the fleet:
+    a new lender advances up to refinance_ltv × collateral value (so a bullet loan defaults at
+    maturity exactly when cash + reserve + refinance_ltv · V_T < what is owed, as in Merton's model).
+    """
+    due = _schedule_due(book, bp, day, tbill)
+    attempt = due | ((book.status == ACTIVE) & np.isfinite(book.grace_until_day))
+    amount = book.due_interest_usd + book.due_principal_usd + book.late_interest_usd
+    final = book.payments_left <= 1
+    refinance = np.where(final, np.clip(amount - book.cash_usd - book.dsra_usd, 0.0, bp.refinance_ltv * collateral), 0.0)
+    pay = attempt & (book.cash_usd + book.dsra_usd + refinance >= amount)
+    book.cash_usd += np.where(pay, refinance, 0.0)
+    _spend(book, pay, amount)
+    paid = Payments(
+        interest_usd=np.where(pay, book.due_interest_usd, 0.0),
+        principal_usd=np.where(pay, book.due_principal_usd, 0.0),
+        late_interest_usd=np.where(pay, book.late_interest_usd, 0.0),
+    )
+    book.principal_usd -= paid.principal_usd
+    book.accrued_usd = np.maximum(book.accrued_usd - paid.interest_usd, 0.0)
+    book.payments_left -= pay.astype(np.int32)
+    book.next_due_day += np.where(pay, PAYMENT_INTERVAL_DAYS, 0.0)
+    book.late_interest_usd = np.where(pay, 0.0, book.late_interest_usd)
+    book.grace_until_day = np.where(pay, np.inf, book.grace_until_day)
+    book.grace_until_day = np.where(due & ~pay, book.next_due_day + grace_days, book.grace_until_day)
+    matured = pay & (book.payments_left <= 0)
+    book.status = np.where(matured, REPAID, book.status).astype(np.int8)
+    _refill_reserve_and_sweep(book, bp, pay & ~matured)
+    return paid, matured
+
+
+def next_payment_usd(book: BorrowerBook, bp: BorrowerParams) -> np.ndarray:
+    """The payment the current schedule implies for the next date (USD)."""
+    interest, principal = scheduled_payment(book.principal_usd, book.apr, book.payments_left, bp.interest_only)
+    return interest + principal
+
+
+def _refill_reserve_and_sweep(book: BorrowerBook, bp: BorrowerParams, paid: np.ndarray) -> None:
+    """After a payment: top the reserve up to its target from cash, then distribute cash above the sweep level."""
+    payment = next_payment_usd(book, bp)
+    top_up = np.where(paid, np.clip(bp.dsra_months * payment - book.dsra_usd, 0.0, book.cash_usd), 0.0)
+    book.dsra_usd += top_up
+    book.cash_usd -= top_up
+    book.cash_usd = np.where(paid, np.minimum(book.cash_usd, bp.sweep_months * payment), book.cash_usd)
+
+
+def collateral_usd(book: BorrowerBook, value_usd_per_gpu: np.ndarray) -> np.ndarray:
+    """Resale value of each borrower's remaining fleet (USD)."""
+    return book.gpus * value_usd_per_gpu
+
+
+def covenant_check(book: BorrowerBook, bp: BorrowerParams, collateral: np.ndarray, day: float) -> np.ndarray:
+    """Maintenance-LTV covenant: a breach must be cured (principal prepaid from cash) within the cure period.
+
+    Breach when principal > maintenance_ltv · collateral; the cure prepays principal − mLTV·collateral
+    from cash as soon as cash allows. Returns the prepayment (P, B), USD.
+    """
+    active = (book.status == ACTIVE) & np.isfinite(bp.maintenance_ltv)
+    limit = np.nan_to_num(bp.maintenance_ltv) * collateral
+    excess = np.where(active, np.maximum(book.principal_usd - limit, 0.0), 0.0)
+    prepay = np.where((excess > 0) & (book.cash_usd >= excess), excess, 0.0)
+    book.cash_usd -= prepay
+    book.principal_usd -= prepay
+    breached = (excess > 0) & (prepay == 0)
+    newly = breached & ~np.isfinite(book.breach_until_day)
+    book.breach_until_day = np.where(newly, day + bp.cure_days, book.breach_until_day)
+    book.breach_until_day = np.where(breached, book.breach_until_day, np.inf)
+    return prepay
+
+
+def default_routes(
+    book: BorrowerBook,
+    bp: BorrowerParams,
+    collateral: np.ndarray,
+    day: float,
+    fraud_probability: np.ndarray,
+    uniforms: np.ndarray,
+) -> np.ndarray:
+    """Route of each new default this step (0 = none); fraud > payment > covenant > strategic."""
+    active = book.status == ACTIVE
+    fraud = active & (uniforms < fraud_probability)
+    payment = active & (book.grace_until_day <= day)
+    covenant = active & (book.breach_until_day <= day)
+    strategic = active & (collateral < bp.walk_ratio * book.principal_usd)
+    route = np.select(
+        [fraud, payment, covenant, strategic],
+        [ROUTE_FRAUD, ROUTE_PAYMENT, ROUTE_COVENANT, ROUTE_STRATEGIC],
+        0,
+    )
+    return route.astype(np.int8)
+
+
+def start_defaults(
+    book: BorrowerBook, bp: BorrowerParams, route: np.ndarray, day: float, time_to_sell_days: float
+) -> np.ndarray:
+    """Move newly defaulted loans to DEFAULTED; schedule the sale; return accrued interest reversed (P, B).
+
+    Fraud removes the missing fraction of the fleet. The lender's interest claim becomes
+    accrued + grace interest; accrual stops.
+    """
+    new = route > 0
+    book.status = np.where(new, DEFAULTED, book.status).astype(np.int8)
+    book.default_route = np.where(new, route, book.default_route).astype(np.int8)
+    book.default_day = np.where(new, day, book.default_day)
+    book.sale_day = np.where(new, day + time_to_sell_days, book.sale_day)
+    book.ead_usd = np.where(new, book.principal_usd, book.ead_usd)
+    book.claim_interest_usd = np.where(new, book.accrued_usd + book.late_interest_usd, book.claim_interest_usd)
+    reversed_usd = np.where(new, book.accrued_usd, 0.0)
+    book.accrued_usd = np.where(new, 0.0, book.accrued_usd)
+    book.gpus = np.where(new & (route == ROUTE_FRAUD), book.gpus * (1.0 - bp.fraud_missing_fraction), book.gpus)
+    book.grace_until_day = np.where(new, np.inf, book.grace_until_day)
+    book.breach_until_day = np.where(new, np.inf, book.breach_until_day)
+    return reversed_usd
+
+
+class Borrower(mesa.Agent):
+    """One GPU operator; its state is column ``col`` of the model's BorrowerBook, on every path."""
+
+    def __init__(self, model: mesa.Model, col: int) -> None:
+        super().__init__(model)
+        self.col = col
+
+    @property
+    def gpu_class(self) -> str:
+        """The class of its fleet."""
+        return self.model.params.classes.names[self.model.params.borrowers.class_index[self.col]]
+
+    @property
+    def principal_usd(self) -> np.ndarray:
+        """Outstanding principal on each path, (n_paths,)."""
+        return self.model.book.principal_usd[:, self.col]
+
+    @property
+    def status(self) -> np.ndarray:
+        """Loan status code on each path (PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED, LAPSED)."""
+        return self.model.book.status[:, self.col]
+
+    @property
+    def ltv(self) -> np.ndarray:
+        """Outstanding principal / collateral resale value on each path."""
+        value = self.model.collateral_usd[:, self.col]
+        return np.divide(self.principal_usd, value, out=np.full_like(value, np.inf), where=value > 0)

@@ -1,0 +1,239 @@
+"""Command line: parse, call the API, print, exit (0 ok, 2 invalid input, 1 failure)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from usdai_sim import __version__
+from usdai_sim.errors import InvariantError, UsdaiSimError
+from usdai_sim.scenario.library import (
+    DEFAULT_SCENARIO,
+    builtin_names,
+    builtin_path,
+    load_scenario,
+    scenario_sha256,
+)
+from usdai_sim.scenario.schema import Scenario
+
+EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
+
+
+class UsageError(UsdaiSimError):
+    """A command-line problem that is the user's to fix (exit status 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="usdai-sim", description="Stress-test GPU-collateralised lending (USD.AI style).")
+    parser.add_argument("--version", action="version", version=f"usdai-sim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenarios and write results and a report")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="YAML file or built-in name")
+    run.add_argument("--paths", type=int, help="Monte Carlo paths (overrides the scenario)")
+    run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
+    run.add_argument("--out", type=Path, help="results directory (default reports/NAME; with several scenarios OUT/NAME)")
+    run.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    run.add_argument("--force", action="store_true", help="replace an existing results directory")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--check-invariants", action="store_true", help="check the ledger identities every step")
+    run.add_argument("--no-report", action="store_true", help="write results only")
+    validate = sub.add_parser("validate", help="check scenario files")
+    validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    sub.add_parser("list", help="list the built-in scenarios")
+    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    report = sub.add_parser("report", help="(re)build the report of a results directory")
+    report.add_argument("results", type=Path, metavar="RESULTS_DIR")
+    compare = sub.add_parser("compare", help="compare several results directories")
+    compare.add_argument("results", nargs="+", type=Path, metavar="RESULTS_DIR")
+    compare.add_argument("--out", type=Path, default=Path("reports/compare"), help="where to write the comparison")
+    compare.add_argument("--force", action="store_true", help="replace an existing comparison directory")
+    return parser
+
+
+class ProgressBar:
+    """A one-line progress bar with ETA on stderr."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled, self.started, self.last = label, enabled, time.perf_counter(), 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not self.enabled or (now - self.last < 0.25 and done < total):
+            return
+        self.last = now
+        frac = done / max(total, 1)
+        eta = (now - self.started) * (1 - frac) / frac if frac > 0 else float("nan")
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}%  ETA {eta:6.1f}s")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _out_dir(args: argparse.Namespace, scenario: Scenario, many: bool) -> Path:
+    if args.out is None:
+        return Path("reports") / scenario.name
+    return args.out / scenario.name if many else args.out
+
+
+def _check_target(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists; use --force to replace it")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path}: exists and is not a directory")
+
+
+def write_atomically(target: Path, force: bool, fill: Callable[[Path], None]) -> None:
+    """Fill a temporary sibling directory, then rename it onto ``target`` (replacing it only with force)."""
+    _check_target(target, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        fill(staging)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old.{os.getpid()}")
+            target.rename(old)
+            staging.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def manifest(scenario: Scenario, provenance_files: Sequence[str], results: Any) -> dict[str, Any]:
+    """The manifest.json of a results directory."""
+    return {
+        **results.meta,
+        "scenario_sha256": scenario_sha256(results.scenario),
+        "scenario_files": list(provenance_files),
+        "scenario_resolved": results.scenario.model_dump(mode="json"),
+        "timings": dict(results.timings),
+    }
+
+
+def _baseline() -> Scenario | None:
+    return load_scenario(DEFAULT_SCENARIO)[0] if builtin_path(DEFAULT_SCENARIO) else None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from usdai_sim.engine import simulate
+    from usdai_sim.report.build import write_report
+
+    loaded = [load_scenario(ref) for ref in args.scenarios]
+    targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
+    for target in targets:
+        _check_target(target, args.force)
+    if args.paths is not None and args.paths <= 0:
+        raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
+    if args.workers <= 0:
+        raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
+    baseline = _baseline()
+    for (scenario, provenance), target in zip(loaded, targets, strict=True):
+        bar = ProgressBar(scenario.name, not args.quiet and sys.stderr.isatty())
+        results = simulate(scenario, paths=args.paths, seed=args.seed, workers=args.workers,
+                           check_invariants=args.check_invariants, progress=bar)
+
+        def fill(directory: Path, results: Any = results, provenance: Any = provenance) -> None:
+            results.save(directory)
+            started = time.perf_counter()
+            if not args.no_report:
+                write_report(results, directory, baseline)
+            results.timings["report_s"] = time.perf_counter() - started
+            text = json.dumps(manifest(scenario, provenance.files, results), indent=2) + "\n"
+            (directory / "manifest.json").write_text(text)
+
+        write_atomically(target, args.force, fill)
+        if not args.quiet:
+            _print_headline(results, target)
+    return EXIT_OK
+
+
+def _print_headline(results: Any, target: Path) -> None:
+    s = results.summary
+    ratio = s["susdai_exchange_ratio_final"]
+    print(f"{results.scenario.name}: {results.meta['paths']} paths -> {target}")
+    print(f"  sUSDai exchange ratio at horizon: median {ratio['p50']:.4f}, p01 {ratio['p01']:.4f}; "
+          f"P(loss) {s['prob_principal_loss']:.3f}; VaR99 {s['susdai_var_99']:.4f}")
+    print(f"  defaults: {s['default_rate_count']:.3%} of loans; LGD pooled {s['loss_given_default_pooled']}; "
+          f"max redemption wait {s['redemption_wait_days']['max']:.0f} days")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    for ref in args.scenarios:
+        scenario, provenance = load_scenario(ref)
+        sim = scenario.simulation
+        print(f"{provenance.files[0]}: ok ({scenario.name}: {scenario.borrowers.count} borrowers, "
+              f"{scenario.depositors.count} depositors, {sim.horizon_days} days, {len(scenario.shocks)} shocks)")
+    return EXIT_OK
+
+
+def cmd_list(_: argparse.Namespace) -> int:
+    for name in builtin_names():
+        scenario, _prov = load_scenario(name)
+        first = (scenario.description.strip().splitlines() or [""])[0]
+        print(f"{name:22s} {first}")
+    return EXIT_OK
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _load_results(directory: Path) -> Any:
+    from usdai_sim.results import Results
+
+    if not (directory / "summary.json").is_file():
+        raise UsageError(f"{directory}: not a results directory (no summary.json)")
+    return Results.load(directory)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from usdai_sim.report.build import write_report
+
+    results = _load_results(args.results)
+    write_report(results, args.results, _baseline())
+    print(f"report written to {args.results / 'report.html'}")
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from usdai_sim.report.build import write_comparison
+
+    loaded = [_load_results(d) for d in args.results]
+    labels = [d.name for d in args.results]
+    write_atomically(args.out, args.force, lambda directory: write_comparison(loaded, labels, directory))
+    print(f"comparison written to {args.out / 'report.html'}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "schema": cmd_schema,
+    "report": cmd_report, "compare": cmd_compare,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``usdai-sim`` and ``python -m usdai_sim``."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InvariantError as exc:
+        print(f"usdai-sim: invariant broken: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except UsdaiSimError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("usdai-sim: interrupted", file=sys.stderr)
+        return EXIT_FAILURE

@@ -1,0 +1,204 @@
+"""Monte Carlo engine: split paths into work blocks, run them (in worker processes if asked), merge.
+
+Work blocks are whole seed blocks (``rng.SEED_BLOCK`` paths), so the result of a path never depends on
+the block size or the worker count. Per-path series stream into a disk-backed array; everything else
+a block returns is per path or per seed block and is concatenated in path order.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from usdai_sim.agents import borrowers as br
+from usdai_sim.errors import RunTooLargeError
+from usdai_sim.ledger import COLUMNS
+from usdai_sim.model import UsdaiModel
+from usdai_sim.params import compile_params
+from usdai_sim.recorder import record_count, series_names
+from usdai_sim.results import Results, build_results
+from usdai_sim.rng import SEED_BLOCK
+from usdai_sim.scenario.schema import Scenario
+
+Progress = Callable[[int, int], None]
+BLOCK_STATE_BUDGET_BYTES = 256 * 2**20
+BYTES_PER_BORROWER_PATH = 8 * 120
+BYTES_PER_DEPOSITOR_PATH = 8 * 24
+
+
+@dataclass
+class BlockOutput:
+    """What one work block hands back: per-path terminal columns, per-seed-block ledger sums, histograms."""
+
+    first_path: int
+    paths: dict[str, np.ndarray]
+    ledger_sums: np.ndarray
+    ltv_hist: np.ndarray
+    wait_hist: np.ndarray
+    censored_wait_hist: np.ndarray
+
+
+def with_overrides(scenario: Scenario, paths: int | None = None, seed: int | None = None) -> Scenario:
+    """The scenario with its path count and seed replaced where given."""
+    update = {k: v for k, v in (("paths", paths), ("seed", seed)) if v is not None}
+    if not update:
+        return scenario
+    sim = scenario.simulation.model_copy(update=update)
+    return scenario.model_copy(update={"simulation": sim})
+
+
+def bytes_per_path(scenario: Scenario) -> int:
+    """Estimated in-memory state of one path in a work block (bytes)."""
+    return scenario.borrowers.count * BYTES_PER_BORROWER_PATH + scenario.depositors.count * BYTES_PER_DEPOSITOR_PATH
+
+
+def plan_blocks(n_paths: int, scenario: Scenario, workers: int, block_paths: int | None) -> list[tuple[int, int]]:
+    """(first path, path count) of each work block; sizes are multiples of SEED_BLOCK."""
+    if block_paths is None:
+        fit = max(SEED_BLOCK, BLOCK_STATE_BUDGET_BYTES // max(bytes_per_path(scenario), 1))
+        balanced = -(-n_paths // max(1, 4 * workers)) if workers > 1 else n_paths
+        block_paths = min(fit, max(balanced, SEED_BLOCK))
+    size = max(SEED_BLOCK, block_paths // SEED_BLOCK * SEED_BLOCK)
+    return [(start, min(size, n_paths - start)) for start in range(0, n_paths, size)]
+
+
+def check_memory(scenario: Scenario, workers: int, workdir: Path) -> None:
+    """Refuse a run whose smallest work blocks or series file would not fit this machine."""
+    total_ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    need = workers * SEED_BLOCK * bytes_per_path(scenario)
+    sim = scenario.simulation
+    series_bytes = 4 * record_count(sim.n_steps, sim.record_every_steps) * len(series_names(scenario.class_names)) * sim.paths
+    ledger_bytes = 8 * (sim.n_steps + 1) * len(COLUMNS) * (-(-sim.paths // SEED_BLOCK))
+    if need + ledger_bytes > 0.6 * total_ram:
+        raise RunTooLargeError(
+            f"run needs about {(need + ledger_bytes) / 2**30:.1f} GiB of memory, more than this machine's budget "
+            f"of {0.6 * total_ram / 2**30:.1f} GiB; use fewer borrowers, depositors or paths",
+            key="simulation.paths", got=sim.paths)
+    free = shutil.disk_usage(workdir).free
+    if series_bytes > 0.8 * free:
+        suggestion = max(SEED_BLOCK, int(sim.paths * 0.8 * free / series_bytes) // SEED_BLOCK * SEED_BLOCK)
+        raise RunTooLargeError(
+            f"per-path series need {series_bytes / 2**30:.1f} GiB of scratch disk, more than is free; "
+            f"use fewer paths (e.g. --paths {suggestion}) or a larger record_every_steps",
+            key="simulation.paths", got=sim.paths)
+
+
+def run_block(scenario: Scenario, first_path: int, n_paths: int, series_file: str | None,
+              check_invariants: bool = False, progress: Progress | None = None) -> BlockOutput:
+    """Simulate one work block to the horizon and return its outputs."""
+    params = compile_params(scenario)
+    series_out = None
+    if series_file is not None:
+        series_out = np.load(series_file, mmap_mode="r+")[:, :, first_path:first_path + n_paths]
+    model = UsdaiModel(params, first_path, n_paths, check_invariants, series_out)
+    n_steps = scenario.simulation.n_steps
+    for k in range(n_steps):
+        model.step()
+        if progress is not None:
+            progress(n_paths, k + 1)
+    if series_out is not None:
+        series_out.flush()
+    rec = model.recorder
+    return BlockOutput(first_path, terminal_columns(model), rec.ledger_sums, rec.ltv_hist, rec.wait_hist,
+                       censored_waits(model, len(rec.wait_hist)))
+
+
+def censored_waits(m: UsdaiModel, n_bins: int) -> np.ndarray:
+    """Histogram of the ages (days) of requests still pending at the horizon."""
+    d = m.depositors
+    ages = np.where(d.pending_shares > 0, m.day - d.request_day, np.nan)
+    ages = ages[~np.isnan(ages)]
+    return np.bincount(np.clip(np.rint(ages).astype(np.int64), 0, n_bins - 1), minlength=n_bins)
+
+
+def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
+    """Per-path outcomes at the horizon (the columns of ``paths.parquet``)."""
+    book, rec, sim = m.book, m.recorder, m.scenario.simulation
+    originated = book.originated_usd > 0
+    defaulted = book.default_route > 0
+    pending_age = np.where(m.depositors.pending_shares > 0, m.day - m.depositors.request_day, 0.0).max(axis=1)
+    cols = {
+        "path": np.arange(m.first_path, m.first_path + m.n_paths),
+        "loans_originated": originated.sum(axis=1),
+        "loans_defaulted": defaulted.sum(axis=1),
+        **{f"defaults_{name}": (book.default_route == code).sum(axis=1) for code, name in enumerate(br.ROUTES, 1)},
+        "principal_originated_usd": book.originated_usd.sum(axis=1),
+        "exposure_at_default_usd": np.where(defaulted, book.ead_usd, 0.0).sum(axis=1),
+        "loss_usd": book.loss_usd.sum(axis=1),
+        "recovery_usd": book.recovered_usd.sum(axis=1),
+        "sold_exposure_usd": np.where(book.status == br.CLOSED, book.ead_usd, 0.0).sum(axis=1),
+        "unsold_defaulted_usd": np.where(book.status == br.DEFAULTED, book.principal_usd, 0.0).sum(axis=1),
+        "susdai_exchange_ratio_final": m.price_cons,
+        "susdai_return_annualised": m.price_cons ** (365.0 / sim.horizon_days) - 1.0,
+        "max_drawdown": rec.max_drawdown,
+        "days_to_first_loss": rec.first_drop_day,
+        "longest_wait_days": np.maximum(rec.longest_wait_days, pending_age),
+        "queue_peak_fraction": rec.queue_peak_fraction,
+        "first_loss_used_usd": m.scenario.protocol.first_loss_usd - m.vault.first_loss_left_usd,
+        "usdai_backing_ratio_min": rec.backing_min,
+        "nav_final_usd": m.nav_cons,
+        "usdai_supply_final_usd": m.vault.supply_usd,
+    }
+    return cols
+
+
+def _run_all(scenario: Scenario, blocks: list[tuple[int, int]], series_file: str, workers: int,
+             check_invariants: bool, progress: Progress | None) -> list[BlockOutput]:
+    n_steps = scenario.simulation.n_steps
+    total = scenario.simulation.paths * n_steps
+    if workers <= 1:
+        outputs, done = [], 0
+        for first, n in blocks:
+            tick = None if progress is None else (lambda p, k, base=done: progress(base + p * k, total))
+            outputs.append(run_block(scenario, first, n, series_file, check_invariants, tick))
+            done += n * n_steps
+        return outputs
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        futures = [pool.submit(run_block, scenario, first, n, series_file, check_invariants) for first, n in blocks]
+        outputs, done = [], 0
+        for future, (_, n) in zip(futures, blocks, strict=True):
+            outputs.append(future.result())
+            done += n * n_steps
+            if progress is not None:
+                progress(done, total)
+        return outputs
+
+
+def simulate(
+    scenario: Scenario,
+    paths: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    block_paths: int | None = None,
+    check_invariants: bool = False,
+    progress: Progress | None = None,
+    keep_series: bool = False,
+) -> Results:
+    """Run a scenario's Monte Carlo and return its Results (bands, per-path table, ledger, summary)."""
+    scenario = with_overrides(scenario, paths, seed)
+    n_paths = scenario.simulation.paths
+    workdir = Path(tempfile.mkdtemp(prefix="usdai-sim-"))
+    try:
+        check_memory(scenario, max(1, workers), workdir)
+        sim = scenario.simulation
+        shape = (record_count(sim.n_steps, sim.record_every_steps), len(series_names(scenario.class_names)), n_paths)
+        series_file = str(workdir / "series.npy")
+        np.lib.format.open_memmap(series_file, mode="w+", dtype=np.float32, shape=shape).flush()
+        started = time.perf_counter()
+        blocks = plan_blocks(n_paths, scenario, max(1, workers), block_paths)
+        outputs = _run_all(scenario, blocks, series_file, workers, check_invariants, progress)
+        series = np.load(series_file, mmap_mode="r")
+        results = build_results(scenario, outputs, series, keep_series)
+        results.timings["simulate_s"] = time.perf_counter() - started
+        return results
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

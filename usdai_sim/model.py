@@ -1,0 +1,474 @@
+"""The mesa Model: one work block of paths, advanced by a declared list of phases.
+
+Every phase is a function of the whole model that works on (n_paths, ...) arrays at once; there is
+no Python loop over paths, borrowers or depositors inside a step. Agents (mesa) are views of one
+column of the arrays, for reading and reporting. The order of PHASES is part of the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from usdai_sim.agents import borrowers as br
+from usdai_sim.agents.borrowers import Borrower, BorrowerBook
+from usdai_sim.agents.depositors import Depositor, DepositorBook, Signals, decide
+from usdai_sim.errors import InvariantError
+from usdai_sim.ledger import Ledger, identity_errors
+from usdai_sim.market.gpu import expit, price_impact_discount, utilisation_step, log_factor_step
+from usdai_sim.market.shocks import ShockSchedule
+from usdai_sim.market.state import MarketState, advance_markets, record_forced_sales, tbill_history
+from usdai_sim.params import DAYS_PER_YEAR, Params
+from usdai_sim.protocol import liquidation as liq
+from usdai_sim.protocol.loans import scheduled_payment
+from usdai_sim.protocol.vault import (
+    VaultState,
+    capped_mints,
+    fifo_fill,
+    qev_bids,
+    reserve_yield_usd,
+    share_price,
+    window_end_day,
+)
+from usdai_sim.recorder import Recorder
+from usdai_sim.rng import Streams, seed_sequence
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A named step of the model with a one-line description."""
+
+    name: str
+    description: str
+    apply: Callable[[UsdaiModel], None]
+
+
+class UsdaiModel(mesa.Model):
+    """GPU loans, USDai and sUSDai on ``n_paths`` Monte Carlo paths starting at path ``first_path``."""
+
+    def __init__(
+        self,
+        params: Params,
+        first_path: int,
+        n_paths: int,
+        check_invariants: bool = False,
+        series_out: np.ndarray | None = None,
+    ) -> None:
+        scenario = params.scenario
+        super().__init__(rng=np.random.default_rng(seed_sequence(scenario.simulation.seed, "population", first_path)))
+        self.params, self.scenario = params, scenario
+        self.dt_days = float(scenario.simulation.step_days)
+        self.n_paths, self.first_path = n_paths, first_path
+        self.check_invariants = check_invariants
+        self.streams = Streams(scenario.simulation.seed, first_path, n_paths)
+        self.day, self.step_index = 0.0, 0
+        self.book = BorrowerBook.new(params.borrowers, n_paths)
+        self.depositors = DepositorBook.new(params.depositors, n_paths)
+        proto = scenario.protocol
+        self.vault = VaultState.new(n_paths, proto.initial_susdai_nav_usd, proto.unstaked_usdai_usd,
+                                    proto.first_loss_usd, proto.insurance.cover_usd)
+        self.market = MarketState.new(n_paths, params.classes, scenario.markets.tbill.initial_rate)
+        self.shocks = ShockSchedule(scenario, self.streams)
+        self.history = tbill_history(scenario.markets, scenario.simulation)
+        self.sale_factor = liq.forced_sale_factor(proto.liquidation.time_to_sell_days, proto.liquidation.forced_sale_factors)
+        self.interest_fee = proto.admin_fee_loan_interest_bps / 1e4
+        self.borrower_agents = [Borrower(self, col) for col in range(params.borrowers.count)]
+        self.depositor_agents = [Depositor(self, col) for col in range(len(params.depositors.balance_usd))]
+        self.wave_hit = np.zeros(n_paths)
+        self.origination_order = np.argsort(params.borrowers.origination_day, kind="stable")
+        self.recorder = Recorder(self, series_out)
+        self._initial_state()
+
+    # -------------------------------------------------------------- helpers
+
+    def _initial_state(self) -> None:
+        """Day 0: price the collateral, fund the loans requested at day 0, record."""
+        self.ledger = Ledger(self.n_paths)
+        if self.history is not None:
+            self.market.tbill_base = np.full(self.n_paths, self.history[0])
+            self.market.tbill = np.maximum(self.market.tbill_base, 0.0)
+        self.market_shocks = self.shocks.at(0.0)
+        self._value_collateral()
+        self.utilisation = self._utilisation()
+        self._nav()
+        originate(self)
+        self._nav()
+        self.recorder.start(self)
+
+    def _value_collateral(self) -> None:
+        """Resale value per GPU (P, B) = list × depreciation(age) × class index × exp(idiosyncratic)."""
+        cls = self.params.borrowers.class_index
+        dep = self.params.depreciation[self.step_index]
+        list_usd = self.params.classes.list_price_usd[cls]
+        self.value_usd_per_gpu = list_usd * dep * self.market.resale_index[:, cls] * np.exp(self.book.idio_log)
+        self.collateral_usd = self.book.gpus * self.value_usd_per_gpu
+
+    def _utilisation(self) -> np.ndarray:
+        return np.minimum(expit(self.book.util_logit) * self.market_shocks.utilisation_multiplier[:, None], 1.0)
+
+    def _nav(self) -> None:
+        """NAV (both), total shares and prices from the current books."""
+        self.carrying_usd = self.book.carrying_usd().sum(axis=1)
+        accrued = self.book.active_accrued_usd().sum(axis=1)
+        self.nav_cons = self.vault.idle_usd + self.carrying_usd
+        self.nav_opt = self.nav_cons + (1.0 - self.interest_fee) * accrued
+        d = self.depositors
+        self.total_shares = d.shares.sum(axis=1) + d.pending_shares.sum(axis=1) + self.vault.admin_shares
+        self.price_cons = share_price(self.nav_cons, self.total_shares)
+        self.price_opt = share_price(self.nav_opt, self.total_shares)
+
+    def recognise_loss(self, loss_usd: np.ndarray) -> None:
+        """Book a principal loss (P, B) (negative = write-back); first-loss capital absorbs positive losses."""
+        self.book.writedown_usd += loss_usd
+        per_path = loss_usd.sum(axis=1)
+        self.ledger.add("principal_loss_usd", per_path)
+        absorbed = np.minimum(np.maximum(per_path, 0.0), self.vault.first_loss_left_usd)
+        self.vault.first_loss_left_usd -= absorbed
+        self.vault.receive(absorbed)
+        self.ledger.add("first_loss_usd", absorbed)
+
+    # -------------------------------------------------------------- mesa
+
+    def step(self) -> None:
+        """Advance every path by one time step: run each phase in order."""
+        self.ledger = Ledger(self.n_paths)
+        nav_before = self.nav_opt.copy()
+        self.day_end = self.day + self.dt_days
+        for phase in PHASES:
+            phase.apply(self)
+        if self.check_invariants:
+            self._check(nav_before)
+        self.day = self.day_end
+
+    def _check(self, nav_before: np.ndarray) -> None:
+        problems = identity_errors(nav_before, self.nav_opt, self.ledger, self.interest_fee,
+                                   self.vault.supply_usd, self.vault.reserves_usd)
+        negatives = [name for name, arr in (("idle USDai", self.vault.idle_usd), ("borrower cash", self.book.cash_usd),
+                                            ("reserve", self.book.dsra_usd), ("shares", self.depositors.shares),
+                                            ("pending shares", self.depositors.pending_shares))
+                     if np.any(arr < -1e-6 * max(1.0, float(np.abs(arr).max())))]
+        problems += [f"negative {name}" for name in negatives]
+        if np.any(self.nav_opt < self.nav_cons - 1e-9 * np.abs(self.nav_cons)):
+            problems.append("optimistic NAV below conservative NAV")
+        if problems:
+            raise InvariantError(f"day {self.day_end:g}: " + "; ".join(problems))
+
+
+# ------------------------------------------------------------------ phases
+
+
+def markets(m: UsdaiModel) -> None:
+    """Move T-bill, GPU factors, rentals and utilisation to the step's end; apply shocks; revalue collateral."""
+    spec = m.scenario.markets
+    m.step_index += 1
+    m.market_shocks = m.shocks.at(m.day_end)
+    history = None if m.history is None else float(m.history[m.step_index])
+    advance_markets(m.market, spec, m.params.classes, m.streams, m.market_shocks, m.day_end, m.dt_days, history)
+    dt_years = m.dt_days / DAYS_PER_YEAR
+    n_b = m.params.borrowers.count
+    idio = spec.gpu.idiosyncratic
+    m.book.idio_log = log_factor_step(m.book.idio_log, idio.drift_per_year, idio.vol_per_sqrt_year, dt_years,
+                                      m.streams.normal("gpu_idio", n_b))
+    u = spec.utilisation
+    m.book.util_logit = utilisation_step(m.book.util_logit, m.params.borrowers.utilisation_logit, u.kappa_per_year,
+                                         u.vol_per_sqrt_year, dt_years, m.streams.normal("util_common")[:, None],
+                                         m.streams.normal("util_idio", n_b), u.common_weight)
+    m.utilisation = m._utilisation()
+    m._value_collateral()
+
+
+def operate(m: UsdaiModel) -> None:
+    """Borrowers earn rental revenue and pay power, colocation and overhead; hardware fails."""
+    cls = m.params.borrowers.class_index
+    spot = m.market.rental_usd_per_gpu_hour[:, cls]
+    br.operate(m.book, m.params.borrowers, spot, m.utilisation, m.params.classes.power_kw_per_gpu[cls], m.dt_days)
+    m.collateral_usd = m.book.gpus * m.value_usd_per_gpu
+
+
+def accrue(m: UsdaiModel) -> None:
+    """Interest accrues on loans, grace interest on missed payments; reserve yield is minted to the vault."""
+    proto = m.scenario.protocol
+    m.ledger.add("interest_accrued_usd", br.accrue(m.book, m.params.borrowers, proto.grace_apr_premium, m.dt_days))
+    gross = reserve_yield_usd(m.vault.supply_usd, m.market.tbill, proto.incentive_apr, proto.incentive_cap_usd, m.dt_days)
+    fee = gross * proto.admin_fee_base_yield_bps / 1e4
+    m.vault.receive(gross - fee)
+    m.ledger.add("reserve_yield_usd", gross)
+    m.ledger.add("reserve_fee_usd", fee)
+    cover = m.scenario.protocol.insurance
+    if cover.premium_bps_per_year > 0:
+        covered = np.minimum(m.vault.insurance_left_usd, m.book.carrying_usd().sum(axis=1))
+        premium = covered * cover.premium_bps_per_year / 1e4 * m.dt_days / DAYS_PER_YEAR
+        m.vault.pay_out(premium)
+        m.ledger.add("insurance_premium_usd", premium)
+
+
+def collect(m: UsdaiModel) -> None:
+    """Due payments are paid from cash, then the reserve; misses start the grace period; loans mature."""
+    paid, matured = br.collect(m.book, m.params.borrowers, m.day_end, m.market.tbill,
+                              m.scenario.protocol.grace_days, m.collateral_usd)
+    interest = paid.interest_usd.sum(axis=1) + paid.late_interest_usd.sum(axis=1)
+    fee = m.interest_fee * interest
+    m.vault.receive(interest - fee + paid.principal_usd.sum(axis=1))
+    for name, amount in (("interest_paid_usd", paid.interest_usd), ("late_interest_usd", paid.late_interest_usd),
+                         ("principal_repaid_usd", paid.principal_usd), ("interest_fee_usd", fee),
+                         ("loans_repaid", matured)):
+        m.ledger.add(name, amount)
+    m.book.cash_usd = np.where(matured, 0.0, m.book.cash_usd)
+    m.book.dsra_usd = np.where(matured, 0.0, m.book.dsra_usd)
+
+
+def defaults(m: UsdaiModel) -> None:
+    """Covenant cures, then fraud, payment, covenant and strategic defaults; sales are scheduled."""
+    book, bp = m.book, m.params.borrowers
+    prepaid = br.covenant_check(book, bp, m.collateral_usd, m.day_end)
+    m.vault.receive(prepaid.sum(axis=1))
+    m.ledger.add("prepayments_usd", prepaid)
+    rate = bp.fraud_rate_per_year * m.market_shocks.fraud_multiplier[:, None]
+    p_fraud = 1.0 - np.exp(-rate * m.dt_days / DAYS_PER_YEAR)
+    route = br.default_routes(book, bp, m.collateral_usd, m.day_end, p_fraud, m.streams.uniform("fraud", bp.count))
+    liq_spec = m.scenario.protocol.liquidation
+    m.ledger.add("accrued_reversed_usd", br.start_defaults(book, bp, route, m.day_end, liq_spec.time_to_sell_days))
+    for code, name in enumerate(br.ROUTES, start=1):
+        m.ledger.add(f"defaults_{name}", route == code)
+    m.collateral_usd = book.gpus * m.value_usd_per_gpu
+    policy = m.scenario.protocol.loss_recognition
+    if policy.policy == "on_default":
+        expected = m.collateral_usd * m.sale_factor * (1.0 - liq_spec.fee_fraction) + book.dsra_usd + book.cash_usd
+        m.recognise_loss(np.where(route > 0, np.maximum(book.principal_usd - expected, 0.0), 0.0))
+    elif policy.policy == "linear":
+        elapsed = m.day_end - book.default_day - policy.writedown_grace_days
+        target = book.principal_usd * np.clip(elapsed / policy.writedown_days, 0.0, 1.0)
+        m.recognise_loss(np.where(book.status == br.DEFAULTED, target - book.writedown_usd, 0.0))
+
+
+def sales(m: UsdaiModel) -> None:
+    """Defaulted fleets due for sale are sold with fire-sale discount and price impact; proceeds waterfall."""
+    book, spec = m.book, m.scenario.protocol.liquidation
+    selling = (book.status == br.DEFAULTED) & (book.sale_day <= m.day_end)
+    if selling.any():
+        _sell(m, selling)
+    else:
+        record_forced_sales(m.market, np.zeros_like(m.market.impact_log), m.params.classes, spec.price_impact, m.dt_days)
+    _collect_recourse(m)
+
+
+def _sell(m: UsdaiModel, selling: np.ndarray) -> None:
+    book, spec, cls = m.book, m.scenario.protocol.liquidation, m.params.borrowers.class_index
+    sold = (book.gpus * selling) @ m.params.class_onehot
+    window = record_forced_sales(m.market, sold, m.params.classes, spec.price_impact, m.dt_days)
+    impact = spec.price_impact
+    discount = price_impact_discount(window, m.params.classes.depth_gpus_per_30d, 0.0, impact.discount_slope,
+                                     impact.max_discount)
+    gross = np.where(selling, liq.gross_proceeds(book.gpus, m.value_usd_per_gpu, m.sale_factor, discount[:, cls]), 0.0)
+    fee = spec.fee_fraction * gross
+    insured = m.scenario.protocol.insurance.insured_fraction * book.gpus * m.params.classes.list_price_usd[cls] \
+        * m.params.depreciation[m.step_index]
+    payout = liq.insurance_payout(np.where(selling, insured, 0.0), gross, m.vault.insurance_left_usd)
+    m.vault.insurance_left_usd -= payout.sum(axis=1)
+    available = np.where(selling, gross - fee + book.dsra_usd + book.cash_usd + payout, 0.0)
+    principal = np.where(selling, book.principal_usd, 0.0)
+    to_principal, to_interest, surplus = liq.waterfall(available, principal, np.where(selling, book.claim_interest_usd, 0.0))
+    _settle_sale(m, selling, to_principal, to_interest, surplus)
+    for name, amount in (("sale_gross_usd", gross), ("liquidation_fee_usd", fee), ("insurance_usd", payout),
+                         ("collateral_sales", selling)):
+        m.ledger.add(name, amount)
+
+
+def _settle_sale(m: UsdaiModel, selling: np.ndarray, to_principal: np.ndarray, to_interest: np.ndarray,
+                 surplus: np.ndarray) -> None:
+    """Pay the vault, recognise the remaining loss, schedule springing recourse, close the loans."""
+    book, spec = m.book, m.scenario.protocol.liquidation
+    keep_surplus = spec.surplus_to == "protocol"
+    fee = m.interest_fee * to_interest.sum(axis=1)
+    m.vault.receive(to_principal.sum(axis=1) + to_interest.sum(axis=1) - fee + keep_surplus * surplus.sum(axis=1))
+    m.recognise_loss(np.where(selling, book.principal_usd - book.writedown_usd - to_principal, 0.0))
+    shortfall = book.principal_usd - to_principal
+    claim = liq.springing_recourse(np.where(selling, shortfall, 0.0), book.default_route == br.ROUTE_FRAUD,
+                                   spec.recourse_recovery_fraction)
+    book.recourse_usd += claim
+    book.recourse_day = np.where(claim > 0, np.maximum(m.day_end, book.default_day + spec.recourse_delay_days),
+                                 book.recourse_day)
+    book.recovered_usd += to_principal + to_interest
+    book.loss_usd += np.where(selling, shortfall, 0.0)
+    for name, amount in (("recovery_principal_usd", to_principal), ("recovery_interest_usd", to_interest),
+                         ("interest_fee_usd", fee), ("surplus_usd", keep_surplus * surplus),
+                         ("borrower_surplus_usd", (not keep_surplus) * surplus)):
+        m.ledger.add(name, amount)
+    for name in ("principal_usd", "writedown_usd", "cash_usd", "dsra_usd"):
+        setattr(book, name, np.where(selling, 0.0, getattr(book, name)))
+    book.status = np.where(selling, br.CLOSED, book.status).astype(np.int8)
+
+
+def _collect_recourse(m: UsdaiModel) -> None:
+    book = m.book
+    due = book.recourse_day <= m.day_end
+    if not due.any():
+        return
+    amount = np.where(due, book.recourse_usd, 0.0)
+    m.vault.receive(amount.sum(axis=1))
+    m.ledger.add("recourse_usd", amount)
+    book.recovered_usd += amount
+    book.loss_usd -= amount
+    book.recourse_usd = np.where(due, 0.0, book.recourse_usd)
+    book.recourse_day = np.where(due, np.inf, book.recourse_day)
+
+
+def nav(m: UsdaiModel) -> None:
+    """Conservative and optimistic NAV, total shares, exchange ratio."""
+    m._nav()
+
+
+def _signals(m: UsdaiModel) -> Signals:
+    """What depositors observe: trailing APY − T-bill, drawdown from peak, queue share, wave probability."""
+    hit = m.market_shocks.wave_fraction
+    wave_p = np.clip((hit - m.wave_hit) / np.maximum(1.0 - m.wave_hit, 1e-9), 0.0, 1.0)
+    m.wave_hit = np.maximum(hit, m.wave_hit)
+    pending_value = m.depositors.pending_shares.sum(axis=1) * m.price_cons
+    queue_share = np.divide(pending_value, m.nav_cons, out=np.zeros_like(pending_value), where=m.nav_cons > 0)
+    spread = m.recorder.trailing_apy(m.scenario.depositors.yield_lookback_days) - m.market.tbill
+    return Signals(spread, m.recorder.drawdown(m.price_cons), queue_share, wave_p)
+
+
+def depositors(m: UsdaiModel) -> None:
+    """Depositors deposit (mint + stake at NAV_opt) or request redemption (shares → pending)."""
+    spec, d = m.scenario.depositors, m.depositors
+    queue = m.scenario.protocol.queue
+    signals = _signals(m)
+    deposit, request = decide(d, m.params.depositors, spec, signals, m.streams.uniform("depositors", d.shares.shape[1]),
+                              queue.min_request_shares, m.dt_days)
+    accepted = capped_mints(deposit, m.vault.supply_usd, m.scenario.protocol.supply_cap_usd)
+    m.ledger.add("mints_rejected", (deposit > 0) & ~accepted)
+    deposit = np.where(accepted, deposit, 0.0)
+    d.wallet_usd -= deposit
+    d.shares += deposit / m.price_opt[:, None]
+    m.vault.receive(deposit.sum(axis=1))
+    m.ledger.add("deposits_usd", deposit)
+    m.ledger.add("deposits", deposit > 0)
+    new = request > 0
+    d.shares -= request
+    d.pending_shares += request
+    d.queue_key = np.where(new, m.day_end, d.queue_key)
+    d.request_day = np.where(new, m.day_end, d.request_day)
+    d.window_end_day = np.where(new, window_end_day(m.day_end, queue.window_days), d.window_end_day)
+    m.ledger.add("redemption_requests", new)
+    m._nav()
+
+
+def service(m: UsdaiModel) -> None:
+    """At window ends the QEV auction (if on) reorders the queue; due requests are paid FIFO from idle USDai."""
+    d, queue = m.depositors, m.scenario.protocol.queue
+    eligible = (d.pending_shares > 0) & (d.window_end_day <= m.day_end)
+    cols = np.flatnonzero(eligible.any(axis=0))
+    if cols.size == 0:
+        return
+    if queue.qev.enabled and np.floor(m.day_end / queue.window_days) > np.floor(m.day / queue.window_days):
+        _qev_auction(m, eligible, cols)
+    value = d.pending_shares[:, cols] * m.price_cons[:, None]
+    paid = fifo_fill(value, d.queue_key[:, cols], eligible[:, cols], np.maximum(m.vault.idle_usd, 0.0))
+    done = eligible[:, cols] & (paid >= value * (1.0 - 1e-12))
+    pending = np.where(done, 0.0, d.pending_shares[:, cols] - paid / m.price_cons[:, None])
+    d.pending_shares[:, cols] = np.maximum(pending, 0.0)
+    d.wallet_usd[:, cols] += paid
+    m.vault.pay_out(paid.sum(axis=1))
+    m.ledger.add("redemptions_usd", paid)
+    m.ledger.add("redemptions_completed", done)
+    m.recorder.record_waits(np.where(done, m.day_end - d.request_day[:, cols], np.nan))
+    for name, fill in (("queue_key", np.inf), ("request_day", np.inf), ("window_end_day", np.inf)):
+        getattr(d, name)[:, cols] = np.where(done, fill, getattr(d, name)[:, cols])
+    m._nav()
+
+
+def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
+    """Eligible requesters may bid bps of their pending shares; bidders jump the queue by bid; bids are burned."""
+    d, qev = m.depositors, m.scenario.protocol.queue.qev
+    bidding = eligible[:, cols] & (m.streams.uniform("qev", d.shares.shape[1])[:, cols]
+                                   < m.scenario.depositors.qev_bid_probability)
+    bid_bps = m.params.depositors.qev_bid_bps[cols]
+    burned = qev_bids(d.pending_shares[:, cols], bid_bps, bidding, qev.min_bid_bps, qev.max_bid_bps)
+    d.pending_shares[:, cols] -= burned
+    d.queue_key[:, cols] = np.where(bidding, -np.clip(bid_bps, qev.min_bid_bps, qev.max_bid_bps), d.queue_key[:, cols])
+    to_admin = qev.admin_share * burned.sum(axis=1)
+    m.vault.admin_shares += to_admin
+    m.ledger.add("qev_burned_shares", burned.sum(axis=1) - to_admin)
+    m.ledger.add("qev_admin_shares", to_admin)
+    m._nav()
+
+
+def originate(m: UsdaiModel) -> None:
+    """Fund pending loan requests in arrival order while lending capacity lasts; stale requests lapse."""
+    book, bp = m.book, m.params.borrowers
+    day = getattr(m, "day_end", 0.0)
+    pending = book.status == br.PENDING
+    lapsed = pending & (day > bp.origination_day + m.scenario.borrowers.demand_patience_days)
+    book.status = np.where(lapsed, br.LAPSED, book.status).astype(np.int8)
+    m.ledger.add("demand_lapsed", lapsed)
+    wanting = pending & ~lapsed & (bp.origination_day <= day)
+    if not wanting.any():
+        return
+    appraised = m.collateral_usd
+    ltv = np.minimum(bp.requested_ltv, m.params.classes.max_ltv[bp.class_index])
+    amount = np.where(wanting, ltv * appraised, 0.0)
+    fund = wanting & _within_capacity(m, amount)
+    _open_loans(m, fund, amount, appraised, day)
+
+
+def lending_capacity_usd(m: UsdaiModel) -> np.ndarray:
+    """New lending allowed per path: min(idle − buffer − pending redemptions, max loan share · NAV − loans)⁺."""
+    alloc = m.scenario.protocol.allocation
+    pending_value = m.depositors.pending_shares.sum(axis=1) * m.price_cons
+    liquidity = m.vault.idle_usd - alloc.min_liquidity_fraction * m.nav_cons - pending_value
+    share_room = alloc.max_loan_share * m.nav_cons - m.carrying_usd
+    return np.maximum(np.minimum(liquidity, share_room), 0.0)
+
+
+def _within_capacity(m: UsdaiModel, amount: np.ndarray) -> np.ndarray:
+    """Requests funded first-come first-served (by origination day, then borrower) while the running sum fits."""
+    order = m.origination_order
+    cumulative = np.empty_like(amount)
+    cumulative[:, order] = np.cumsum(amount[:, order], axis=1)
+    return (amount > 0) & (cumulative <= lending_capacity_usd(m)[:, None])
+
+
+def _open_loans(m: UsdaiModel, fund: np.ndarray, amount: np.ndarray, appraised: np.ndarray, day: float) -> None:
+    book, bp = m.book, m.params.borrowers
+    apr = np.where(bp.floating, m.market.tbill[:, None] + bp.floating_spread, bp.apr)
+    interest, principal = scheduled_payment(amount, apr, np.broadcast_to(bp.term_payments, amount.shape), bp.interest_only)
+    payment = interest + principal
+    setters = {
+        "status": np.int8(br.ACTIVE), "principal_usd": amount, "apr": apr, "payments_left": bp.term_payments,
+        "next_due_day": day + 30.0, "dsra_usd": bp.dsra_months * payment, "cash_usd": bp.initial_cash_months * payment,
+        "contract_price_usd_per_gpu_hour": bp.contract_price_fraction
+        * m.market.rental_usd_per_gpu_hour[:, bp.class_index],
+        "originated_usd": amount, "appraised_usd": appraised,
+    }
+    for name, value in setters.items():
+        current = getattr(book, name)
+        setattr(book, name, np.where(fund, value, current).astype(current.dtype))
+    total = np.where(fund, amount, 0.0)
+    m.vault.pay_out(total.sum(axis=1))
+    m.ledger.add("originations_usd", total)
+    m.ledger.add("loans_originated", fund)
+    m._nav()
+
+
+def record(m: UsdaiModel) -> None:
+    """Streaming aggregation: per-path series, ledger sums, histograms, running extremes."""
+    m.recorder.record(m)
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase("markets", markets.__doc__ or "", markets),
+    Phase("operate", operate.__doc__ or "", operate),
+    Phase("accrue", accrue.__doc__ or "", accrue),
+    Phase("collect", collect.__doc__ or "", collect),
+    Phase("defaults", defaults.__doc__ or "", defaults),
+    Phase("sales", sales.__doc__ or "", sales),
+    Phase("nav", nav.__doc__ or "", nav),
+    Phase("depositors", depositors.__doc__ or "", depositors),
+    Phase("service", service.__doc__ or "", service),
+    Phase("originate", originate.__doc__ or "", originate),
+    Phase("record", record.__doc__ or "", record),
+)

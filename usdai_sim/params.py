@@ -1,0 +1,225 @@
+"""Compile a Scenario into flat numpy parameter arrays: per GPU class, per borrower, per depositor.
+
+Agents' static parameters are drawn once from the "population" stream, so a borrower is the same
+operator on every path; paths differ only in what happens to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from usdai_sim.market.gpu import depreciation_factor, logit
+from usdai_sim.rng import population_rng
+from usdai_sim.scenario.schema import Cohort, Depositors, Dist, Scenario, Spread
+
+DAYS_PER_YEAR = 365.0
+PAYMENT_INTERVAL_DAYS = 30.0
+HOURS_PER_DAY = 24.0
+
+
+def draw(value: Dist, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n draws of a Dist: a constant, or uniform (log-uniform) on [low, high]."""
+    if not isinstance(value, Spread):
+        return np.full(n, float(value))
+    if value.log:
+        return np.exp(rng.uniform(np.log(value.low), np.log(value.high), n))
+    return rng.uniform(value.low, value.high, n)
+
+
+@dataclass(frozen=True)
+class ClassParams:
+    """Per GPU class, shape (n_classes,)."""
+
+    names: tuple[str, ...]
+    list_price_usd: np.ndarray
+    rental_anchor_usd_per_gpu_hour: np.ndarray
+    power_kw_per_gpu: np.ndarray
+    max_ltv: np.ndarray
+    depth_gpus_per_30d: np.ndarray
+
+
+@dataclass(frozen=True)
+class BorrowerParams:
+    """Per borrower, shape (n_borrowers,); ``class_index`` points into ClassParams."""
+
+    cohort: np.ndarray
+    class_index: np.ndarray
+    gpus: np.ndarray
+    age_years: np.ndarray
+    requested_ltv: np.ndarray
+    apr: np.ndarray
+    floating: np.ndarray
+    floating_spread: np.ndarray
+    term_payments: np.ndarray
+    interest_only: np.ndarray
+    origination_day: np.ndarray
+    contracted_share: np.ndarray
+    contract_price_fraction: np.ndarray
+    utilisation_logit: np.ndarray
+    power_usd_per_kwh: np.ndarray
+    idle_power_fraction: np.ndarray
+    colocation_usd_per_gpu_hour: np.ndarray
+    overhead_usd_per_gpu_month: np.ndarray
+    initial_cash_months: np.ndarray
+    dsra_months: np.ndarray
+    sweep_months: np.ndarray
+    walk_ratio: np.ndarray
+    fraud_rate_per_year: np.ndarray
+    failure_rate_per_year: np.ndarray
+    insured_hardware: np.ndarray
+    refinance_ltv: np.ndarray
+    maintenance_ltv: np.ndarray
+    cure_days: np.ndarray
+    fraud_missing_fraction: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """Number of borrowers."""
+        return len(self.class_index)
+
+
+@dataclass(frozen=True)
+class DepositorParams:
+    """Per depositor, shape (n_depositors,)."""
+
+    balance_usd: np.ndarray
+    wallet_usd: np.ndarray
+    deposit_hurdle: np.ndarray
+    spread_threshold: np.ndarray
+    spread_sensitivity: np.ndarray
+    loss_threshold: np.ndarray
+    loss_sensitivity: np.ndarray
+    herd_threshold: np.ndarray
+    herd_sensitivity: np.ndarray
+    qev_bid_bps: np.ndarray
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything the model needs, as arrays; ``depreciation`` is (n_steps + 1, n_borrowers)."""
+
+    scenario: Scenario
+    classes: ClassParams
+    borrowers: BorrowerParams
+    depositors: DepositorParams
+    depreciation: np.ndarray
+    class_onehot: np.ndarray
+
+
+def compile_classes(scenario: Scenario) -> ClassParams:
+    """Per-class arrays in the scenario's class order."""
+    specs = list(scenario.markets.gpu.classes.values())
+    return ClassParams(
+        names=scenario.class_names,
+        list_price_usd=np.array([c.list_price_usd for c in specs]),
+        rental_anchor_usd_per_gpu_hour=np.array([c.rental_usd_per_gpu_hour for c in specs]),
+        power_kw_per_gpu=np.array([c.power_kw_per_gpu for c in specs]),
+        max_ltv=np.array([c.max_ltv for c in specs]),
+        depth_gpus_per_30d=np.array([c.market_depth_gpus_per_30d for c in specs]),
+    )
+
+
+def _cohort_columns(cohort: Cohort, class_index: int, liq_missing: Dist, rng: np.random.Generator) -> dict:
+    n = cohort.count
+    maint = np.nan if cohort.maintenance_ltv is None else cohort.maintenance_ltv
+    return {
+        "class_index": np.full(n, class_index),
+        "gpus": np.maximum(1.0, np.round(draw(cohort.gpus, n, rng))),
+        "age_years": draw(cohort.age_years, n, rng),
+        "requested_ltv": draw(cohort.requested_ltv, n, rng),
+        "apr": draw(cohort.apr, n, rng),
+        "floating": np.full(n, cohort.rate_type == "floating"),
+        "floating_spread": draw(cohort.floating_spread, n, rng),
+        "term_payments": np.full(n, cohort.term_months),
+        "interest_only": np.full(n, cohort.amortisation == "interest_only"),
+        "origination_day": np.round(draw(cohort.origination_day, n, rng)),
+        "contracted_share": draw(cohort.contracted_share, n, rng),
+        "contract_price_fraction": draw(cohort.contract_price_fraction, n, rng),
+        "utilisation_logit": logit(draw(cohort.utilisation_level, n, rng)),
+        "power_usd_per_kwh": draw(cohort.power_usd_per_kwh, n, rng),
+        "idle_power_fraction": np.full(n, cohort.idle_power_fraction),
+        "colocation_usd_per_gpu_hour": draw(cohort.colocation_usd_per_gpu_hour, n, rng),
+        "overhead_usd_per_gpu_month": draw(cohort.overhead_usd_per_gpu_month, n, rng),
+        "initial_cash_months": draw(cohort.initial_cash_months, n, rng),
+        "dsra_months": np.full(n, cohort.dsra_months),
+        "sweep_months": np.full(n, cohort.cash_sweep_above_months),
+        "walk_ratio": draw(cohort.strategic_walk_ratio, n, rng),
+        "fraud_rate_per_year": draw(cohort.fraud_rate_per_year, n, rng),
+        "failure_rate_per_year": np.full(n, cohort.hardware_failure_rate_per_year),
+        "insured_hardware": np.full(n, cohort.hardware_insured),
+        "refinance_ltv": np.full(n, cohort.refinance_ltv),
+        "maintenance_ltv": np.full(n, maint),
+        "cure_days": np.full(n, float(cohort.covenant_cure_days)),
+        "fraud_missing_fraction": draw(liq_missing, n, rng),
+    }
+
+
+def compile_borrowers(scenario: Scenario, rng: np.random.Generator) -> BorrowerParams:
+    """Draw every cohort's borrowers and stack them into (n_borrowers,) arrays."""
+    names = scenario.class_names
+    missing = scenario.protocol.liquidation.fraud_missing_fraction
+    parts = [
+        _cohort_columns(c, names.index(c.gpu_class), missing, rng) for c in scenario.borrowers.cohorts
+    ]
+    columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    cohort = np.concatenate([np.full(c.count, i) for i, c in enumerate(scenario.borrowers.cohorts)])
+    return BorrowerParams(cohort=cohort, **columns)
+
+
+def pareto_balances(total_usd: float, n: int, alpha: float, rng: np.random.Generator) -> np.ndarray:
+    """n balances with Pareto(alpha) weights scaled to sum to total_usd."""
+    weights = rng.pareto(alpha, n) + 1.0
+    return total_usd * weights / weights.sum()
+
+
+def compile_depositors(spec: Depositors, total_usd: float, rng: np.random.Generator) -> DepositorParams:
+    """Draw depositors' balances and behavioural parameters."""
+    n = spec.count
+    balance = pareto_balances(total_usd, n, spec.balance_pareto_alpha, rng)
+    return DepositorParams(
+        balance_usd=balance,
+        wallet_usd=balance * spec.wallet_multiple,
+        deposit_hurdle=draw(spec.deposit_hurdle, n, rng),
+        spread_threshold=draw(spec.spread_threshold, n, rng),
+        spread_sensitivity=draw(spec.spread_sensitivity_per_year, n, rng),
+        loss_threshold=draw(spec.loss_threshold, n, rng),
+        loss_sensitivity=draw(spec.loss_sensitivity_per_year, n, rng),
+        herd_threshold=draw(spec.herd_threshold, n, rng),
+        herd_sensitivity=draw(spec.herd_sensitivity_per_year, n, rng),
+        qev_bid_bps=draw(spec.qev_bid_bps, n, rng),
+    )
+
+
+def depreciation_table(scenario: Scenario, borrowers: BorrowerParams) -> np.ndarray:
+    """Depreciation factor of each borrower's GPUs at the end of each step, (n_steps + 1, n_borrowers).
+
+    age(t) = age_at_origination + (t − origination_day)/365, floored at 0; row k is day k·step_days.
+    """
+    sim = scenario.simulation
+    days = np.arange(sim.n_steps + 1) * sim.step_days
+    age = borrowers.age_years + (days[:, None] - borrowers.origination_day) / DAYS_PER_YEAR
+    out = np.empty_like(age)
+    for c, spec in enumerate(scenario.markets.gpu.classes.values()):
+        cols = borrowers.class_index == c
+        dep = spec.depreciation
+        out[:, cols] = depreciation_factor(
+            np.maximum(age[:, cols], 0.0),
+            dep.method,
+            annual_rate=dep.annual_rate,
+            life_years=dep.life_years,
+            salvage_fraction=dep.salvage_fraction,
+            vintage_factors=dep.vintage_factors,
+        )
+    return out
+
+
+def compile_params(scenario: Scenario) -> Params:
+    """All arrays for one scenario (identical for every work block of a run)."""
+    rng = population_rng(scenario.simulation.seed)
+    classes = compile_classes(scenario)
+    borrowers = compile_borrowers(scenario, rng)
+    depositors = compile_depositors(scenario.depositors, scenario.protocol.initial_susdai_nav_usd, rng)
+    onehot = (borrowers.class_index[:, None] == np.arange(len(classes.names))[None, :]).astype(float)
+    return Params(scenario, classes, borrowers, depositors, depreciation_table(scenario, borrowers), onehot)

@@ -1,0 +1,101 @@
+"""USDai and the sUSDai vault: reserves, NAV, share price, the ERC-7540 redemption queue and QEV.
+
+USDai: mint and redeem 1:1 against the reserve stablecoin, so supply = idle USDai in the vault +
+USDai held outside it = reserves, always. Reserve yield on the whole supply (T-bill + incentive on up to
+a cap) is minted to the vault, less the admin fee.
+
+sUSDai (values in USD, shares in sUSDai):
+    NAV_cons = idle + Σ carrying value of loans            (redemptions are priced here)
+    NAV_opt  = NAV_cons + (1 − fee) · Σ accrued unpaid interest   (deposits are priced here)
+    total shares = holders' shares + pending (requested, not yet serviced) + admin shares
+Pending shares keep sharing yield and losses until serviced. A request made on day t joins the
+window ending at (⌊t/W⌋ + 1)·W; after that day it is serviced first-in first-out from idle USDai only,
+at NAV_cons / total shares; a partial fill keeps its place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from usdai_sim.params import DAYS_PER_YEAR
+
+
+@dataclass
+class VaultState:
+    """Per-path protocol balances, (n_paths,) each, USD unless named otherwise."""
+
+    idle_usd: np.ndarray
+    reserves_usd: np.ndarray
+    unstaked_usd: np.ndarray
+    admin_shares: np.ndarray
+    first_loss_left_usd: np.ndarray
+    insurance_left_usd: np.ndarray
+
+    @classmethod
+    def new(cls, n_paths: int, nav_usd: float, unstaked_usd: float, first_loss_usd: float, cover_usd: float) -> VaultState:
+        """A vault holding ``nav_usd`` of idle USDai, with ``unstaked_usd`` more USDai outstanding."""
+        full = lambda v: np.full(n_paths, float(v))  # noqa: E731
+        return cls(full(nav_usd), full(nav_usd + unstaked_usd), full(unstaked_usd), full(0.0),
+                   full(first_loss_usd), full(cover_usd))
+
+    @property
+    def supply_usd(self) -> np.ndarray:
+        """USDai outstanding: held by the vault plus held outside it."""
+        return self.idle_usd + self.unstaked_usd
+
+    def receive(self, amount_usd: np.ndarray) -> None:
+        """Stablecoin paid to the vault is minted into idle USDai (reserves and supply rise together)."""
+        self.idle_usd = self.idle_usd + amount_usd
+        self.reserves_usd = self.reserves_usd + amount_usd
+
+    def pay_out(self, amount_usd: np.ndarray) -> None:
+        """Idle USDai redeemed for stablecoin that leaves the vault (loans funded, redemptions, fees)."""
+        self.idle_usd = self.idle_usd - amount_usd
+        self.reserves_usd = self.reserves_usd - amount_usd
+
+
+def reserve_yield_usd(
+    supply_usd: np.ndarray, tbill: np.ndarray, incentive_apr: float, incentive_cap_usd: float, dt_days: float
+) -> np.ndarray:
+    """Gross reserve yield over dt: (supply · r_tbill + min(supply, cap) · incentive) · dt/365."""
+    return (supply_usd * tbill + np.minimum(supply_usd, incentive_cap_usd) * incentive_apr) * dt_days / DAYS_PER_YEAR
+
+
+def share_price(nav_usd: np.ndarray, total_shares: np.ndarray) -> np.ndarray:
+    """USD per sUSDai; 1.0 for an empty vault."""
+    return np.divide(nav_usd, total_shares, out=np.ones_like(nav_usd), where=total_shares > 0)
+
+
+def window_end_day(day: float, window_days: float) -> float:
+    """End of the fixed window containing ``day``: (⌊day/W⌋ + 1)·W."""
+    return (np.floor(day / window_days) + 1.0) * window_days
+
+
+def capped_mints(amount_usd: np.ndarray, supply_usd: np.ndarray, cap_usd: float | None) -> np.ndarray:
+    """Mask of mints accepted under the supply cap, in column order: supply + cumulative amount ≤ cap."""
+    if cap_usd is None:
+        return np.ones(amount_usd.shape, bool)
+    return np.cumsum(amount_usd, axis=1) + supply_usd[:, None] <= cap_usd * (1.0 + 1e-12)
+
+
+def fifo_fill(value_usd: np.ndarray, key: np.ndarray, eligible: np.ndarray, liquidity_usd: np.ndarray) -> np.ndarray:
+    """USD paid to each request: eligible requests in ascending key order (ties by column) until liquidity ends.
+
+    ``value_usd``, ``key``, ``eligible`` are (P, N); ``liquidity_usd`` is (P,). fill_k = clip(L − Σ_{j<k} v_j, 0, v_k).
+    """
+    order = np.argsort(np.where(eligible, key, np.inf), axis=1, kind="stable")
+    value_sorted = np.take_along_axis(np.where(eligible, value_usd, 0.0), order, axis=1)
+    before = np.cumsum(value_sorted, axis=1) - value_sorted
+    fill_sorted = np.clip(liquidity_usd[:, None] - before, 0.0, value_sorted)
+    fill = np.empty_like(fill_sorted)
+    np.put_along_axis(fill, order, fill_sorted, axis=1)
+    return fill
+
+
+def qev_bids(
+    pending_shares: np.ndarray, bid_bps: np.ndarray, bidding: np.ndarray, min_bps: float, max_bps: float
+) -> np.ndarray:
+    """Shares each bidder gives up for priority: clip(bid, min, max)/10,000 × its pending shares."""
+    return np.where(bidding, np.clip(bid_bps, min_bps, max_bps) / 1e4 * pending_shares, 0.0)

@@ -1,0 +1,179 @@
+"""Streaming aggregation of one work block: nothing grows with the number of paths kept in memory.
+
+* per-path series (float32), one row every ``record_every_steps`` steps, written into an array the
+  engine provides (a slice of a disk-backed memmap), so quantile bands are computed at the end over
+  all paths, independent of chunking;
+* the ledger, summed per seed block of paths each step (float64), so totals do not depend on chunking;
+* integer histograms (LTV of live loans per record, waits of completed redemptions);
+* per-path running extremes (drawdown, first loss day, queue peak, longest wait, backing).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from usdai_sim.agents import borrowers as br
+from usdai_sim.ledger import COLUMNS
+from usdai_sim.rng import SEED_BLOCK
+
+if TYPE_CHECKING:
+    from usdai_sim.model import UsdaiModel
+
+BASE_SERIES: dict[str, str] = {
+    "exchange_ratio": "sUSDai redemption price, NAV_cons / shares (USDai per sUSDai)",
+    "exchange_ratio_opt": "sUSDai deposit price, NAV_opt / shares (USDai per sUSDai)",
+    "apy_trailing": "sUSDai trailing realised APY over the depositors' look-back (annual decimal)",
+    "tbill_rate": "T-bill rate (annual decimal)",
+    "utilisation_mean": "mean utilisation of uncontracted GPUs of borrowers with live loans (fraction)",
+    "nav_usd": "sUSDai conservative NAV (USD)",
+    "idle_usd": "idle USDai in the vault (USD)",
+    "loans_usd": "loan book at carrying value (USD)",
+    "loan_share": "loan book / NAV (fraction)",
+    "queue_usd": "pending redemption requests at the redemption price (USD)",
+    "queue_fraction": "pending redemptions / USDai supply (fraction)",
+    "supply_usd": "USDai supply (USD)",
+    "ltv_mean": "principal-weighted LTV of live loans (fraction)",
+    "ltv_max": "highest LTV among live loans (fraction)",
+    "defaults_cumulative": "loans defaulted so far (count)",
+    "principal_loss_cumulative_usd": "principal loss recognised so far (USD)",
+    "first_loss_left_usd": "first-loss capital not yet used (USD)",
+}
+LTV_BINS = np.linspace(0.0, 2.0, 41)
+FIRST_DROP_TOLERANCE = 1e-12
+
+
+def series_names(class_names: tuple[str, ...]) -> tuple[str, ...]:
+    """All recorded per-path series, class series last."""
+    per_class = [f"resale_index_{c}" for c in class_names] + [f"rental_{c}_usd_per_gpu_hour" for c in class_names]
+    return tuple(BASE_SERIES) + tuple(per_class)
+
+
+def record_count(n_steps: int, every: int) -> int:
+    """Rows of the per-path series: day 0 and every ``every`` steps after."""
+    return n_steps // every + 1
+
+
+class Recorder:
+    """Collects everything a Results object is built from, for one work block."""
+
+    def __init__(self, m: UsdaiModel, series_out: np.ndarray | None) -> None:
+        sim = m.scenario.simulation
+        self.every = sim.record_every_steps
+        self.names = series_names(m.scenario.class_names)
+        n_rec = record_count(sim.n_steps, self.every)
+        shape = (n_rec, len(self.names), m.n_paths)
+        self.series = np.zeros(shape, np.float32) if series_out is None else series_out
+        self.n_seed_blocks = -(-m.n_paths // SEED_BLOCK)
+        self.ledger_sums = np.zeros((sim.n_steps + 1, len(COLUMNS), self.n_seed_blocks))
+        self.ltv_hist = np.zeros((n_rec, len(LTV_BINS) - 1), np.int64)
+        self.wait_hist = np.zeros(sim.horizon_days + 2, np.int64)
+        lookback = max(1, int(np.ceil(m.scenario.depositors.yield_lookback_days / sim.step_days)))
+        self.prices = np.ones((lookback + 1, m.n_paths))
+        self.dt_days = float(sim.step_days)
+        p = m.n_paths
+        self.peak_price = np.ones(p)
+        self.max_drawdown = np.zeros(p)
+        self.first_drop_day = np.full(p, np.nan)
+        self.queue_peak_fraction = np.zeros(p)
+        self.longest_wait_days = np.zeros(p)
+        self.backing_min = np.ones(p)
+        self.cumulative = {"defaults": np.zeros(p), "loss": np.zeros(p)}
+
+    # ---------------------------------------------------------- signals for depositors
+
+    def trailing_apy(self, lookback_days: float) -> np.ndarray:
+        """Annualised growth of the redemption price over the look-back (or since day 0 if shorter)."""
+        steps = min(self._steps_done, len(self.prices) - 1)
+        if steps == 0:
+            return np.zeros(self.prices.shape[1])
+        now, then = self.prices[self._steps_done % len(self.prices)], self.prices[(self._steps_done - steps) % len(self.prices)]
+        return (now / then) ** (365.0 / (steps * self.dt_days)) - 1.0
+
+    def drawdown(self, price: np.ndarray) -> np.ndarray:
+        """1 − price / running peak."""
+        return 1.0 - price / self.peak_price
+
+    # ---------------------------------------------------------- recording
+
+    def start(self, m: UsdaiModel) -> None:
+        """Record day 0 (after the initial loans are funded)."""
+        self._steps_done = 0
+        self._sum_ledger(m, 0)
+        self._write_series(m, 0)
+
+    def record(self, m: UsdaiModel) -> None:
+        """Record the step just completed."""
+        self._steps_done += 1
+        k = self._steps_done
+        self.prices[k % len(self.prices)] = m.price_cons
+        self._sum_ledger(m, k)
+        self._update_extremes(m)
+        if k % self.every == 0:
+            self._write_series(m, k // self.every)
+
+    def record_waits(self, waits_days: np.ndarray) -> None:
+        """Count completed redemption waits (NaN entries are not completions) and track the longest per path."""
+        done = ~np.isnan(waits_days)
+        days = np.clip(np.rint(waits_days[done]).astype(np.int64), 0, len(self.wait_hist) - 1)
+        self.wait_hist += np.bincount(days, minlength=len(self.wait_hist))
+        self.longest_wait_days = np.maximum(self.longest_wait_days, np.nanmax(np.where(done, waits_days, 0.0), axis=1))
+
+    def _sum_ledger(self, m: UsdaiModel, k: int) -> None:
+        values = m.ledger.values
+        padded = np.zeros((values.shape[0], self.n_seed_blocks * SEED_BLOCK))
+        padded[:, : values.shape[1]] = values
+        self.ledger_sums[k] = padded.reshape(values.shape[0], self.n_seed_blocks, SEED_BLOCK).sum(axis=2)
+        self.cumulative["defaults"] += sum(m.ledger[f"defaults_{r}"] for r in br.ROUTES)
+        self.cumulative["loss"] += m.ledger["principal_loss_usd"]
+
+    def _update_extremes(self, m: UsdaiModel) -> None:
+        price = m.price_cons
+        dropped = price < self.peak_price * (1.0 - FIRST_DROP_TOLERANCE)
+        self.first_drop_day = np.where(np.isnan(self.first_drop_day) & dropped, m.day_end, self.first_drop_day)
+        self.peak_price = np.maximum(self.peak_price, price)
+        self.max_drawdown = np.maximum(self.max_drawdown, 1.0 - price / self.peak_price)
+        self.queue_peak_fraction = np.maximum(self.queue_peak_fraction, self._queue_usd(m) / m.vault.supply_usd)
+        backing = m.vault.reserves_usd / np.maximum(m.vault.supply_usd, 1e-9)
+        self.backing_min = np.minimum(self.backing_min, backing)
+
+    @staticmethod
+    def _queue_usd(m: UsdaiModel) -> np.ndarray:
+        return m.depositors.pending_shares.sum(axis=1) * m.price_cons
+
+    def _ltv(self, m: UsdaiModel) -> tuple[np.ndarray, np.ndarray]:
+        live = m.book.status == br.ACTIVE
+        ltv = np.divide(m.book.principal_usd, m.collateral_usd, out=np.full(live.shape, np.inf),
+                        where=m.collateral_usd > 0)
+        return live, ltv
+
+    def _write_series(self, m: UsdaiModel, row: int) -> None:
+        live, ltv = self._ltv(m)
+        self.ltv_hist[row] += np.histogram(np.clip(ltv[live], 0.0, 2.0 - 1e-12), LTV_BINS)[0]
+        principal = np.where(live, m.book.principal_usd, 0.0)
+        collateral = np.where(live, m.collateral_usd, 0.0).sum(axis=1)
+        n_live = live.sum(axis=1)
+        queue = self._queue_usd(m)
+        values = {
+            "exchange_ratio": m.price_cons,
+            "exchange_ratio_opt": m.price_opt,
+            "apy_trailing": self.trailing_apy(m.scenario.depositors.yield_lookback_days),
+            "tbill_rate": m.market.tbill,
+            "utilisation_mean": np.where(live, m.utilisation, 0.0).sum(axis=1) / np.maximum(n_live, 1),
+            "nav_usd": m.nav_cons,
+            "idle_usd": m.vault.idle_usd,
+            "loans_usd": m.carrying_usd,
+            "loan_share": m.carrying_usd / np.maximum(m.nav_cons, 1e-9),
+            "queue_usd": queue,
+            "queue_fraction": queue / np.maximum(m.vault.supply_usd, 1e-9),
+            "supply_usd": m.vault.supply_usd,
+            "ltv_mean": np.divide(principal.sum(axis=1), collateral, out=np.zeros_like(collateral), where=collateral > 0),
+            "ltv_max": np.where(live, np.minimum(ltv, 1e3), 0.0).max(axis=1, initial=0.0),
+            "defaults_cumulative": self.cumulative["defaults"],
+            "principal_loss_cumulative_usd": self.cumulative["loss"],
+            "first_loss_left_usd": m.vault.first_loss_left_usd,
+        }
+        block = [values[name] for name in BASE_SERIES]
+        block += list(m.market.resale_index.T) + list(m.market.rental_usd_per_gpu_hour.T)
+        self.series[row] = np.asarray(block, dtype=np.float32)

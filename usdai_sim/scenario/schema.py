@@ -1,0 +1,479 @@
+"""The scenario format: one frozen, typed pydantic model per YAML section.
+
+Units are in the key names: ``*_usd`` dollars, ``*_days`` calendar days, ``apr`` and ``*_per_year``
+annual decimals (0.05 = 5%), ``*_bps`` basis points, ``ltv`` and ``*_fraction`` fractions of 1.
+Every default below is the baseline's and cites its source in ``scenarios/baseline.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from usdai_sim.market.catalog import GPU_CATALOG
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+class Frozen(BaseModel):
+    """Base of every section: immutable, unknown keys rejected, no NaN or infinity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class Spread(Frozen):
+    """A per-agent parameter drawn once per agent: uniform on [low, high] (log-uniform if ``log``)."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Spread:
+        if self.high < self.low:
+            raise ValueError(f"high must be >= low (got low={self.low}, high={self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("log-uniform spreads need low > 0")
+        return self
+
+
+Dist = float | Spread
+"""A scalar (every agent the same) or a ``{low, high}`` spread drawn per agent."""
+
+
+def dist_bounds(value: Dist) -> tuple[float, float]:
+    """The smallest and largest value a Dist can take."""
+    return (value, value) if isinstance(value, int | float) else (value.low, value.high)
+
+
+# ---------------------------------------------------------------- simulation
+
+
+class Simulation(Frozen):
+    """Horizon, time step, Monte Carlo size and seed."""
+
+    horizon_days: Annotated[int, Field(gt=0, le=36500)] = 1095
+    step_days: Annotated[int, Field(gt=0, le=30)] = 1
+    paths: Annotated[int, Field(gt=0, le=1_000_000)] = 1000
+    seed: Annotated[int, Field(ge=0)] = 20261126
+    start_date: str = "2026-01-01"
+    record_every_steps: Annotated[int, Field(gt=0)] = 1
+
+    @model_validator(mode="after")
+    def _step_divides(self) -> Simulation:
+        if self.horizon_days % self.step_days:
+            raise ValueError(f"horizon_days must be a multiple of step_days (got {self.horizon_days})")
+        return self
+
+    @property
+    def n_steps(self) -> int:
+        """Number of model steps in the horizon."""
+        return self.horizon_days // self.step_days
+
+
+# ---------------------------------------------------------------- markets
+
+
+class TBill(Frozen):
+    """Short rate process: Vasicek/OU or CIR (exact), a constant, or the shipped TB3MS history."""
+
+    model: Literal["vasicek", "cir", "constant", "historical"] = "vasicek"
+    initial_rate: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.037
+    mean_rate: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.035
+    kappa_per_year: NonNegative = 0.4
+    vol_per_sqrt_year: NonNegative = 0.008
+    history_start_date: str = "2019-01-01"
+
+
+class Depreciation(Frozen):
+    """Age curve of resale value as a fraction of list price."""
+
+    method: Literal["straight_line", "declining_balance", "table"] = "table"
+    annual_rate: Fraction = 0.18
+    life_years: Positive = 6.0
+    salvage_fraction: Fraction = 0.05
+    vintage_factors: tuple[Positive, ...] = (1.0, 0.78, 0.60, 0.46, 0.35)
+
+
+class GpuClass(Frozen):
+    """One GPU class: list price, depreciation, rental anchor, LTV limit, secondary-market depth."""
+
+    list_price_usd: Positive
+    rental_usd_per_gpu_hour: Positive
+    power_kw_per_gpu: Positive = 1.2
+    max_ltv: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    market_depth_gpus_per_30d: Positive = 5000.0
+    depreciation: Depreciation = Depreciation()
+
+
+def default_gpu_classes() -> dict[str, GpuClass]:
+    """The shipped catalog (``usdai_sim/market/catalog.py``) as GpuClass sections."""
+    keys = set(GpuClass.model_fields) - {"depreciation"}
+    return {
+        name: GpuClass(
+            **{k: v for k, v in spec.items() if k in keys},
+            depreciation=Depreciation(vintage_factors=tuple(spec["vintage_factors"])),
+        )
+        for name, spec in GPU_CATALOG.items()
+    }
+
+
+class Factor(Frozen):
+    """A log-normal factor: drift and volatility of its log-returns."""
+
+    drift_per_year: float = 0.0
+    vol_per_sqrt_year: NonNegative = 0.0
+
+
+class Gpu(Frozen):
+    """Resale value per GPU = list × depreciation(age) × exp(common + class + idiosyncratic) × shocks."""
+
+    common: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.20)
+    class_factor: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.10)
+    idiosyncratic: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.10)
+    classes: dict[str, GpuClass] = Field(default_factory=default_gpu_classes)
+
+
+class Rental(Frozen):
+    """Log rental price per class: OU around log(anchor) + drift·t, correlated with the resale factor."""
+
+    drift_per_year: float = -0.05
+    vol_per_sqrt_year: NonNegative = 0.30
+    kappa_per_year: NonNegative = 0.5
+    correlation_with_resale: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.6
+
+
+class Utilisation(Frozen):
+    """Utilisation per borrower: OU in logit space around its level, common demand factor plus noise."""
+
+    kappa_per_year: NonNegative = 6.0
+    vol_per_sqrt_year: NonNegative = 1.0
+    common_weight: Fraction = 0.7
+
+
+class Markets(Frozen):
+    """The exogenous markets."""
+
+    tbill: TBill = TBill()
+    gpu: Gpu = Gpu()
+    rental: Rental = Rental()
+    utilisation: Utilisation = Utilisation()
+
+
+# ---------------------------------------------------------------- borrowers
+
+
+class Cohort(Frozen):
+    """A group of similar GPU operators; each parameter may be a scalar or a per-borrower spread."""
+
+    name: str = "operators"
+    count: Annotated[int, Field(ge=0, le=100_000)] = 100
+    gpu_class: str = "H100"
+    gpus: Dist = Spread(low=64, high=1024, log=True)
+    age_years: Dist = Spread(low=0.0, high=1.0)
+    requested_ltv: Dist = Spread(low=0.6, high=0.8)
+    apr: Dist = Spread(low=0.12, high=0.15)
+    rate_type: Literal["fixed", "floating"] = "fixed"
+    floating_spread: Dist = 0.09
+    term_months: Annotated[int, Field(gt=0, le=120)] = 36
+    amortisation: Literal["amortising", "interest_only"] = "amortising"
+    origination_day: Dist = 0.0
+    contracted_share: Dist = Spread(low=0.3, high=0.8)
+    contract_price_fraction: Dist = 1.0
+    utilisation_level: Dist = Spread(low=0.75, high=0.95)
+    power_usd_per_kwh: Dist = Spread(low=0.06, high=0.12)
+    idle_power_fraction: Fraction = 0.3
+    colocation_usd_per_gpu_hour: Dist = Spread(low=0.15, high=0.30)
+    overhead_usd_per_gpu_month: Dist = 40.0
+    initial_cash_months: Dist = Spread(low=1.0, high=3.0)
+    dsra_months: NonNegative = 3.0
+    cash_sweep_above_months: NonNegative = 3.0
+    strategic_walk_ratio: Dist = Spread(low=0.5, high=0.8)
+    fraud_rate_per_year: Dist = 0.005
+    hardware_failure_rate_per_year: NonNegative = 0.09
+    hardware_insured: bool = False
+    refinance_ltv: Fraction = 0.6
+    maintenance_ltv: Annotated[float, Field(gt=0.0, le=2.0)] | None = None
+    covenant_cure_days: Annotated[int, Field(ge=0)] = 30
+
+    @model_validator(mode="after")
+    def _fractions(self) -> Cohort:
+        for key in ("requested_ltv", "contracted_share", "utilisation_level"):
+            low, high = dist_bounds(getattr(self, key))
+            if low < 0 or high > 1:
+                raise ValueError(f"{key} must lie within [0, 1] (got {low}..{high})")
+        return self
+
+
+class Borrowers(Frozen):
+    """The GPU-operator population."""
+
+    cohorts: Annotated[tuple[Cohort, ...], Field(min_length=1)] = (Cohort(),)
+    demand_patience_days: Annotated[int, Field(ge=0)] = 90
+
+    @property
+    def count(self) -> int:
+        """Borrowers in all cohorts."""
+        return sum(c.count for c in self.cohorts)
+
+
+# ---------------------------------------------------------------- protocol
+
+
+class PriceImpact(Frozen):
+    """Fire-sale discount growth and resale-index depression from forced sales of one class."""
+
+    discount_slope: NonNegative = 0.5
+    max_discount: Fraction = 0.9
+    index_impact_per_depth: NonNegative = 0.2
+    half_life_days: Positive = 60.0
+    window_days: Positive = 30.0
+
+
+class Liquidation(Frozen):
+    """Time to sell, forced-sale value curve, fee, surplus, springing recourse."""
+
+    time_to_sell_days: Annotated[int, Field(ge=0)] = 30
+    forced_sale_factors: dict[int, Fraction] = Field(
+        default_factory=lambda: {0: 0.45, 7: 0.45, 30: 0.65, 90: 0.85, 365: 1.0}
+    )
+    fee_fraction: Fraction = 0.10
+    surplus_to: Literal["protocol", "borrower"] = "protocol"
+    price_impact: PriceImpact = PriceImpact()
+    fraud_missing_fraction: Dist = Spread(low=0.3, high=0.8)
+    recourse_recovery_fraction: Fraction = 0.3
+    recourse_delay_days: Annotated[int, Field(ge=0)] = 180
+
+
+class LossRecognition(Frozen):
+    """When a default's loss reaches the exchange ratio."""
+
+    policy: Literal["on_sale", "on_default", "linear"] = "on_sale"
+    writedown_grace_days: Annotated[int, Field(ge=0)] = 45
+    writedown_days: Annotated[int, Field(gt=0)] = 120
+
+
+class Insurance(Frozen):
+    """GPU value insurance: pays (insured value − gross sale proceeds)⁺ until the aggregate cover is used."""
+
+    cover_usd: NonNegative = 0.0
+    insured_fraction: Fraction = 0.7
+    premium_bps_per_year: NonNegative = 0.0
+
+
+class Qev(Frozen):
+    """Queue-extractable-value priority auction at each window close."""
+
+    enabled: bool = False
+    admin_share: Fraction = 0.01
+    min_bid_bps: Annotated[float, Field(ge=0, le=10_000)] = 10.0
+    max_bid_bps: Annotated[float, Field(ge=0, le=10_000)] = 10_000.0
+
+
+class Queue(Frozen):
+    """ERC-7540 redemption queue."""
+
+    window_days: Annotated[int, Field(gt=0)] = 30
+    min_request_shares: NonNegative = 1.0
+    qev: Qev = Qev()
+
+
+class Allocation(Frozen):
+    """How idle USDai is lent."""
+
+    max_loan_share: Fraction = 0.6
+    min_liquidity_fraction: Fraction = 0.05
+
+
+class Protocol(Frozen):
+    """USDai, the sUSDai vault and loan servicing."""
+
+    grace_days: Annotated[int, Field(ge=0)] = 30
+    grace_apr_premium: NonNegative = 0.05
+    admin_fee_base_yield_bps: Annotated[float, Field(ge=0, le=10_000)] = 100.0
+    admin_fee_loan_interest_bps: Annotated[float, Field(ge=0, le=10_000)] = 100.0
+    incentive_apr: NonNegative = 0.045
+    incentive_cap_usd: NonNegative = 1.0e9
+    supply_cap_usd: Positive | None = None
+    initial_susdai_nav_usd: Positive = 3.0e8
+    unstaked_usdai_usd: NonNegative = 2.0e8
+    first_loss_usd: NonNegative = 0.0
+    liquidation: Liquidation = Liquidation()
+    loss_recognition: LossRecognition = LossRecognition()
+    insurance: Insurance = Insurance()
+    queue: Queue = Queue()
+    allocation: Allocation = Allocation()
+
+
+# ---------------------------------------------------------------- depositors
+
+
+class Depositors(Frozen):
+    """sUSDai holders: balances and behaviour; rates are hazards per year, thresholds annual decimals."""
+
+    count: Annotated[int, Field(gt=0, le=1_000_000)] = 500
+    balance_pareto_alpha: Positive = 1.5
+    wallet_multiple: NonNegative = 0.3
+    deposit_hurdle: Dist = Spread(low=0.0, high=0.03)
+    deposit_rate_per_year: NonNegative = 2.0
+    deposit_fraction: Fraction = 0.5
+    redeem_base_rate_per_year: NonNegative = 0.3
+    spread_threshold: Dist = Spread(low=-0.01, high=0.01)
+    spread_sensitivity_per_year: Dist = Spread(low=0.0, high=200.0)
+    loss_threshold: Dist = Spread(low=0.0, high=0.01)
+    loss_sensitivity_per_year: Dist = Spread(low=0.0, high=2000.0)
+    herd_threshold: Dist = Spread(low=0.02, high=0.10)
+    herd_sensitivity_per_year: Dist = Spread(low=0.0, high=50.0)
+    request_fraction: Fraction = 1.0
+    qev_bid_bps: Dist = Spread(low=10.0, high=200.0)
+    qev_bid_probability: Fraction = 0.2
+    yield_lookback_days: Annotated[int, Field(gt=0)] = 30
+
+
+# ---------------------------------------------------------------- shocks
+
+
+class ShockBase(Frozen):
+    """Timing common to every shock: envelope e(t) in [0, 1].
+
+    step: e = 1 on [start, start + duration) (permanent when duration is null);
+    ramp: e = clip((t − start)/duration, 0, 1), then holds.
+    ``probability`` < 1 makes it stochastic: each path has it with that probability, and its start is
+    drawn uniformly within ``[start_day, start_day + start_window_days]``.
+    """
+
+    start_day: Annotated[float, Field(ge=0)] = 0.0
+    duration_days: Annotated[float, Field(gt=0)] | None = None
+    shape: Literal["step", "ramp"] = "step"
+    probability: Fraction = 1.0
+    start_window_days: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _ramp_has_duration(self) -> ShockBase:
+        if self.shape == "ramp" and self.duration_days is None:
+            raise ValueError("a ramp needs duration_days")
+        return self
+
+
+class GpuResaleShock(ShockBase):
+    """Resale index of the named classes (all when empty) × (1 + change·e(t))."""
+
+    type: Literal["gpu_resale"]
+    classes: tuple[str, ...] = ()
+    change: Annotated[float, Field(ge=-1.0)]
+
+
+class RentalShock(ShockBase):
+    """Rental price of the named classes (all when empty) × (1 + change·e(t))."""
+
+    type: Literal["rental"]
+    classes: tuple[str, ...] = ()
+    change: Annotated[float, Field(ge=-1.0)]
+
+
+class UtilisationShock(ShockBase):
+    """Every borrower's utilisation × (1 + change·e(t)), capped at 1."""
+
+    type: Literal["utilisation"]
+    change: Annotated[float, Field(ge=-1.0)]
+
+
+class TbillShiftShock(ShockBase):
+    """T-bill rate + shift·e(t) (annual decimal), floored at zero."""
+
+    type: Literal["tbill_shift"]
+    shift: Annotated[float, Field(ge=-0.5, le=0.5)]
+
+
+class TbillPathShock(ShockBase):
+    """T-bill rate replaced by a given path: ``rates`` on ``days`` after start (step-wise); from CSV via ``csv``."""
+
+    type: Literal["tbill_path"]
+    days: tuple[NonNegative, ...] = ()
+    rates: tuple[Annotated[float, Field(ge=-0.05, le=0.5)], ...] = ()
+
+    @model_validator(mode="after")
+    def _aligned(self) -> TbillPathShock:
+        if not self.days or len(self.days) != len(self.rates):
+            raise ValueError("days and rates must be non-empty and of equal length")
+        return self
+
+
+class FraudShock(ShockBase):
+    """Fraud rate × (1 + (multiplier − 1)·e(t))."""
+
+    type: Literal["fraud_multiplier"]
+    multiplier: NonNegative
+
+
+class RedemptionWaveShock(ShockBase):
+    """A share of sUSDai supply requests redemption as e(t) rises (step: all at start)."""
+
+    type: Literal["redemption_wave"]
+    fraction_of_supply: Fraction
+
+
+class NewGenerationShock(ShockBase):
+    """A launch: older classes lose extra value at a rate per year after start, plus optional jumps."""
+
+    type: Literal["new_generation"]
+    classes: tuple[str, ...]
+    extra_depreciation_per_year: NonNegative = 0.2
+    resale_jump: Annotated[float, Field(ge=-1.0)] = 0.0
+    rental_jump: Annotated[float, Field(ge=-1.0)] = 0.0
+
+
+Shock = Annotated[
+    GpuResaleShock
+    | RentalShock
+    | UtilisationShock
+    | TbillShiftShock
+    | TbillPathShock
+    | FraudShock
+    | RedemptionWaveShock
+    | NewGenerationShock,
+    Field(discriminator="type"),
+]
+
+
+# ---------------------------------------------------------------- scenario
+
+
+class Scenario(Frozen):
+    """A whole stress scenario."""
+
+    name: str = "baseline"
+    description: str = ""
+    simulation: Simulation = Simulation()
+    markets: Markets = Markets()
+    borrowers: Borrowers = Borrowers()
+    depositors: Depositors = Depositors()
+    protocol: Protocol = Protocol()
+    shocks: tuple[Shock, ...] = ()
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """GPU classes in a fixed order (the column order of per-class arrays)."""
+        return tuple(self.markets.gpu.classes)
+
+
+def cross_check(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str, object]]:
+    """Errors that span sections: (location, message, offending value); empty when consistent."""
+    known = set(scenario.markets.gpu.classes)
+    problems: list[tuple[tuple[str | int, ...], str, object]] = []
+    for i, cohort in enumerate(scenario.borrowers.cohorts):
+        if cohort.gpu_class not in known:
+            message = f"unknown GPU class; known: {', '.join(sorted(known))}"
+            problems.append((("borrowers", "cohorts", i, "gpu_class"), message, cohort.gpu_class))
+    horizon = scenario.simulation.horizon_days
+    for i, shock in enumerate(scenario.shocks):
+        if shock.start_day + shock.start_window_days >= horizon:
+            message = f"shock starts at or after the horizon of {horizon} days"
+            problems.append((("shocks", i, "start_day"), message, shock.start_day))
+        for name in getattr(shock, "classes", ()):
+            if name not in known:
+                problems.append((("shocks", i, "classes"), "unknown GPU class", name))
+    return problems

@@ -1,0 +1,120 @@
+"""Headline metrics of a run (``summary.json``); every key is documented in the README, "Metrics".
+
+Quantile objects carry ``mean, p01, p05, p50, p95, p99``. Holder loss over the horizon is
+L = 1 − final exchange ratio (a positive fraction is a loss; the exchange ratio starts at 1).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from usdai_sim.metrics import expected_shortfall, quantile_summary, value_at_risk
+
+if TYPE_CHECKING:
+    from usdai_sim.results import Results
+
+WAIT_THRESHOLDS_DAYS = (30, 60, 90)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator > 0 else float("nan")
+
+
+def holder_metrics(paths: pd.DataFrame) -> dict[str, Any]:
+    """sUSDai holders: exchange ratio, return, probability of loss, VaR/ES of holder loss, drawdown."""
+    ratio = paths["susdai_exchange_ratio_final"].to_numpy()
+    loss = 1.0 - ratio
+    first_loss = paths["days_to_first_loss"].to_numpy()
+    return {
+        "susdai_exchange_ratio_final": quantile_summary(ratio),
+        "susdai_return_annualised": quantile_summary(paths["susdai_return_annualised"]),
+        "prob_principal_loss": float(np.mean(ratio < 1.0)),
+        "susdai_var_95": value_at_risk(loss, 0.95),
+        "susdai_var_99": value_at_risk(loss, 0.99),
+        "susdai_es_95": expected_shortfall(loss, 0.95),
+        "susdai_es_99": expected_shortfall(loss, 0.99),
+        "susdai_max_drawdown": quantile_summary(paths["max_drawdown"]),
+        "days_to_first_loss": quantile_summary(first_loss),
+        "prob_any_drawdown": float(np.mean(~np.isnan(first_loss))),
+    }
+
+
+def weighted_quantiles(values: np.ndarray, counts: np.ndarray) -> dict[str, float]:
+    """Mean and quantile summary of values repeated ``counts`` times (lower quantile)."""
+    total = counts.sum()
+    if total == 0:
+        return {"mean": float("nan"), "p01": float("nan"), "p05": float("nan"), "p50": float("nan"),
+                "p95": float("nan"), "p99": float("nan")}
+    cdf = np.cumsum(counts) / total
+    pick = {key: float(values[np.searchsorted(cdf, q - 1e-12)]) for key, q in
+            (("p01", 0.01), ("p05", 0.05), ("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+    return {"mean": float((values * counts).sum() / total), **pick}
+
+
+def liquidity_metrics(results: Results) -> dict[str, Any]:
+    """Redemption waits (completed requests; pending ones counted at their age), queue peak."""
+    waits = results.waits
+    days = waits["wait_days"].to_numpy()
+    completed = waits["completed"].to_numpy()
+    everything = completed + waits["pending_at_end"].to_numpy()
+    wait = weighted_quantiles(days, completed)
+    seen = days[everything > 0]
+    wait["max"] = float(seen.max()) if seen.size else 0.0
+    total = everything.sum()
+    over = {str(t): _ratio(everything[days > t].sum(), total) for t in WAIT_THRESHOLDS_DAYS}
+    return {
+        "redemption_wait_days": wait,
+        "prob_wait_over_days": over,
+        "redemption_requests_pending_at_end": int(waits["pending_at_end"].sum()),
+        "queue_peak_fraction_of_supply": quantile_summary(results.paths["queue_peak_fraction"]),
+        "longest_wait_days": quantile_summary(results.paths["longest_wait_days"]),
+    }
+
+
+def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
+    """Loan book: default rates, routes, LGD and recovery on sold collateral, EL beside simulated loss."""
+    originated = paths["loans_originated"].sum()
+    sold = paths["sold_exposure_usd"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lgd = np.where(sold > 0, paths["loss_usd"] / sold, np.nan)
+    pd_count = _ratio(paths["loans_defaulted"].sum(), originated)
+    lgd_pooled = _ratio(paths["loss_usd"].sum(), sold.sum())
+    ead = float(paths["principal_originated_usd"].mean())
+    return {
+        "default_rate_count": pd_count,
+        "default_rate_principal": _ratio(paths["exposure_at_default_usd"].sum(), paths["principal_originated_usd"].sum()),
+        "defaults_by_route": {r: float(paths[f"defaults_{r}"].mean()) for r in ("payment", "strategic", "fraud", "covenant")},
+        "loss_given_default": quantile_summary(lgd),
+        "recovery_rate": quantile_summary(1.0 - lgd),
+        "loss_given_default_pooled": lgd_pooled,
+        "expected_loss_usd": pd_count * lgd_pooled * ead if np.isfinite(lgd_pooled) else 0.0,
+        "simulated_loss_usd": quantile_summary(paths["loss_usd"]),
+        "principal_originated_usd": quantile_summary(paths["principal_originated_usd"]),
+        "unsold_defaulted_usd": quantile_summary(paths["unsold_defaulted_usd"]),
+        "first_loss_used_usd": quantile_summary(paths["first_loss_used_usd"]),
+    }
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinity become None so that summary.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
+def summarise(results: Results) -> dict[str, Any]:
+    """All headline metrics, grouped as in the README."""
+    paths = results.paths
+    summary = {
+        **holder_metrics(paths),
+        **liquidity_metrics(results),
+        **loan_metrics(paths),
+        "usdai_backing_ratio_min": float(paths["usdai_backing_ratio_min"].min()),
+        "meta": results.meta,
+    }
+    return _finite(summary)
