@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -32,14 +33,18 @@ class UsageError(UsdaiSimError):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="usdai-sim", description="Stress-test GPU-collateralised lending (USD.AI style).")
+    parser = argparse.ArgumentParser(
+        prog="usdai-sim", description="Stress-test GPU-collateralised lending (USD.AI style)."
+    )
     parser.add_argument("--version", action="version", version=f"usdai-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenarios and write results and a report")
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="YAML file or built-in name")
     run.add_argument("--paths", type=int, help="Monte Carlo paths (overrides the scenario)")
     run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
-    run.add_argument("--out", type=Path, help="results directory (default reports/NAME; with several scenarios OUT/NAME)")
+    run.add_argument(
+        "--out", type=Path, help="results directory (default reports/NAME; with several scenarios OUT/NAME)"
+    )
     run.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
     run.add_argument("--force", action="store_true", help="replace an existing results directory")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -53,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("results", type=Path, metavar="RESULTS_DIR")
     compare = sub.add_parser("compare", help="compare several results directories")
     compare.add_argument("results", nargs="+", type=Path, metavar="RESULTS_DIR")
-    compare.add_argument("--out", type=Path, default=Path("reports/compare"), help="where to write the comparison")
+    compare.add_argument(
+        "--out", type=Path, default=Path("reports/compare"), help="where to write the comparison"
+    )
     compare.add_argument("--force", action="store_true", help="replace an existing comparison directory")
     return parser
 
@@ -110,7 +117,19 @@ def write_atomically(target: Path, force: bool, fill: Callable[[Path], None]) ->
         raise
 
 
-def manifest(scenario: Scenario, provenance_files: Sequence[str], results: Any) -> dict[str, Any]:
+def write_run(directory: Path, results: Any, files: Sequence[str], baseline: Scenario | None, with_report: bool) -> None:
+    """Results, report (timed) and manifest of one run, into ``directory``."""
+    from usdai_sim.report.build import write_report
+
+    results.save(directory)
+    started = time.perf_counter()
+    if with_report:
+        write_report(results, directory, baseline)
+    results.timings["report_s"] = time.perf_counter() - started
+    (directory / "manifest.json").write_text(json.dumps(manifest(files, results), indent=2) + "\n")
+
+
+def manifest(provenance_files: Sequence[str], results: Any) -> dict[str, Any]:
     """The manifest.json of a results directory."""
     return {
         **results.meta,
@@ -127,7 +146,6 @@ def _baseline() -> Scenario | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from usdai_sim.engine import simulate
-    from usdai_sim.report.build import write_report
 
     loaded = [load_scenario(ref) for ref in args.scenarios]
     targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
@@ -140,18 +158,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     baseline = _baseline()
     for (scenario, provenance), target in zip(loaded, targets, strict=True):
         bar = ProgressBar(scenario.name, not args.quiet and sys.stderr.isatty())
-        results = simulate(scenario, paths=args.paths, seed=args.seed, workers=args.workers,
-                           check_invariants=args.check_invariants, progress=bar)
+        results = simulate(
+            scenario,
+            paths=args.paths,
+            seed=args.seed,
+            workers=args.workers,
+            check_invariants=args.check_invariants,
+            progress=bar,
+        )
 
-        def fill(directory: Path, results: Any = results, provenance: Any = provenance) -> None:
-            results.save(directory)
-            started = time.perf_counter()
-            if not args.no_report:
-                write_report(results, directory, baseline)
-            results.timings["report_s"] = time.perf_counter() - started
-            text = json.dumps(manifest(scenario, provenance.files, results), indent=2) + "\n"
-            (directory / "manifest.json").write_text(text)
-
+        fill = functools.partial(write_run, results=results, files=provenance.files, baseline=baseline,
+                                 with_report=not args.no_report)
         write_atomically(target, args.force, fill)
         if not args.quiet:
             _print_headline(results, target)
@@ -162,18 +179,24 @@ def _print_headline(results: Any, target: Path) -> None:
     s = results.summary
     ratio = s["susdai_exchange_ratio_final"]
     print(f"{results.scenario.name}: {results.meta['paths']} paths -> {target}")
-    print(f"  sUSDai exchange ratio at horizon: median {ratio['p50']:.4f}, p01 {ratio['p01']:.4f}; "
-          f"P(loss) {s['prob_principal_loss']:.3f}; VaR99 {s['susdai_var_99']:.4f}")
-    print(f"  defaults: {s['default_rate_count']:.3%} of loans; LGD pooled {s['loss_given_default_pooled']}; "
-          f"max redemption wait {s['redemption_wait_days']['max']:.0f} days")
+    print(
+        f"  sUSDai exchange ratio at horizon: median {ratio['p50']:.4f}, p01 {ratio['p01']:.4f}; "
+        f"P(loss) {s['prob_principal_loss']:.3f}; VaR99 {s['susdai_var_99']:.4f}"
+    )
+    print(
+        f"  defaults: {s['default_rate_count']:.3%} of loans; LGD pooled {s['loss_given_default_pooled']}; "
+        f"max redemption wait {s['redemption_wait_days']['max']:.0f} days"
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     for ref in args.scenarios:
         scenario, provenance = load_scenario(ref)
         sim = scenario.simulation
-        print(f"{provenance.files[0]}: ok ({scenario.name}: {scenario.borrowers.count} borrowers, "
-              f"{scenario.depositors.count} depositors, {sim.horizon_days} days, {len(scenario.shocks)} shocks)")
+        print(
+            f"{provenance.files[0]}: ok ({scenario.name}: {scenario.borrowers.count} borrowers, "
+            f"{scenario.depositors.count} depositors, {sim.horizon_days} days, {len(scenario.shocks)} shocks)"
+        )
     return EXIT_OK
 
 
@@ -218,8 +241,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "schema": cmd_schema,
-    "report": cmd_report, "compare": cmd_compare,
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "list": cmd_list,
+    "schema": cmd_schema,
+    "report": cmd_report,
+    "compare": cmd_compare,
 }
 
 

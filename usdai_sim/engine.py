@@ -58,10 +58,15 @@ def with_overrides(scenario: Scenario, paths: int | None = None, seed: int | Non
 
 def bytes_per_path(scenario: Scenario) -> int:
     """Estimated in-memory state of one path in a work block (bytes)."""
-    return scenario.borrowers.count * BYTES_PER_BORROWER_PATH + scenario.depositors.count * BYTES_PER_DEPOSITOR_PATH
+    return (
+        scenario.borrowers.count * BYTES_PER_BORROWER_PATH
+        + scenario.depositors.count * BYTES_PER_DEPOSITOR_PATH
+    )
 
 
-def plan_blocks(n_paths: int, scenario: Scenario, workers: int, block_paths: int | None) -> list[tuple[int, int]]:
+def plan_blocks(
+    n_paths: int, scenario: Scenario, workers: int, block_paths: int | None
+) -> list[tuple[int, int]]:
     """(first path, path count) of each work block; sizes are multiples of SEED_BLOCK."""
     if block_paths is None:
         fit = max(SEED_BLOCK, BLOCK_STATE_BUDGET_BYTES // max(bytes_per_path(scenario), 1))
@@ -76,29 +81,44 @@ def check_memory(scenario: Scenario, workers: int, workdir: Path) -> None:
     total_ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     need = workers * SEED_BLOCK * bytes_per_path(scenario)
     sim = scenario.simulation
-    series_bytes = 4 * record_count(sim.n_steps, sim.record_every_steps) * len(series_names(scenario.class_names)) * sim.paths
+    series_bytes = (
+        4
+        * record_count(sim.n_steps, sim.record_every_steps)
+        * len(series_names(scenario.class_names))
+        * sim.paths
+    )
     ledger_bytes = 8 * (sim.n_steps + 1) * len(COLUMNS) * (-(-sim.paths // SEED_BLOCK))
     if need + ledger_bytes > 0.6 * total_ram:
         raise RunTooLargeError(
             f"run needs about {(need + ledger_bytes) / 2**30:.1f} GiB of memory, more than this machine's budget "
             f"of {0.6 * total_ram / 2**30:.1f} GiB; use fewer borrowers, depositors or paths",
-            key="simulation.paths", got=sim.paths)
+            key="simulation.paths",
+            got=sim.paths,
+        )
     free = shutil.disk_usage(workdir).free
     if series_bytes > 0.8 * free:
         suggestion = max(SEED_BLOCK, int(sim.paths * 0.8 * free / series_bytes) // SEED_BLOCK * SEED_BLOCK)
         raise RunTooLargeError(
             f"per-path series need {series_bytes / 2**30:.1f} GiB of scratch disk, more than is free; "
             f"use fewer paths (e.g. --paths {suggestion}) or a larger record_every_steps",
-            key="simulation.paths", got=sim.paths)
+            key="simulation.paths",
+            got=sim.paths,
+        )
 
 
-def run_block(scenario: Scenario, first_path: int, n_paths: int, series_file: str | None,
-              check_invariants: bool = False, progress: Progress | None = None) -> BlockOutput:
+def run_block(
+    scenario: Scenario,
+    first_path: int,
+    n_paths: int,
+    series_file: str | None,
+    check_invariants: bool = False,
+    progress: Progress | None = None,
+) -> BlockOutput:
     """Simulate one work block to the horizon and return its outputs."""
     params = compile_params(scenario)
     series_out = None
     if series_file is not None:
-        series_out = np.load(series_file, mmap_mode="r+")[:, :, first_path:first_path + n_paths]
+        series_out = np.load(series_file, mmap_mode="r+")[:, :, first_path : first_path + n_paths]
     model = UsdaiModel(params, first_path, n_paths, check_invariants, series_out)
     n_steps = scenario.simulation.n_steps
     for k in range(n_steps):
@@ -108,8 +128,14 @@ def run_block(scenario: Scenario, first_path: int, n_paths: int, series_file: st
     if series_out is not None:
         series_out.flush()
     rec = model.recorder
-    return BlockOutput(first_path, terminal_columns(model), rec.ledger_sums, rec.ltv_hist, rec.wait_hist,
-                       censored_waits(model, len(rec.wait_hist)))
+    return BlockOutput(
+        first_path,
+        terminal_columns(model),
+        rec.ledger_sums,
+        rec.ltv_hist,
+        rec.wait_hist,
+        censored_waits(model, len(rec.wait_hist)),
+    )
 
 
 def censored_waits(m: UsdaiModel, n_bins: int) -> np.ndarray:
@@ -130,7 +156,10 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "path": np.arange(m.first_path, m.first_path + m.n_paths),
         "loans_originated": originated.sum(axis=1),
         "loans_defaulted": defaulted.sum(axis=1),
-        **{f"defaults_{name}": (book.default_route == code).sum(axis=1) for code, name in enumerate(br.ROUTES, 1)},
+        **{
+            f"defaults_{name}": (book.default_route == code).sum(axis=1)
+            for code, name in enumerate(br.ROUTES, 1)
+        },
         "principal_originated_usd": book.originated_usd.sum(axis=1),
         "exposure_at_default_usd": np.where(defaulted, book.ead_usd, 0.0).sum(axis=1),
         "loss_usd": book.loss_usd.sum(axis=1),
@@ -151,8 +180,14 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
     return cols
 
 
-def _run_all(scenario: Scenario, blocks: list[tuple[int, int]], series_file: str, workers: int,
-             check_invariants: bool, progress: Progress | None) -> list[BlockOutput]:
+def _run_all(
+    scenario: Scenario,
+    blocks: list[tuple[int, int]],
+    series_file: str,
+    workers: int,
+    check_invariants: bool,
+    progress: Progress | None,
+) -> list[BlockOutput]:
     n_steps = scenario.simulation.n_steps
     total = scenario.simulation.paths * n_steps
     if workers <= 1:
@@ -163,7 +198,9 @@ def _run_all(scenario: Scenario, blocks: list[tuple[int, int]], series_file: str
             done += n * n_steps
         return outputs
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(run_block, scenario, first, n, series_file, check_invariants) for first, n in blocks]
+        futures = [
+            pool.submit(run_block, scenario, first, n, series_file, check_invariants) for first, n in blocks
+        ]
         outputs, done = [], 0
         for future, (_, n) in zip(futures, blocks, strict=True):
             outputs.append(future.result())
@@ -190,7 +227,11 @@ def simulate(
     try:
         check_memory(scenario, max(1, workers), workdir)
         sim = scenario.simulation
-        shape = (record_count(sim.n_steps, sim.record_every_steps), len(series_names(scenario.class_names)), n_paths)
+        shape = (
+            record_count(sim.n_steps, sim.record_every_steps),
+            len(series_names(scenario.class_names)),
+            n_paths,
+        )
         series_file = str(workdir / "series.npy")
         np.lib.format.open_memmap(series_file, mode="w+", dtype=np.float32, shape=shape).flush()
         started = time.perf_counter()

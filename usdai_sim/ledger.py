@@ -75,16 +75,27 @@ def nav_change_usd(ledger: Ledger, interest_fee_fraction: float) -> np.ndarray:
     keep = 1.0 - interest_fee_fraction
     g = ledger.__getitem__
     accrued_change = keep * (g("interest_accrued_usd") - g("interest_paid_usd") - g("accrued_reversed_usd"))
-    interest_cash = g("interest_paid_usd") + g("late_interest_usd") + g("recovery_interest_usd") - g("interest_fee_usd")
+    interest_cash = (
+        g("interest_paid_usd") + g("late_interest_usd") + g("recovery_interest_usd") - g("interest_fee_usd")
+    )
     external = (
-        g("deposits_usd") - g("redemptions_usd") + g("first_loss_usd") + g("insurance_usd") - g("insurance_premium_usd")
+        g("deposits_usd")
+        - g("redemptions_usd")
+        + g("first_loss_usd")
+        + g("insurance_usd")
+        - g("insurance_premium_usd")
     )
     income = g("reserve_yield_usd") - g("reserve_fee_usd") + g("surplus_usd") + g("recourse_usd")
     return external + income + interest_cash + accrued_change - g("principal_loss_usd")
 
 
 def identity_errors(
-    nav_before: np.ndarray, nav_after: np.ndarray, ledger: Ledger, fee: float, supply: np.ndarray, reserves: np.ndarray
+    nav_before: np.ndarray,
+    nav_after: np.ndarray,
+    ledger: Ledger,
+    fee: float,
+    supply: np.ndarray,
+    reserves: np.ndarray,
 ) -> list[str]:
     """Broken identities this step (empty when the books balance to a relative 1e-9)."""
     problems = []

@@ -18,15 +18,15 @@ from usdai_sim.agents.borrowers import Borrower, BorrowerBook
 from usdai_sim.agents.depositors import Depositor, DepositorBook, Signals, decide
 from usdai_sim.errors import InvariantError
 from usdai_sim.ledger import Ledger, identity_errors
-from usdai_sim.market.gpu import expit, price_impact_discount, utilisation_step, log_factor_step
+from usdai_sim.market.gpu import expit, log_factor_step, price_impact_discount, utilisation_step
 from usdai_sim.market.shocks import ShockSchedule
 from usdai_sim.market.state import MarketState, advance_markets, record_forced_sales, tbill_history
-from usdai_sim.params import DAYS_PER_YEAR, Params
+from usdai_sim.params import DAYS_PER_YEAR, PAYMENT_INTERVAL_DAYS, Params
 from usdai_sim.protocol import liquidation as liq
 from usdai_sim.protocol.loans import scheduled_payment
 from usdai_sim.protocol.vault import (
     VaultState,
-    capped_mints,
+    accepted_mints,
     fifo_fill,
     qev_bids,
     reserve_yield_usd,
@@ -58,7 +58,9 @@ class UsdaiModel(mesa.Model):
         series_out: np.ndarray | None = None,
     ) -> None:
         scenario = params.scenario
-        super().__init__(rng=np.random.default_rng(seed_sequence(scenario.simulation.seed, "population", first_path)))
+        super().__init__(
+            rng=np.random.default_rng(seed_sequence(scenario.simulation.seed, "population", first_path))
+        )
         self.params, self.scenario = params, scenario
         self.dt_days = float(scenario.simulation.step_days)
         self.n_paths, self.first_path = n_paths, first_path
@@ -68,12 +70,19 @@ class UsdaiModel(mesa.Model):
         self.book = BorrowerBook.new(params.borrowers, n_paths)
         self.depositors = DepositorBook.new(params.depositors, n_paths)
         proto = scenario.protocol
-        self.vault = VaultState.new(n_paths, proto.initial_susdai_nav_usd, proto.unstaked_usdai_usd,
-                                    proto.first_loss_usd, proto.insurance.cover_usd)
+        self.vault = VaultState.new(
+            n_paths,
+            proto.initial_susdai_nav_usd,
+            proto.unstaked_usdai_usd,
+            proto.first_loss_usd,
+            proto.insurance.cover_usd,
+        )
         self.market = MarketState.new(n_paths, params.classes, scenario.markets.tbill.initial_rate)
         self.shocks = ShockSchedule(scenario, self.streams)
         self.history = tbill_history(scenario.markets, scenario.simulation)
-        self.sale_factor = liq.forced_sale_factor(proto.liquidation.time_to_sell_days, proto.liquidation.forced_sale_factors)
+        self.sale_factor = liq.forced_sale_factor(
+            proto.liquidation.time_to_sell_days, proto.liquidation.forced_sale_factors
+        )
         self.interest_fee = proto.admin_fee_loan_interest_bps / 1e4
         self.borrower_agents = [Borrower(self, col) for col in range(params.borrowers.count)]
         self.depositor_agents = [Depositor(self, col) for col in range(len(params.depositors.balance_usd))]
@@ -103,11 +112,15 @@ class UsdaiModel(mesa.Model):
         cls = self.params.borrowers.class_index
         dep = self.params.depreciation[self.step_index]
         list_usd = self.params.classes.list_price_usd[cls]
-        self.value_usd_per_gpu = list_usd * dep * self.market.resale_index[:, cls] * np.exp(self.book.idio_log)
+        self.value_usd_per_gpu = (
+            list_usd * dep * self.market.resale_index[:, cls] * np.exp(self.book.idio_log)
+        )
         self.collateral_usd = self.book.gpus * self.value_usd_per_gpu
 
     def _utilisation(self) -> np.ndarray:
-        return np.minimum(expit(self.book.util_logit) * self.market_shocks.utilisation_multiplier[:, None], 1.0)
+        return np.minimum(
+            expit(self.book.util_logit) * self.market_shocks.utilisation_multiplier[:, None], 1.0
+        )
 
     def _nav(self) -> None:
         """NAV (both), total shares and prices from the current books."""
@@ -144,12 +157,25 @@ class UsdaiModel(mesa.Model):
         self.day = self.day_end
 
     def _check(self, nav_before: np.ndarray) -> None:
-        problems = identity_errors(nav_before, self.nav_opt, self.ledger, self.interest_fee,
-                                   self.vault.supply_usd, self.vault.reserves_usd)
-        negatives = [name for name, arr in (("idle USDai", self.vault.idle_usd), ("borrower cash", self.book.cash_usd),
-                                            ("reserve", self.book.dsra_usd), ("shares", self.depositors.shares),
-                                            ("pending shares", self.depositors.pending_shares))
-                     if np.any(arr < -1e-6 * max(1.0, float(np.abs(arr).max())))]
+        problems = identity_errors(
+            nav_before,
+            self.nav_opt,
+            self.ledger,
+            self.interest_fee,
+            self.vault.supply_usd,
+            self.vault.reserves_usd,
+        )
+        negatives = [
+            name
+            for name, arr in (
+                ("idle USDai", self.vault.idle_usd),
+                ("borrower cash", self.book.cash_usd),
+                ("reserve", self.book.dsra_usd),
+                ("shares", self.depositors.shares),
+                ("pending shares", self.depositors.pending_shares),
+            )
+            if np.any(arr < -1e-6 * max(1.0, float(np.abs(arr).max())))
+        ]
         problems += [f"negative {name}" for name in negatives]
         if np.any(self.nav_opt < self.nav_cons - 1e-9 * np.abs(self.nav_cons)):
             problems.append("optimistic NAV below conservative NAV")
@@ -166,16 +192,30 @@ def markets(m: UsdaiModel) -> None:
     m.step_index += 1
     m.market_shocks = m.shocks.at(m.day_end)
     history = None if m.history is None else float(m.history[m.step_index])
-    advance_markets(m.market, spec, m.params.classes, m.streams, m.market_shocks, m.day_end, m.dt_days, history)
+    advance_markets(
+        m.market, spec, m.params.classes, m.streams, m.market_shocks, m.day_end, m.dt_days, history
+    )
     dt_years = m.dt_days / DAYS_PER_YEAR
     n_b = m.params.borrowers.count
     idio = spec.gpu.idiosyncratic
-    m.book.idio_log = log_factor_step(m.book.idio_log, idio.drift_per_year, idio.vol_per_sqrt_year, dt_years,
-                                      m.streams.normal("gpu_idio", n_b))
+    m.book.idio_log = log_factor_step(
+        m.book.idio_log,
+        idio.drift_per_year,
+        idio.vol_per_sqrt_year,
+        dt_years,
+        m.streams.normal("gpu_idio", n_b),
+    )
     u = spec.utilisation
-    m.book.util_logit = utilisation_step(m.book.util_logit, m.params.borrowers.utilisation_logit, u.kappa_per_year,
-                                         u.vol_per_sqrt_year, dt_years, m.streams.normal("util_common")[:, None],
-                                         m.streams.normal("util_idio", n_b), u.common_weight)
+    m.book.util_logit = utilisation_step(
+        m.book.util_logit,
+        m.params.borrowers.utilisation_logit,
+        u.kappa_per_year,
+        u.vol_per_sqrt_year,
+        dt_years,
+        m.streams.normal("util_common")[:, None],
+        m.streams.normal("util_idio", n_b),
+        u.common_weight,
+    )
     m.utilisation = m._utilisation()
     m._value_collateral()
 
@@ -184,15 +224,21 @@ def operate(m: UsdaiModel) -> None:
     """Borrowers earn rental revenue and pay power, colocation and overhead; hardware fails."""
     cls = m.params.borrowers.class_index
     spot = m.market.rental_usd_per_gpu_hour[:, cls]
-    br.operate(m.book, m.params.borrowers, spot, m.utilisation, m.params.classes.power_kw_per_gpu[cls], m.dt_days)
+    br.operate(
+        m.book, m.params.borrowers, spot, m.utilisation, m.params.classes.power_kw_per_gpu[cls], m.dt_days
+    )
     m.collateral_usd = m.book.gpus * m.value_usd_per_gpu
 
 
 def accrue(m: UsdaiModel) -> None:
     """Interest accrues on loans, grace interest on missed payments; reserve yield is minted to the vault."""
     proto = m.scenario.protocol
-    m.ledger.add("interest_accrued_usd", br.accrue(m.book, m.params.borrowers, proto.grace_apr_premium, m.dt_days))
-    gross = reserve_yield_usd(m.vault.supply_usd, m.market.tbill, proto.incentive_apr, proto.incentive_cap_usd, m.dt_days)
+    m.ledger.add(
+        "interest_accrued_usd", br.accrue(m.book, m.params.borrowers, proto.grace_apr_premium, m.dt_days)
+    )
+    gross = reserve_yield_usd(
+        m.vault.supply_usd, m.market.tbill, proto.incentive_apr, proto.incentive_cap_usd, m.dt_days
+    )
     fee = gross * proto.admin_fee_base_yield_bps / 1e4
     m.vault.receive(gross - fee)
     m.ledger.add("reserve_yield_usd", gross)
@@ -207,14 +253,24 @@ def accrue(m: UsdaiModel) -> None:
 
 def collect(m: UsdaiModel) -> None:
     """Due payments are paid from cash, then the reserve; misses start the grace period; loans mature."""
-    paid, matured = br.collect(m.book, m.params.borrowers, m.day_end, m.market.tbill,
-                              m.scenario.protocol.grace_days, m.collateral_usd)
+    paid, matured = br.collect(
+        m.book,
+        m.params.borrowers,
+        m.day_end,
+        m.market.tbill,
+        m.scenario.protocol.grace_days,
+        m.collateral_usd,
+    )
     interest = paid.interest_usd.sum(axis=1) + paid.late_interest_usd.sum(axis=1)
     fee = m.interest_fee * interest
     m.vault.receive(interest - fee + paid.principal_usd.sum(axis=1))
-    for name, amount in (("interest_paid_usd", paid.interest_usd), ("late_interest_usd", paid.late_interest_usd),
-                         ("principal_repaid_usd", paid.principal_usd), ("interest_fee_usd", fee),
-                         ("loans_repaid", matured)):
+    for name, amount in (
+        ("interest_paid_usd", paid.interest_usd),
+        ("late_interest_usd", paid.late_interest_usd),
+        ("principal_repaid_usd", paid.principal_usd),
+        ("interest_fee_usd", fee),
+        ("loans_repaid", matured),
+    ):
         m.ledger.add(name, amount)
     m.book.cash_usd = np.where(matured, 0.0, m.book.cash_usd)
     m.book.dsra_usd = np.where(matured, 0.0, m.book.dsra_usd)
@@ -228,15 +284,21 @@ def defaults(m: UsdaiModel) -> None:
     m.ledger.add("prepayments_usd", prepaid)
     rate = bp.fraud_rate_per_year * m.market_shocks.fraud_multiplier[:, None]
     p_fraud = 1.0 - np.exp(-rate * m.dt_days / DAYS_PER_YEAR)
-    route = br.default_routes(book, bp, m.collateral_usd, m.day_end, p_fraud, m.streams.uniform("fraud", bp.count))
+    route = br.default_routes(
+        book, bp, m.collateral_usd, m.day_end, p_fraud, m.streams.uniform("fraud", bp.count)
+    )
     liq_spec = m.scenario.protocol.liquidation
-    m.ledger.add("accrued_reversed_usd", br.start_defaults(book, bp, route, m.day_end, liq_spec.time_to_sell_days))
+    m.ledger.add(
+        "accrued_reversed_usd", br.start_defaults(book, bp, route, m.day_end, liq_spec.time_to_sell_days)
+    )
     for code, name in enumerate(br.ROUTES, start=1):
         m.ledger.add(f"defaults_{name}", route == code)
     m.collateral_usd = book.gpus * m.value_usd_per_gpu
     policy = m.scenario.protocol.loss_recognition
     if policy.policy == "on_default":
-        expected = m.collateral_usd * m.sale_factor * (1.0 - liq_spec.fee_fraction) + book.dsra_usd + book.cash_usd
+        expected = (
+            m.collateral_usd * m.sale_factor * (1.0 - liq_spec.fee_fraction) + book.dsra_usd + book.cash_usd
+        )
         m.recognise_loss(np.where(route > 0, np.maximum(book.principal_usd - expected, 0.0), 0.0))
     elif policy.policy == "linear":
         elapsed = m.day_end - book.default_day - policy.writedown_grace_days
@@ -251,7 +313,9 @@ def sales(m: UsdaiModel) -> None:
     if selling.any():
         _sell(m, selling)
     else:
-        record_forced_sales(m.market, np.zeros_like(m.market.impact_log), m.params.classes, spec.price_impact, m.dt_days)
+        record_forced_sales(
+            m.market, np.zeros_like(m.market.impact_log), m.params.classes, spec.price_impact, m.dt_days
+        )
     _collect_recourse(m)
 
 
@@ -260,42 +324,66 @@ def _sell(m: UsdaiModel, selling: np.ndarray) -> None:
     sold = (book.gpus * selling) @ m.params.class_onehot
     window = record_forced_sales(m.market, sold, m.params.classes, spec.price_impact, m.dt_days)
     impact = spec.price_impact
-    discount = price_impact_discount(window, m.params.classes.depth_gpus_per_30d, 0.0, impact.discount_slope,
-                                     impact.max_discount)
-    gross = np.where(selling, liq.gross_proceeds(book.gpus, m.value_usd_per_gpu, m.sale_factor, discount[:, cls]), 0.0)
+    discount = price_impact_discount(
+        window, m.params.classes.depth_gpus_per_30d, 0.0, impact.discount_slope, impact.max_discount
+    )
+    gross = np.where(
+        selling, liq.gross_proceeds(book.gpus, m.value_usd_per_gpu, m.sale_factor, discount[:, cls]), 0.0
+    )
     fee = spec.fee_fraction * gross
-    insured = m.scenario.protocol.insurance.insured_fraction * book.gpus * m.params.classes.list_price_usd[cls] \
+    insured = (
+        m.scenario.protocol.insurance.insured_fraction
+        * book.gpus
+        * m.params.classes.list_price_usd[cls]
         * m.params.depreciation[m.step_index]
+    )
     payout = liq.insurance_payout(np.where(selling, insured, 0.0), gross, m.vault.insurance_left_usd)
     m.vault.insurance_left_usd -= payout.sum(axis=1)
     available = np.where(selling, gross - fee + book.dsra_usd + book.cash_usd + payout, 0.0)
     principal = np.where(selling, book.principal_usd, 0.0)
-    to_principal, to_interest, surplus = liq.waterfall(available, principal, np.where(selling, book.claim_interest_usd, 0.0))
+    to_principal, to_interest, surplus = liq.waterfall(
+        available, principal, np.where(selling, book.claim_interest_usd, 0.0)
+    )
     _settle_sale(m, selling, to_principal, to_interest, surplus)
-    for name, amount in (("sale_gross_usd", gross), ("liquidation_fee_usd", fee), ("insurance_usd", payout),
-                         ("collateral_sales", selling)):
+    for name, amount in (
+        ("sale_gross_usd", gross),
+        ("liquidation_fee_usd", fee),
+        ("insurance_usd", payout),
+        ("collateral_sales", selling),
+    ):
         m.ledger.add(name, amount)
 
 
-def _settle_sale(m: UsdaiModel, selling: np.ndarray, to_principal: np.ndarray, to_interest: np.ndarray,
-                 surplus: np.ndarray) -> None:
+def _settle_sale(
+    m: UsdaiModel, selling: np.ndarray, to_principal: np.ndarray, to_interest: np.ndarray, surplus: np.ndarray
+) -> None:
     """Pay the vault, recognise the remaining loss, schedule springing recourse, close the loans."""
     book, spec = m.book, m.scenario.protocol.liquidation
     keep_surplus = spec.surplus_to == "protocol"
     fee = m.interest_fee * to_interest.sum(axis=1)
-    m.vault.receive(to_principal.sum(axis=1) + to_interest.sum(axis=1) - fee + keep_surplus * surplus.sum(axis=1))
+    m.vault.receive(
+        to_principal.sum(axis=1) + to_interest.sum(axis=1) - fee + keep_surplus * surplus.sum(axis=1)
+    )
     m.recognise_loss(np.where(selling, book.principal_usd - book.writedown_usd - to_principal, 0.0))
     shortfall = book.principal_usd - to_principal
-    claim = liq.springing_recourse(np.where(selling, shortfall, 0.0), book.default_route == br.ROUTE_FRAUD,
-                                   spec.recourse_recovery_fraction)
+    claim = liq.springing_recourse(
+        np.where(selling, shortfall, 0.0),
+        book.default_route == br.ROUTE_FRAUD,
+        spec.recourse_recovery_fraction,
+    )
     book.recourse_usd += claim
-    book.recourse_day = np.where(claim > 0, np.maximum(m.day_end, book.default_day + spec.recourse_delay_days),
-                                 book.recourse_day)
+    book.recourse_day = np.where(
+        claim > 0, np.maximum(m.day_end, book.default_day + spec.recourse_delay_days), book.recourse_day
+    )
     book.recovered_usd += to_principal + to_interest
     book.loss_usd += np.where(selling, shortfall, 0.0)
-    for name, amount in (("recovery_principal_usd", to_principal), ("recovery_interest_usd", to_interest),
-                         ("interest_fee_usd", fee), ("surplus_usd", keep_surplus * surplus),
-                         ("borrower_surplus_usd", (not keep_surplus) * surplus)):
+    for name, amount in (
+        ("recovery_principal_usd", to_principal),
+        ("recovery_interest_usd", to_interest),
+        ("interest_fee_usd", fee),
+        ("surplus_usd", keep_surplus * surplus),
+        ("borrower_surplus_usd", (not keep_surplus) * surplus),
+    ):
         m.ledger.add(name, amount)
     for name in ("principal_usd", "writedown_usd", "cash_usd", "dsra_usd"):
         setattr(book, name, np.where(selling, 0.0, getattr(book, name)))
@@ -336,24 +424,32 @@ def depositors(m: UsdaiModel) -> None:
     """Depositors deposit (mint + stake at NAV_opt) or request redemption (shares → pending)."""
     spec, d = m.scenario.depositors, m.depositors
     queue = m.scenario.protocol.queue
-    signals = _signals(m)
-    deposit, request = decide(d, m.params.depositors, spec, signals, m.streams.uniform("depositors", d.shares.shape[1]),
-                              queue.min_request_shares, m.dt_days)
-    accepted = capped_mints(deposit, m.vault.supply_usd, m.scenario.protocol.supply_cap_usd)
-    m.ledger.add("mints_rejected", (deposit > 0) & ~accepted)
-    deposit = np.where(accepted, deposit, 0.0)
-    d.wallet_usd -= deposit
-    d.shares += deposit / m.price_opt[:, None]
-    m.vault.receive(deposit.sum(axis=1))
-    m.ledger.add("deposits_usd", deposit)
-    m.ledger.add("deposits", deposit > 0)
-    new = request > 0
-    d.shares -= request
-    d.pending_shares += request
-    d.queue_key = np.where(new, m.day_end, d.queue_key)
-    d.request_day = np.where(new, m.day_end, d.request_day)
-    d.window_end_day = np.where(new, window_end_day(m.day_end, queue.window_days), d.window_end_day)
-    m.ledger.add("redemption_requests", new)
+    dec = decide(
+        d,
+        m.params.depositors,
+        spec,
+        _signals(m),
+        m.streams.uniform("depositors", d.shares.shape[1]),
+        queue.min_request_shares,
+        m.dt_days,
+    )
+    rows, cols = dec.deposit_rows, dec.deposit_cols
+    accepted = accepted_mints(rows, dec.deposit_usd, m.vault.supply_usd, m.scenario.protocol.supply_cap_usd)
+    m.ledger.add("mints_rejected", np.bincount(rows[~accepted], minlength=m.n_paths))
+    rows, cols, amount = rows[accepted], cols[accepted], dec.deposit_usd[accepted]
+    per_path = np.bincount(rows, weights=amount, minlength=m.n_paths)
+    d.wallet_usd[rows, cols] -= amount
+    d.shares[rows, cols] += amount / m.price_opt[rows]
+    m.vault.receive(per_path)
+    m.ledger.add("deposits_usd", per_path)
+    m.ledger.add("deposits", np.bincount(rows, minlength=m.n_paths))
+    rows, cols = dec.request_rows, dec.request_cols
+    d.shares[rows, cols] -= dec.request_shares
+    d.pending_shares[rows, cols] += dec.request_shares
+    d.queue_key[rows, cols] = m.day_end
+    d.request_day[rows, cols] = m.day_end
+    d.window_end_day[rows, cols] = window_end_day(m.day_end, queue.window_days)
+    m.ledger.add("redemption_requests", np.bincount(rows, minlength=m.n_paths))
     m._nav()
 
 
@@ -384,12 +480,15 @@ def service(m: UsdaiModel) -> None:
 def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
     """Eligible requesters may bid bps of their pending shares; bidders jump the queue by bid; bids are burned."""
     d, qev = m.depositors, m.scenario.protocol.queue.qev
-    bidding = eligible[:, cols] & (m.streams.uniform("qev", d.shares.shape[1])[:, cols]
-                                   < m.scenario.depositors.qev_bid_probability)
+    bidding = eligible[:, cols] & (
+        m.streams.uniform("qev", d.shares.shape[1])[:, cols] < m.scenario.depositors.qev_bid_probability
+    )
     bid_bps = m.params.depositors.qev_bid_bps[cols]
     burned = qev_bids(d.pending_shares[:, cols], bid_bps, bidding, qev.min_bid_bps, qev.max_bid_bps)
     d.pending_shares[:, cols] -= burned
-    d.queue_key[:, cols] = np.where(bidding, -np.clip(bid_bps, qev.min_bid_bps, qev.max_bid_bps), d.queue_key[:, cols])
+    d.queue_key[:, cols] = np.where(
+        bidding, -np.clip(bid_bps, qev.min_bid_bps, qev.max_bid_bps), d.queue_key[:, cols]
+    )
     to_admin = qev.admin_share * burned.sum(axis=1)
     m.vault.admin_shares += to_admin
     m.ledger.add("qev_burned_shares", burned.sum(axis=1) - to_admin)
@@ -432,25 +531,37 @@ def _within_capacity(m: UsdaiModel, amount: np.ndarray) -> np.ndarray:
     return (amount > 0) & (cumulative <= lending_capacity_usd(m)[:, None])
 
 
-def _open_loans(m: UsdaiModel, fund: np.ndarray, amount: np.ndarray, appraised: np.ndarray, day: float) -> None:
-    book, bp = m.book, m.params.borrowers
-    apr = np.where(bp.floating, m.market.tbill[:, None] + bp.floating_spread, bp.apr)
-    interest, principal = scheduled_payment(amount, apr, np.broadcast_to(bp.term_payments, amount.shape), bp.interest_only)
-    payment = interest + principal
-    setters = {
-        "status": np.int8(br.ACTIVE), "principal_usd": amount, "apr": apr, "payments_left": bp.term_payments,
-        "next_due_day": day + 30.0, "dsra_usd": bp.dsra_months * payment, "cash_usd": bp.initial_cash_months * payment,
+def _open_loans(
+    m: UsdaiModel, fund: np.ndarray, amount: np.ndarray, appraised: np.ndarray, day: float
+) -> None:
+    """Book the funded loans: terms, first payment, reserve and cash; pay the principal out of idle USDai."""
+    rows, cols = np.nonzero(fund)
+    if rows.size == 0:
+        return
+    book, bp = m.book, m.params.borrowers.take(cols)
+    principal = amount[rows, cols]
+    apr = np.where(bp.floating, m.market.tbill[rows] + bp.floating_spread, bp.apr)
+    interest, first_principal = scheduled_payment(principal, apr, bp.term_payments, bp.interest_only)
+    payment = interest + first_principal
+    values = {
+        "status": br.ACTIVE,
+        "principal_usd": principal,
+        "apr": apr,
+        "payments_left": bp.term_payments,
+        "next_due_day": day + PAYMENT_INTERVAL_DAYS,
+        "dsra_usd": bp.dsra_months * payment,
+        "cash_usd": bp.initial_cash_months * payment,
+        "originated_usd": principal,
+        "appraised_usd": appraised[rows, cols],
         "contract_price_usd_per_gpu_hour": bp.contract_price_fraction
-        * m.market.rental_usd_per_gpu_hour[:, bp.class_index],
-        "originated_usd": amount, "appraised_usd": appraised,
+        * m.market.rental_usd_per_gpu_hour[rows, bp.class_index],
     }
-    for name, value in setters.items():
-        current = getattr(book, name)
-        setattr(book, name, np.where(fund, value, current).astype(current.dtype))
-    total = np.where(fund, amount, 0.0)
-    m.vault.pay_out(total.sum(axis=1))
-    m.ledger.add("originations_usd", total)
-    m.ledger.add("loans_originated", fund)
+    for name, value in values.items():
+        getattr(book, name)[rows, cols] = value
+    per_path = np.bincount(rows, weights=principal, minlength=m.n_paths)
+    m.vault.pay_out(per_path)
+    m.ledger.add("originations_usd", per_path)
+    m.ledger.add("loans_originated", np.bincount(rows, minlength=m.n_paths))
     m._nav()
 
 

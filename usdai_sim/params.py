@@ -6,7 +6,7 @@ operator on every path; paths differ only in what happens to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -78,6 +78,10 @@ class BorrowerParams:
     def count(self) -> int:
         """Number of borrowers."""
         return len(self.class_index)
+
+    def take(self, cols: np.ndarray) -> BorrowerParams:
+        """The parameters of borrowers ``cols`` (aligned with a sparse set of loans)."""
+        return BorrowerParams(**{f.name: getattr(self, f.name)[cols] for f in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -160,9 +164,7 @@ def compile_borrowers(scenario: Scenario, rng: np.random.Generator) -> BorrowerP
     """Draw every cohort's borrowers and stack them into (n_borrowers,) arrays."""
     names = scenario.class_names
     missing = scenario.protocol.liquidation.fraud_missing_fraction
-    parts = [
-        _cohort_columns(c, names.index(c.gpu_class), missing, rng) for c in scenario.borrowers.cohorts
-    ]
+    parts = [_cohort_columns(c, names.index(c.gpu_class), missing, rng) for c in scenario.borrowers.cohorts]
     columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     cohort = np.concatenate([np.full(c.count, i) for i, c in enumerate(scenario.borrowers.cohorts)])
     return BorrowerParams(cohort=cohort, **columns)

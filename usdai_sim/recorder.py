@@ -46,7 +46,9 @@ FIRST_DROP_TOLERANCE = 1e-12
 
 def series_names(class_names: tuple[str, ...]) -> tuple[str, ...]:
     """All recorded per-path series, class series last."""
-    per_class = [f"resale_index_{c}" for c in class_names] + [f"rental_{c}_usd_per_gpu_hour" for c in class_names]
+    per_class = [f"resale_index_{c}" for c in class_names] + [
+        f"rental_{c}_usd_per_gpu_hour" for c in class_names
+    ]
     return tuple(BASE_SERIES) + tuple(per_class)
 
 
@@ -88,7 +90,10 @@ class Recorder:
         steps = min(self._steps_done, len(self.prices) - 1)
         if steps == 0:
             return np.zeros(self.prices.shape[1])
-        now, then = self.prices[self._steps_done % len(self.prices)], self.prices[(self._steps_done - steps) % len(self.prices)]
+        now, then = (
+            self.prices[self._steps_done % len(self.prices)],
+            self.prices[(self._steps_done - steps) % len(self.prices)],
+        )
         return (now / then) ** (365.0 / (steps * self.dt_days)) - 1.0
 
     def drawdown(self, price: np.ndarray) -> np.ndarray:
@@ -118,7 +123,9 @@ class Recorder:
         done = ~np.isnan(waits_days)
         days = np.clip(np.rint(waits_days[done]).astype(np.int64), 0, len(self.wait_hist) - 1)
         self.wait_hist += np.bincount(days, minlength=len(self.wait_hist))
-        self.longest_wait_days = np.maximum(self.longest_wait_days, np.nanmax(np.where(done, waits_days, 0.0), axis=1))
+        self.longest_wait_days = np.maximum(
+            self.longest_wait_days, np.nanmax(np.where(done, waits_days, 0.0), axis=1)
+        )
 
     def _sum_ledger(self, m: UsdaiModel, k: int) -> None:
         values = m.ledger.values
@@ -131,10 +138,14 @@ class Recorder:
     def _update_extremes(self, m: UsdaiModel) -> None:
         price = m.price_cons
         dropped = price < self.peak_price * (1.0 - FIRST_DROP_TOLERANCE)
-        self.first_drop_day = np.where(np.isnan(self.first_drop_day) & dropped, m.day_end, self.first_drop_day)
+        self.first_drop_day = np.where(
+            np.isnan(self.first_drop_day) & dropped, m.day_end, self.first_drop_day
+        )
         self.peak_price = np.maximum(self.peak_price, price)
         self.max_drawdown = np.maximum(self.max_drawdown, 1.0 - price / self.peak_price)
-        self.queue_peak_fraction = np.maximum(self.queue_peak_fraction, self._queue_usd(m) / m.vault.supply_usd)
+        self.queue_peak_fraction = np.maximum(
+            self.queue_peak_fraction, self._queue_usd(m) / m.vault.supply_usd
+        )
         backing = m.vault.reserves_usd / np.maximum(m.vault.supply_usd, 1e-9)
         self.backing_min = np.minimum(self.backing_min, backing)
 
@@ -144,8 +155,12 @@ class Recorder:
 
     def _ltv(self, m: UsdaiModel) -> tuple[np.ndarray, np.ndarray]:
         live = m.book.status == br.ACTIVE
-        ltv = np.divide(m.book.principal_usd, m.collateral_usd, out=np.full(live.shape, np.inf),
-                        where=m.collateral_usd > 0)
+        ltv = np.divide(
+            m.book.principal_usd,
+            m.collateral_usd,
+            out=np.full(live.shape, np.inf),
+            where=m.collateral_usd > 0,
+        )
         return live, ltv
 
     def _write_series(self, m: UsdaiModel, row: int) -> None:
@@ -168,7 +183,9 @@ class Recorder:
             "queue_usd": queue,
             "queue_fraction": queue / np.maximum(m.vault.supply_usd, 1e-9),
             "supply_usd": m.vault.supply_usd,
-            "ltv_mean": np.divide(principal.sum(axis=1), collateral, out=np.zeros_like(collateral), where=collateral > 0),
+            "ltv_mean": np.divide(
+                principal.sum(axis=1), collateral, out=np.zeros_like(collateral), where=collateral > 0
+            ),
             "ltv_max": np.where(live, np.minimum(ltv, 1e3), 0.0).max(axis=1, initial=0.0),
             "defaults_cumulative": self.cumulative["defaults"],
             "principal_loss_cumulative_usd": self.cumulative["loss"],

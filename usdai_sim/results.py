@@ -89,19 +89,21 @@ class Results:
         return cls(scenario, summary=summary, timings=timings, **frames)
 
 
-def band_frame(series: np.ndarray, names: tuple[str, ...], days: np.ndarray, chunk_bytes: int = 64 * 2**20) -> pd.DataFrame:
+def band_frame(
+    series: np.ndarray, names: tuple[str, ...], days: np.ndarray, chunk_bytes: int = 64 * 2**20
+) -> pd.DataFrame:
     """Quantile bands over paths of a (records, variables, paths) array, read a chunk of records at a time."""
     n_rec, n_var, n_paths = series.shape
     step = max(1, chunk_bytes // max(1, 8 * n_var * n_paths))
     parts = []
     for start in range(0, n_rec, step):
-        block = np.asarray(series[start:start + step], dtype=np.float64)
+        block = np.asarray(series[start : start + step], dtype=np.float64)
         stats = {"mean": block.mean(axis=2)}
         qs = np.quantile(block, list(BAND_LEVELS.values()), axis=2)
         stats.update({name: qs[i] for i, name in enumerate(BAND_LEVELS)})
         frame = pd.DataFrame({k: v.ravel() for k, v in stats.items()})
         frame.insert(0, "variable", np.tile(names, block.shape[0]))
-        frame.insert(0, "day", np.repeat(days[start:start + step], n_var))
+        frame.insert(0, "day", np.repeat(days[start : start + step], n_var))
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
 
@@ -127,10 +129,14 @@ def waits_frame(outputs: list[BlockOutput]) -> pd.DataFrame:
     """Requests completed after each whole number of days of waiting, and still pending at the horizon."""
     completed = sum(o.wait_hist for o in outputs)
     pending = sum(o.censored_wait_hist for o in outputs)
-    return pd.DataFrame({"wait_days": np.arange(len(completed)), "completed": completed, "pending_at_end": pending})
+    return pd.DataFrame(
+        {"wait_days": np.arange(len(completed)), "completed": completed, "pending_at_end": pending}
+    )
 
 
-def build_results(scenario: Scenario, outputs: list[BlockOutput], series: np.ndarray, keep_series: bool) -> Results:
+def build_results(
+    scenario: Scenario, outputs: list[BlockOutput], series: np.ndarray, keep_series: bool
+) -> Results:
     """Merge work-block outputs (in path order) into Results and compute the summary."""
     sim = scenario.simulation
     days = np.arange(series.shape[0]) * sim.step_days * sim.record_every_steps

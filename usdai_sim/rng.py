@@ -71,7 +71,9 @@ class Streams:
         padded[: self.n_paths] = nonc
         rows = padded.reshape(len(self.blocks), SEED_BLOCK)
         gens = self._gens("tbill")
-        return self._stack([g.noncentral_chisquare(df, np.maximum(r, 0.0)) for g, r in zip(gens, rows, strict=True)])
+        return self._stack(
+            [g.noncentral_chisquare(df, np.maximum(r, 0.0)) for g, r in zip(gens, rows, strict=True)]
+        )
 
 
 def population_rng(seed: int) -> np.random.Generator:

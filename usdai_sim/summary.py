@@ -46,11 +46,19 @@ def weighted_quantiles(values: np.ndarray, counts: np.ndarray) -> dict[str, floa
     """Mean and quantile summary of values repeated ``counts`` times (lower quantile)."""
     total = counts.sum()
     if total == 0:
-        return {"mean": float("nan"), "p01": float("nan"), "p05": float("nan"), "p50": float("nan"),
-                "p95": float("nan"), "p99": float("nan")}
+        return {
+            "mean": float("nan"),
+            "p01": float("nan"),
+            "p05": float("nan"),
+            "p50": float("nan"),
+            "p95": float("nan"),
+            "p99": float("nan"),
+        }
     cdf = np.cumsum(counts) / total
-    pick = {key: float(values[np.searchsorted(cdf, q - 1e-12)]) for key, q in
-            (("p01", 0.01), ("p05", 0.05), ("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+    pick = {
+        key: float(values[np.searchsorted(cdf, q - 1e-12)])
+        for key, q in (("p01", 0.01), ("p05", 0.05), ("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+    }
     return {"mean": float((values * counts).sum() / total), **pick}
 
 
@@ -85,8 +93,12 @@ def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
     ead = float(paths["principal_originated_usd"].mean())
     return {
         "default_rate_count": pd_count,
-        "default_rate_principal": _ratio(paths["exposure_at_default_usd"].sum(), paths["principal_originated_usd"].sum()),
-        "defaults_by_route": {r: float(paths[f"defaults_{r}"].mean()) for r in ("payment", "strategic", "fraud", "covenant")},
+        "default_rate_principal": _ratio(
+            paths["exposure_at_default_usd"].sum(), paths["principal_originated_usd"].sum()
+        ),
+        "defaults_by_route": {
+            r: float(paths[f"defaults_{r}"].mean()) for r in ("payment", "strategic", "fraud", "covenant")
+        },
         "loss_given_default": quantile_summary(lgd),
         "recovery_rate": quantile_summary(1.0 - lgd),
         "loss_given_default_pooled": lgd_pooled,

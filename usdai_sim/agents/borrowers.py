@@ -62,7 +62,7 @@ class BorrowerBook:
     def new(cls, bp: BorrowerParams, n_paths: int) -> BorrowerBook:
         """Every borrower pending (no loan yet), on every path."""
         shape = (n_paths, bp.count)
-        zeros = {f.name: np.zeros(shape) for f in fields(cls) }
+        zeros = {f.name: np.zeros(shape) for f in fields(cls)}
         for name in ("grace_until_day", "breach_until_day", "default_day", "sale_day", "recourse_day"):
             zeros[name] = np.full(shape, np.inf)
         zeros["status"] = np.full(shape, PENDING, dtype=np.int8)
@@ -71,6 +71,15 @@ class BorrowerBook:
         zeros["gpus"] = np.broadcast_to(bp.gpus, shape).copy()
         zeros["util_logit"] = np.broadcast_to(bp.utilisation_logit, shape).copy()
         return cls(**zeros)
+
+    def take(self, rows: np.ndarray, cols: np.ndarray) -> BorrowerBook:
+        """A 1-D book of the loans at (rows[k], cols[k]) — the same rules run on it, sparsely."""
+        return BorrowerBook(**{f.name: getattr(self, f.name)[rows, cols] for f in fields(self)})
+
+    def put(self, sub: BorrowerBook, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Write a book taken with ``take`` back into place."""
+        for f in fields(self):
+            getattr(self, f.name)[rows, cols] = getattr(sub, f.name)
 
     def carrying_usd(self) -> np.ndarray:
         """Carrying value of each loan in NAV: principal − write-down while active or awaiting sale."""
@@ -96,10 +105,18 @@ def operate(
     busy = s + (1.0 - s) * utilisation
     hours = HOURS_PER_DAY * dt_days
     price = s * book.contract_price_usd_per_gpu_hour + (1.0 - s) * utilisation * spot_usd_per_gpu_hour
-    power = power_kw_per_gpu * bp.power_usd_per_kwh * (bp.idle_power_fraction + (1.0 - bp.idle_power_fraction) * busy)
-    opex_per_gpu = hours * (power + bp.colocation_usd_per_gpu_hour) + bp.overhead_usd_per_gpu_month * dt_days / 30.0
+    power = (
+        power_kw_per_gpu
+        * bp.power_usd_per_kwh
+        * (bp.idle_power_fraction + (1.0 - bp.idle_power_fraction) * busy)
+    )
+    opex_per_gpu = (
+        hours * (power + bp.colocation_usd_per_gpu_hour) + bp.overhead_usd_per_gpu_month * dt_days / 30.0
+    )
     revenue = np.where(active, book.gpus * hours * price, 0.0)
-    book.cash_usd = np.where(active, np.maximum(book.cash_usd + revenue - book.gpus * opex_per_gpu, 0.0), book.cash_usd)
+    book.cash_usd = np.where(
+        active, np.maximum(book.cash_usd + revenue - book.gpus * opex_per_gpu, 0.0), book.cash_usd
+    )
     decay = np.where(bp.insured_hardware, 1.0, np.exp(-bp.failure_rate_per_year * dt_days / DAYS_PER_YEAR))
     live = active | (book.status == DEFAULTED)
     book.gpus = np.where(live, book.gpus * decay, book.gpus)
@@ -129,8 +146,10 @@ class Payments:
 def _schedule_due(book: BorrowerBook, bp: BorrowerParams, day: float, tbill: np.ndarray) -> np.ndarray:
     """Fix the amounts of payments falling due this step; floating loans reset to T-bill + spread."""
     due = (book.status == ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
-    book.apr = np.where(due & bp.floating, tbill[:, None] + bp.floating_spread, book.apr)
-    interest, principal = scheduled_payment(book.principal_usd, book.apr, book.payments_left, bp.interest_only)
+    book.apr = np.where(due & bp.floating, tbill + bp.floating_spread, book.apr)
+    interest, principal = scheduled_payment(
+        book.principal_usd, book.apr, book.payments_left, bp.interest_only
+    )
     book.due_interest_usd = np.where(due, interest, book.due_interest_usd)
     book.due_principal_usd = np.where(due, principal, book.due_principal_usd)
     return due
@@ -144,9 +163,43 @@ def _spend(book: BorrowerBook, pay: np.ndarray, amount_usd: np.ndarray) -> None:
 
 
 def collect(
-    book: BorrowerBook, bp: BorrowerParams, day: float, tbill: np.ndarray, grace_days: float, collateral: np.ndarray
+    book: BorrowerBook,
+    bp: BorrowerParams,
+    day: float,
+    tbill: np.ndarray,
+    grace_days: float,
+    collateral: np.ndarray,
 ) -> tuple[Payments, np.ndarray]:
-    """Collect due and overdue payments; start grace on misses; return (payments, matured mask).
+    """Collect due and overdue payments; start grace on misses; return (payments, matured mask), (P, B).
+
+    Only loans with a payment due or overdue are touched (gathered, processed by ``collect_loans``, put back).
+    """
+    live = book.status == ACTIVE
+    rows, cols = np.nonzero(live & ((book.next_due_day <= day) | np.isfinite(book.grace_until_day)))
+    sub = book.take(rows, cols)
+    paid_sub, matured_sub = collect_loans(
+        sub, bp.take(cols), day, tbill[rows], grace_days, collateral[rows, cols]
+    )
+    book.put(sub, rows, cols)
+    dense = [np.zeros(book.status.shape) for _ in range(3)]
+    for arr, values in zip(
+        dense, (paid_sub.interest_usd, paid_sub.principal_usd, paid_sub.late_interest_usd), strict=True
+    ):
+        arr[rows, cols] = values
+    matured = np.zeros(book.status.shape, bool)
+    matured[rows, cols] = matured_sub
+    return Payments(*dense), matured
+
+
+def collect_loans(
+    book: BorrowerBook,
+    bp: BorrowerParams,
+    day: float,
+    tbill: np.ndarray,
+    grace_days: float,
+    collateral: np.ndarray,
+) -> tuple[Payments, np.ndarray]:
+    """The payment rule on loan arrays of any shape (``tbill`` broadcast to them).
 
     A final payment the borrower cannot meet from cash and reserve is refinanced against the fleet:
     a new lender advances up to refinance_ltv × collateral value (so a bullet loan defaults at
@@ -156,7 +209,9 @@ def collect(
     attempt = due | ((book.status == ACTIVE) & np.isfinite(book.grace_until_day))
     amount = book.due_interest_usd + book.due_principal_usd + book.late_interest_usd
     final = book.payments_left <= 1
-    refinance = np.where(final, np.clip(amount - book.cash_usd - book.dsra_usd, 0.0, bp.refinance_ltv * collateral), 0.0)
+    refinance = np.where(
+        final, np.clip(amount - book.cash_usd - book.dsra_usd, 0.0, bp.refinance_ltv * collateral), 0.0
+    )
     pay = attempt & (book.cash_usd + book.dsra_usd + refinance >= amount)
     book.cash_usd += np.where(pay, refinance, 0.0)
     _spend(book, pay, amount)
@@ -180,7 +235,9 @@ def collect(
 
 def next_payment_usd(book: BorrowerBook, bp: BorrowerParams) -> np.ndarray:
     """The payment the current schedule implies for the next date (USD)."""
-    interest, principal = scheduled_payment(book.principal_usd, book.apr, book.payments_left, bp.interest_only)
+    interest, principal = scheduled_payment(
+        book.principal_usd, book.apr, book.payments_left, bp.interest_only
+    )
     return interest + principal
 
 
@@ -253,10 +310,14 @@ def start_defaults(
     book.default_day = np.where(new, day, book.default_day)
     book.sale_day = np.where(new, day + time_to_sell_days, book.sale_day)
     book.ead_usd = np.where(new, book.principal_usd, book.ead_usd)
-    book.claim_interest_usd = np.where(new, book.accrued_usd + book.late_interest_usd, book.claim_interest_usd)
+    book.claim_interest_usd = np.where(
+        new, book.accrued_usd + book.late_interest_usd, book.claim_interest_usd
+    )
     reversed_usd = np.where(new, book.accrued_usd, 0.0)
     book.accrued_usd = np.where(new, 0.0, book.accrued_usd)
-    book.gpus = np.where(new & (route == ROUTE_FRAUD), book.gpus * (1.0 - bp.fraud_missing_fraction), book.gpus)
+    book.gpus = np.where(
+        new & (route == ROUTE_FRAUD), book.gpus * (1.0 - bp.fraud_missing_fraction), book.gpus
+    )
     book.grace_until_day = np.where(new, np.inf, book.grace_until_day)
     book.breach_until_day = np.where(new, np.inf, book.breach_until_day)
     return reversed_usd

@@ -6,7 +6,8 @@ with the hazard per year
 where spread = trailing sUSDai APY − T-bill, drawdown = 1 − price / running peak price, and queue
 share = pending value / sUSDai NAV; a redemption wave adds its own probability. A depositor whose
 spread beats its hurdle deposits a fraction of its wallet with probability 1 − exp(−d·dt/365).
-One uniform per depositor and step decides both (request if u < p_redeem, deposit if u ≥ 1 − p_deposit).
+One uniform per depositor and step decides both (request if u < p_redeem, deposit if u ≥ 1 − p_deposit);
+only the few depositors whose uniform falls below a per-path bound of p_redeem are examined further.
 """
 
 from __future__ import annotations
@@ -55,17 +56,71 @@ class Signals:
     wave_probability: np.ndarray
 
 
-def redeem_hazard_per_year(dp: DepositorParams, spec: Depositors, signals: Signals) -> np.ndarray:
-    """h (per year) for each path and depositor (module docstring)."""
-    spread_gap = np.maximum(dp.spread_threshold - signals.spread[:, None], 0.0)
-    loss_gap = np.maximum(signals.drawdown[:, None] - dp.loss_threshold, 0.0)
-    herd_gap = np.maximum(signals.queue_share[:, None] - dp.herd_threshold, 0.0)
+def redeem_hazard_per_year(
+    dp: DepositorParams, spec: Depositors, signals: Signals, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """h (per year, module docstring) of depositor ``cols[k]`` on path ``rows[k]``."""
+    spread_gap = np.maximum(dp.spread_threshold[cols] - signals.spread[rows], 0.0)
+    loss_gap = np.maximum(signals.drawdown[rows] - dp.loss_threshold[cols], 0.0)
+    herd_gap = np.maximum(signals.queue_share[rows] - dp.herd_threshold[cols], 0.0)
     return (
         spec.redeem_base_rate_per_year
-        + dp.spread_sensitivity * spread_gap
-        + dp.loss_sensitivity * loss_gap
-        + dp.herd_sensitivity * herd_gap
+        + dp.spread_sensitivity[cols] * spread_gap
+        + dp.loss_sensitivity[cols] * loss_gap
+        + dp.herd_sensitivity[cols] * herd_gap
     )
+
+
+def hazard_bound_per_year(dp: DepositorParams, spec: Depositors, signals: Signals) -> np.ndarray:
+    """An upper bound of h over all depositors, per path: each term at its largest sensitivity and gap."""
+    return (
+        spec.redeem_base_rate_per_year
+        + dp.spread_sensitivity.max() * np.maximum(dp.spread_threshold.max() - signals.spread, 0.0)
+        + dp.loss_sensitivity.max() * np.maximum(signals.drawdown - dp.loss_threshold.min(), 0.0)
+        + dp.herd_sensitivity.max() * np.maximum(signals.queue_share - dp.herd_threshold.min(), 0.0)
+    )
+
+
+def redeem_probability(
+    hazard_per_year: np.ndarray, wave_probability: np.ndarray, dt_days: float
+) -> np.ndarray:
+    """P(request this step) = 1 − exp(−h·dt/365)·(1 − wave probability)."""
+    return 1.0 - np.exp(-hazard_per_year * dt_days / DAYS_PER_YEAR) * (1.0 - wave_probability)
+
+
+@dataclass
+class Decisions:
+    """One step's decisions, sparse: path rows and depositor columns (row-major order) with amounts."""
+
+    deposit_rows: np.ndarray
+    deposit_cols: np.ndarray
+    deposit_usd: np.ndarray
+    request_rows: np.ndarray
+    request_cols: np.ndarray
+    request_shares: np.ndarray
+
+
+def _requests(
+    book: DepositorBook,
+    dp: DepositorParams,
+    spec: Depositors,
+    signals: Signals,
+    uniforms: np.ndarray,
+    min_request_shares: float,
+    dt_days: float,
+) -> tuple[np.ndarray, ...]:
+    """Redemption requests: only depositors whose uniform is below the per-path bound are examined."""
+    bound = redeem_probability(hazard_bound_per_year(dp, spec, signals), signals.wave_probability, dt_days)
+    rows, cols = np.nonzero(uniforms < bound[:, None])
+    p = redeem_probability(
+        redeem_hazard_per_year(dp, spec, signals, rows, cols), signals.wave_probability[rows], dt_days
+    )
+    shares = book.shares[rows, cols]
+    amount = spec.request_fraction * shares
+    ok = (
+        (uniforms[rows, cols] < p) & (book.pending_shares[rows, cols] == 0.0) & (amount >= min_request_shares)
+    )
+    return rows[ok], cols[ok], amount[ok]
 
 
 def decide(
@@ -76,19 +131,15 @@ def decide(
     uniforms: np.ndarray,
     min_request_shares: float,
     dt_days: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(deposit USD, shares requested for redemption), each (P, D), for this step."""
-    years = dt_days / DAYS_PER_YEAR
-    p_hazard = 1.0 - np.exp(-redeem_hazard_per_year(dp, spec, signals) * years)
-    p_redeem = 1.0 - (1.0 - p_hazard) * (1.0 - signals.wave_probability[:, None])
-    free = (book.pending_shares == 0.0) & (book.shares >= min_request_shares)
-    request = free & (uniforms < p_redeem)
-    keen = signals.spread[:, None] > dp.deposit_hurdle
-    p_deposit = np.where(keen, 1.0 - np.exp(-spec.deposit_rate_per_year * years), 0.0)
-    deposit = ~request & (uniforms >= 1.0 - p_deposit) & (book.wallet_usd > 0.0)
-    request_shares = np.where(request, spec.request_fraction * book.shares, 0.0)
-    request_shares = np.where(request_shares >= min_request_shares, request_shares, 0.0)
-    return np.where(deposit, spec.deposit_fraction * book.wallet_usd, 0.0), request_shares
+) -> Decisions:
+    """This step's deposits (USD) and redemption requests (shares), from one uniform per depositor."""
+    r_rows, r_cols, r_shares = _requests(book, dp, spec, signals, uniforms, min_request_shares, dt_days)
+    p_deposit = 1.0 - np.exp(-spec.deposit_rate_per_year * dt_days / DAYS_PER_YEAR)
+    rows, cols = np.nonzero(uniforms >= 1.0 - p_deposit) if p_deposit > 0 else (r_rows[:0], r_cols[:0])
+    wallet = book.wallet_usd[rows, cols]
+    requested = np.isin(rows * uniforms.shape[1] + cols, r_rows * uniforms.shape[1] + r_cols)
+    ok = (signals.spread[rows] > dp.deposit_hurdle[cols]) & (wallet > 0.0) & ~requested
+    return Decisions(rows[ok], cols[ok], spec.deposit_fraction * wallet[ok], r_rows, r_cols, r_shares)
 
 
 class Depositor(mesa.Agent):

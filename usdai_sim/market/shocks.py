@@ -58,12 +58,19 @@ class ShockSchedule:
         self.class_names = scenario.class_names
         self.n_paths = streams.n_paths
         draws = streams.uniform("shocks", max(1, 2 * len(self.shocks)))
-        self.start_day = np.stack(
-            [s.start_day + s.start_window_days * draws[:, 2 * i] for i, s in enumerate(self.shocks)], axis=0
-        ) if self.shocks else np.zeros((0, self.n_paths))
-        self.occurs = np.stack(
-            [draws[:, 2 * i + 1] < s.probability for i, s in enumerate(self.shocks)], axis=0
-        ) if self.shocks else np.zeros((0, self.n_paths), bool)
+        self.start_day = (
+            np.stack(
+                [s.start_day + s.start_window_days * draws[:, 2 * i] for i, s in enumerate(self.shocks)],
+                axis=0,
+            )
+            if self.shocks
+            else np.zeros((0, self.n_paths))
+        )
+        self.occurs = (
+            np.stack([draws[:, 2 * i + 1] < s.probability for i, s in enumerate(self.shocks)], axis=0)
+            if self.shocks
+            else np.zeros((0, self.n_paths), bool)
+        )
 
     def _class_mask(self, classes: tuple[str, ...]) -> np.ndarray:
         return np.array([not classes or name in classes for name in self.class_names])

@@ -50,7 +50,9 @@ class MarketState:
             impact_log=zeros.copy(),
             recent_sold_gpus=zeros.copy(),
             resale_index=np.ones((n_paths, c)),
-            rental_usd_per_gpu_hour=np.broadcast_to(classes.rental_anchor_usd_per_gpu_hour, (n_paths, c)).copy(),
+            rental_usd_per_gpu_hour=np.broadcast_to(
+                classes.rental_anchor_usd_per_gpu_hour, (n_paths, c)
+            ).copy(),
         )
 
 
@@ -69,22 +71,34 @@ def advance_tbill(
     spec = markets.tbill
     if spec.model == "vasicek":
         z = streams.normal("tbill")
-        state.tbill_base = vasicek_step(state.tbill_base, spec.kappa_per_year, spec.mean_rate, spec.vol_per_sqrt_year, dt_years, z)
+        state.tbill_base = vasicek_step(
+            state.tbill_base, spec.kappa_per_year, spec.mean_rate, spec.vol_per_sqrt_year, dt_years, z
+        )
     elif spec.model == "cir":
-        state.tbill_base = cir_step(state.tbill_base, spec.kappa_per_year, spec.mean_rate, spec.vol_per_sqrt_year, dt_years, streams)
+        state.tbill_base = cir_step(
+            state.tbill_base, spec.kappa_per_year, spec.mean_rate, spec.vol_per_sqrt_year, dt_years, streams
+        )
     elif spec.model == "historical":
         assert history_value is not None
         state.tbill_base = np.full_like(state.tbill_base, history_value)
 
 
-def advance_gpu(state: MarketState, markets: Markets, streams: Streams, n_classes: int, dt_years: float) -> np.ndarray:
+def advance_gpu(
+    state: MarketState, markets: Markets, streams: Streams, n_classes: int, dt_years: float
+) -> np.ndarray:
     """Move the common and class resale factors; return the class's normalised resale shock (P, C)."""
     gpu = markets.gpu
     z_common = streams.normal("gpu_common")
     z_class = streams.normal("gpu_class", n_classes)
-    state.common_log = log_factor_step(state.common_log, gpu.common.drift_per_year, gpu.common.vol_per_sqrt_year, dt_years, z_common)
+    state.common_log = log_factor_step(
+        state.common_log, gpu.common.drift_per_year, gpu.common.vol_per_sqrt_year, dt_years, z_common
+    )
     state.class_log = log_factor_step(
-        state.class_log, gpu.class_factor.drift_per_year, gpu.class_factor.vol_per_sqrt_year, dt_years, z_class
+        state.class_log,
+        gpu.class_factor.drift_per_year,
+        gpu.class_factor.vol_per_sqrt_year,
+        dt_years,
+        z_class,
     )
     sg, sc = gpu.common.vol_per_sqrt_year, gpu.class_factor.vol_per_sqrt_year
     total = np.hypot(sg, sc)
@@ -108,8 +122,12 @@ def advance_markets(
     state.tbill = np.where(np.isnan(shocks.tbill_override), tbill, shocks.tbill_override)
     z_resale = advance_gpu(state, markets, streams, len(classes.names), dt_years)
     rental = markets.rental
-    z_rental = correlated_normal(z_resale, streams.normal("rental", len(classes.names)), rental.correlation_with_resale)
-    state.rental_dev = ou_step(state.rental_dev, 0.0, rental.kappa_per_year, rental.vol_per_sqrt_year, dt_years, z_rental)
+    z_rental = correlated_normal(
+        z_resale, streams.normal("rental", len(classes.names)), rental.correlation_with_resale
+    )
+    state.rental_dev = ou_step(
+        state.rental_dev, 0.0, rental.kappa_per_year, rental.vol_per_sqrt_year, dt_years, z_rental
+    )
     trend = rental.drift_per_year * day / DAYS_PER_YEAR
     state.rental_usd_per_gpu_hour = (
         classes.rental_anchor_usd_per_gpu_hour * np.exp(trend + state.rental_dev) * shocks.rental_multiplier
@@ -124,6 +142,11 @@ def record_forced_sales(
     """Add this step's forced sales (P, C) to the window volume; depress the index; return the window volume."""
     state.recent_sold_gpus = state.recent_sold_gpus * np.exp(-dt_days / impact.window_days) + sold_gpus
     state.impact_log = impact_log_step(
-        state.impact_log, sold_gpus, classes.depth_gpus_per_30d, impact.index_impact_per_depth, impact.half_life_days, dt_days
+        state.impact_log,
+        sold_gpus,
+        classes.depth_gpus_per_30d,
+        impact.index_impact_per_depth,
+        impact.half_life_days,
+        dt_days,
     )
     return state.recent_sold_gpus

@@ -34,11 +34,19 @@ class VaultState:
     insurance_left_usd: np.ndarray
 
     @classmethod
-    def new(cls, n_paths: int, nav_usd: float, unstaked_usd: float, first_loss_usd: float, cover_usd: float) -> VaultState:
+    def new(
+        cls, n_paths: int, nav_usd: float, unstaked_usd: float, first_loss_usd: float, cover_usd: float
+    ) -> VaultState:
         """A vault holding ``nav_usd`` of idle USDai, with ``unstaked_usd`` more USDai outstanding."""
         full = lambda v: np.full(n_paths, float(v))  # noqa: E731
-        return cls(full(nav_usd), full(nav_usd + unstaked_usd), full(unstaked_usd), full(0.0),
-                   full(first_loss_usd), full(cover_usd))
+        return cls(
+            full(nav_usd),
+            full(nav_usd + unstaked_usd),
+            full(unstaked_usd),
+            full(0.0),
+            full(first_loss_usd),
+            full(cover_usd),
+        )
 
     @property
     def supply_usd(self) -> np.ndarray:
@@ -60,7 +68,11 @@ def reserve_yield_usd(
     supply_usd: np.ndarray, tbill: np.ndarray, incentive_apr: float, incentive_cap_usd: float, dt_days: float
 ) -> np.ndarray:
     """Gross reserve yield over dt: (supply · r_tbill + min(supply, cap) · incentive) · dt/365."""
-    return (supply_usd * tbill + np.minimum(supply_usd, incentive_cap_usd) * incentive_apr) * dt_days / DAYS_PER_YEAR
+    return (
+        (supply_usd * tbill + np.minimum(supply_usd, incentive_cap_usd) * incentive_apr)
+        * dt_days
+        / DAYS_PER_YEAR
+    )
 
 
 def share_price(nav_usd: np.ndarray, total_shares: np.ndarray) -> np.ndarray:
@@ -73,14 +85,24 @@ def window_end_day(day: float, window_days: float) -> float:
     return (np.floor(day / window_days) + 1.0) * window_days
 
 
-def capped_mints(amount_usd: np.ndarray, supply_usd: np.ndarray, cap_usd: float | None) -> np.ndarray:
-    """Mask of mints accepted under the supply cap, in column order: supply + cumulative amount ≤ cap."""
+def accepted_mints(
+    rows: np.ndarray, amount_usd: np.ndarray, supply_usd: np.ndarray, cap_usd: float | None
+) -> np.ndarray:
+    """Mask of mints accepted under the supply cap, in order within each path: supply + running sum ≤ cap.
+
+    ``rows`` (the path of each mint) is sorted ascending; ``supply_usd`` is (P,).
+    """
     if cap_usd is None:
         return np.ones(amount_usd.shape, bool)
-    return np.cumsum(amount_usd, axis=1) + supply_usd[:, None] <= cap_usd * (1.0 + 1e-12)
+    running = np.cumsum(amount_usd)
+    starts = np.r_[True, rows[1:] != rows[:-1]] if rows.size else np.zeros(0, bool)
+    base = np.maximum.accumulate(np.where(starts, running - amount_usd, 0.0)) if rows.size else running
+    return running - base + supply_usd[rows] <= cap_usd * (1.0 + 1e-12)
 
 
-def fifo_fill(value_usd: np.ndarray, key: np.ndarray, eligible: np.ndarray, liquidity_usd: np.ndarray) -> np.ndarray:
+def fifo_fill(
+    value_usd: np.ndarray, key: np.ndarray, eligible: np.ndarray, liquidity_usd: np.ndarray
+) -> np.ndarray:
     """USD paid to each request: eligible requests in ascending key order (ties by column) until liquidity ends.
 
     ``value_usd``, ``key``, ``eligible`` are (P, N); ``liquidity_usd`` is (P,). fill_k = clip(L − Σ_{j<k} v_j, 0, v_k).

@@ -40,18 +40,25 @@ def resolve_reference(ref: str | os.PathLike[str]) -> Path:
         return path
     builtin = builtin_path(str(ref))
     if builtin is None:
-        raise ScenarioError(str(ref), None, "", f"no such file or built-in scenario; built-ins: {', '.join(builtin_names())}")
+        raise ScenarioError(
+            str(ref), None, "", f"no such file or built-in scenario; built-ins: {', '.join(builtin_names())}"
+        )
     return builtin
 
 
 def _read_rate_csv(csv_path: Path, file: str, line: int | None, key: str) -> tuple[list[float], list[float]]:
     """A T-bill path CSV with header ``day,rate`` (rate an annual decimal); '#' lines are comments."""
     try:
-        rows = [r for r in csv.DictReader(ln for ln in csv_path.read_text().splitlines() if not ln.startswith("#"))]
+        rows = [
+            r
+            for r in csv.DictReader(ln for ln in csv_path.read_text().splitlines() if not ln.startswith("#"))
+        ]
         days = [float(r["day"]) for r in rows]
         rates = [float(r["rate"]) for r in rows]
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise ScenarioError(file, line, key, f"cannot read T-bill path CSV {csv_path} (columns day,rate): {exc}") from None
+        raise ScenarioError(
+            file, line, key, f"cannot read T-bill path CSV {csv_path} (columns day,rate): {exc}"
+        ) from None
     return days, rates
 
 
@@ -86,6 +93,7 @@ def scenario_sha256(scenario: Scenario) -> str:
 
 def scenario_differences(scenario: Scenario, baseline: Scenario) -> list[tuple[str, Any, Any]]:
     """(dotted key, baseline value, scenario value) for every leaf that differs, for the report."""
+
     def flat(obj: Any, prefix: str = "") -> dict[str, Any]:
         if isinstance(obj, dict):
             out: dict[str, Any] = {}
@@ -96,4 +104,8 @@ def scenario_differences(scenario: Scenario, baseline: Scenario) -> list[tuple[s
 
     ours, theirs = flat(scenario.model_dump(mode="json")), flat(baseline.model_dump(mode="json"))
     keys = sorted(set(ours) | set(theirs))
-    return [(k, theirs.get(k), ours.get(k)) for k in keys if ours.get(k) != theirs.get(k) and k not in ("name", "description")]
+    return [
+        (k, theirs.get(k), ours.get(k))
+        for k in keys
+        if ours.get(k) != theirs.get(k) and k not in ("name", "description")
+    ]

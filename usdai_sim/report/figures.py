@@ -1,0 +1,344 @@
+"""Report figures: one pure function per figure, ``(results, ax) -> ax`` (comparisons take a list of runs).
+
+No file I/O here. Figures are drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas, never
+through pyplot, so there is no global figure registry to leak into; :func:`render_png` turns a drawing
+into PNG bytes and clears its figure. Quantities on the axes are in the units named in their labels;
+bands are quantiles across Monte Carlo paths, ledger flows are means per path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from usdai_sim.ledger import EVENTS
+
+if TYPE_CHECKING:
+    from usdai_sim.results import Results
+
+FIGSIZE_IN = (8.0, 4.5)
+DPI = 110
+FAN_COLOR = "#1f4e79"
+SHOCK_COLOR = "#d62728"
+PALETTE = ("#1f4e79", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+ROUTES = tuple(name.removeprefix("defaults_") for name in EVENTS if name.startswith("defaults_"))
+MAX_HIST_BINS = 40
+
+Draw = Callable[..., Axes]
+
+
+# ---------------------------------------------------------------- canvas
+
+
+def new_axes() -> Axes:
+    """One empty ``FIGSIZE_IN`` axes on its own Agg-backed figure (constrained layout)."""
+    figure = Figure(figsize=FIGSIZE_IN, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure.add_subplot()
+
+
+def render_png(draw: Draw, *args: Any) -> bytes:
+    """PNG bytes of ``draw(*args, ax)`` on a fresh axes at ``DPI``; the figure is cleared afterwards."""
+    ax = draw(*args, new_axes())
+    figure = ax.figure
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.clear()
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def day_label(results: Results) -> str:
+    """x-axis label of time charts, with the calendar date of day 0."""
+    return f"day of simulation (day 0 = {results.scenario.simulation.start_date})"
+
+
+def held_classes(results: Results) -> tuple[str, ...]:
+    """GPU classes held by at least one borrower, in the scenario's class order."""
+    held = {c.gpu_class for c in results.scenario.borrowers.cohorts if c.count > 0}
+    return tuple(name for name in results.scenario.class_names if name in held)
+
+
+def shock_windows(results: Results) -> list[tuple[float, float]]:
+    """(first day, last day) over which each shock acts; ramps and open-ended shocks last to the horizon."""
+    horizon = float(results.scenario.simulation.horizon_days)
+    windows = []
+    for shock in results.scenario.shocks:
+        start = shock.start_day
+        lasting = shock.shape == "ramp" or shock.duration_days is None
+        end = horizon if lasting else start + shock.start_window_days + shock.duration_days
+        windows.append((min(start, horizon), min(end, horizon)))
+    return windows
+
+
+def shade_shocks(ax: Axes, results: Results) -> None:
+    """Shade the days on which shocks act (one legend entry)."""
+    for i, (start, end) in enumerate(shock_windows(results)):
+        ax.axvspan(start, max(end, start + 1), color=SHOCK_COLOR, alpha=0.07, lw=0,
+                   label="shock period" if i == 0 else None)
+
+
+def fan(ax: Axes, band: pd.DataFrame, scale: float = 1.0, color: str = FAN_COLOR, label: str = "median") -> None:
+    """Shade p5–p95 and p25–p75 of a band frame (indexed by day) and draw its median."""
+    days = band.index.to_numpy()
+    ax.fill_between(days, band["p05"] * scale, band["p95"] * scale, color=color, alpha=0.15, lw=0,
+                    label="5–95% of paths")
+    ax.fill_between(days, band["p25"] * scale, band["p75"] * scale, color=color, alpha=0.35, lw=0,
+                    label="25–75% of paths")
+    ax.plot(days, band["p50"] * scale, color=color, lw=1.6, label=label)
+
+
+def time_fan(results: Results, ax: Axes, variable: str, ylabel: str, title: str, scale: float = 1.0) -> Axes:
+    """A fan chart of one recorded variable against day, with shock periods shaded."""
+    shade_shocks(ax, results)
+    fan(ax, results.band(variable), scale)
+    ax.set(xlabel=day_label(results), ylabel=ylabel, title=title)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def holder_loss_pct(results: Results) -> np.ndarray:
+    """Holder loss per path over the horizon, 1 − final exchange ratio, in percent (negative = gain)."""
+    return 100.0 * (1.0 - results.paths["susdai_exchange_ratio_final"].to_numpy(dtype=float))
+
+
+def hist_bins(values: np.ndarray) -> np.ndarray:
+    """Shared histogram edges for ``values`` (at most MAX_HIST_BINS bins; a lone value gets a unit bin)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.ptp(finite) == 0:
+        centre = float(finite[0]) if finite.size else 0.0
+        return np.array([centre - 0.5, centre + 0.5])
+    edges = np.histogram_bin_edges(finite, bins="auto")
+    return edges if len(edges) <= MAX_HIST_BINS + 1 else np.linspace(finite.min(), finite.max(), MAX_HIST_BINS + 1)
+
+
+def cumulative_defaults(results: Results) -> pd.DataFrame:
+    """Cumulative defaults per route (mean per path), indexed by day."""
+    ledger = results.ledger.set_index("day")
+    return ledger[[f"defaults_{route}" for route in ROUTES]].cumsum().rename(columns=lambda c: c[9:])
+
+
+# ---------------------------------------------------------------- one run: fan charts
+
+
+def exchange_ratio_fan(results: Results, ax: Axes) -> Axes:
+    """sUSDai redemption price (conservative NAV per share, USDai per sUSDai) across paths."""
+    time_fan(results, ax, "exchange_ratio", "exchange ratio (USDai per sUSDai)",
+             "sUSDai exchange ratio (redemption price)")
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    return ax
+
+
+def resale_index_fan(results: Results, ax: Axes, *, gpu_class: str) -> Axes:
+    """Resale index of one GPU class (1 = day-0 value of a GPU of the same age profile)."""
+    return time_fan(results, ax, f"resale_index_{gpu_class}", "resale index (day 0 = 1)",
+                    f"{gpu_class} resale price index")
+
+
+def rental_fan(results: Results, ax: Axes, *, gpu_class: str) -> Axes:
+    """Market rental price of one GPU class in USD per GPU-hour."""
+    return time_fan(results, ax, f"rental_{gpu_class}_usd_per_gpu_hour", "rental price (USD per GPU-hour)",
+                    f"{gpu_class} rental price")
+
+
+def utilisation_fan(results: Results, ax: Axes) -> Axes:
+    """Mean utilisation of the uncontracted GPUs of borrowers with live loans, in percent."""
+    return time_fan(results, ax, "utilisation_mean", "utilisation (%)",
+                    "Mean utilisation of borrowers' uncontracted GPUs", scale=100.0)
+
+
+def tbill_fan(results: Results, ax: Axes) -> Axes:
+    """3-month T-bill rate in percent per year."""
+    return time_fan(results, ax, "tbill_rate", "T-bill rate (% per year)", "T-bill rate", scale=100.0)
+
+
+def queue_fan(results: Results, ax: Axes) -> Axes:
+    """Pending sUSDai redemption requests as a percentage of USDai supply."""
+    return time_fan(results, ax, "queue_fraction", "pending redemptions (% of USDai supply)",
+                    "Redemption queue", scale=100.0)
+
+
+# ---------------------------------------------------------------- one run: distributions and flows
+
+
+def holder_loss_hist(results: Results, ax: Axes) -> Axes:
+    """Histogram of holder loss over the horizon (% of initial value) with VaR and ES at 95% and 99%."""
+    loss = holder_loss_pct(results)
+    weights = np.full(loss.shape, 100.0 / max(loss.size, 1))
+    ax.hist(loss, bins=hist_bins(loss), weights=weights, color=FAN_COLOR, alpha=0.75)
+    marks = (("var_95", "VaR 95%", "--"), ("var_99", "VaR 99%", "-"), ("es_95", "ES 95%", ":"),
+             ("es_99", "ES 99%", "-."))
+    for key, label, style in marks:
+        value = results.summary.get(f"susdai_{key}")
+        if value is not None:
+            ax.axvline(100.0 * value, color=SHOCK_COLOR, ls=style, lw=1.2, label=f"{label}: {100 * value:.2f}%")
+    ax.axvline(0.0, color="grey", lw=0.8)
+    ax.set(xlabel="holder loss over the horizon, 1 − final exchange ratio (%; negative = gain)",
+           ylabel="share of paths (%)", title="sUSDai holder loss distribution")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def defaults_by_route(results: Results, ax: Axes) -> Axes:
+    """Cumulative loan defaults per path (mean over paths) by route, and their total."""
+    shade_shocks(ax, results)
+    cumulative = cumulative_defaults(results)
+    for i, route in enumerate(ROUTES):
+        ax.plot(cumulative.index, cumulative[route], color=PALETTE[i + 1], lw=1.4, label=route)
+    ax.plot(cumulative.index, cumulative.sum(axis=1), color="black", lw=1.2, ls="--", label="all routes")
+    ax.set(xlabel=day_label(results), ylabel="defaults per path (cumulative mean)",
+           title="Loan defaults over time by route")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def ltv_shares(results: Results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(days, bin edges, share of live loans in % per bin × day; NaN on days without live loans)."""
+    frame = results.ltv_hist.set_index("day")
+    counts = frame.to_numpy(dtype=float).T
+    totals = counts.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(totals > 0, 100.0 * counts / totals, np.nan)
+    edges = np.array([float(c.split("-")[0]) for c in frame.columns] + [float(frame.columns[-1].split("-")[1])])
+    return frame.index.to_numpy(), edges, shares
+
+
+def ltv_heatmap(results: Results, ax: Axes) -> Axes:
+    """Distribution of live-loan LTV (principal / collateral value) per day, pooled over paths."""
+    days, edges, shares = ltv_shares(results)
+    occupied = np.flatnonzero(np.nansum(shares, axis=1) > 0)
+    top = edges[occupied[-1] + 1] if occupied.size else edges[-1]
+    image = ax.imshow(np.ma.masked_invalid(shares), aspect="auto", origin="lower", cmap="viridis",
+                      extent=(days[0], days[-1], edges[0], edges[-1]), interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label="share of live loans that day (%)")
+    ax.axhline(1.0, color="white", lw=0.9, ls="--", label="LTV 1: debt = collateral value")
+    ax.set_ylim(edges[0], min(edges[-1], top + 0.05))
+    ax.set(xlabel=day_label(results), ylabel="loan-to-value (fraction)", title="Loan-to-value of live loans")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def wait_distribution(results: Results, ax: Axes) -> Axes:
+    """Redemption requests by days waited: completed, and still pending at the horizon (% of all)."""
+    waits = results.waits
+    total = max(float(waits["completed"].sum() + waits["pending_at_end"].sum()), 1.0)
+    seen = np.flatnonzero((waits["completed"] + waits["pending_at_end"]).to_numpy() > 0)
+    shown = waits.iloc[: (seen[-1] + 2) if seen.size else 2]
+    days = shown["wait_days"].to_numpy()
+    done = 100.0 * shown["completed"].to_numpy() / total
+    ax.bar(days, done, width=1.0, color=FAN_COLOR, alpha=0.8, label="completed after this wait")
+    ax.bar(days, 100.0 * shown["pending_at_end"].to_numpy() / total, width=1.0, bottom=done,
+           color=SHOCK_COLOR, alpha=0.8, label="still pending at the horizon (age)")
+    ax.axvline(results.scenario.protocol.queue.window_days, color="grey", ls="--", lw=0.9,
+               label="one redemption window")
+    ax.set(xlabel="days between request and payment (days)", ylabel="share of all requests (%)",
+           title="How long redemptions wait")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def nav_components_usd(results: Results) -> pd.DataFrame:
+    """Cumulative NAV contributions (USD, mean per path) by source, indexed by day; ``fees`` is a memo."""
+    ledger = results.ledger.set_index("day")
+    g = ledger.__getitem__
+    parts = pd.DataFrame({
+        "reserve yield net of fee": g("reserve_yield_usd") - g("reserve_fee_usd"),
+        "loan interest net of fee": g("interest_paid_usd") + g("late_interest_usd")
+        + g("recovery_interest_usd") - g("interest_fee_usd"),
+        "principal losses": -g("principal_loss_usd"),
+        "other (surplus, recourse, first loss, insurance)": g("surplus_usd") + g("recourse_usd")
+        + g("first_loss_usd") + g("insurance_usd") - g("insurance_premium_usd"),
+    })
+    parts["total"] = parts.sum(axis=1)
+    parts["fees"] = -(g("reserve_fee_usd") + g("interest_fee_usd"))
+    return parts.cumsum()
+
+
+def nav_attribution(results: Results, ax: Axes) -> Axes:
+    """Where the sUSDai NAV came from: cumulative income and losses in USD millions (mean per path)."""
+    shade_shocks(ax, results)
+    parts = nav_components_usd(results) / 1e6
+    styles = {"total": ("black", "-", 1.8), "fees": ("grey", ":", 1.2)}
+    for i, column in enumerate(parts.columns):
+        color, style, width = styles.get(column, (PALETTE[i], "-", 1.4))
+        label = "admin fees paid (memo, already netted above)" if column == "fees" else column
+        ax.plot(parts.index, parts[column], color=color, ls=style, lw=width, label=label)
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set(xlabel=day_label(results), ylabel="cumulative USD millions (mean per path)",
+           title="NAV attribution: income and losses of the sUSDai vault")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# ---------------------------------------------------------------- several runs
+
+
+def compare_exchange_ratio(runs: list[Results], labels: list[str], ax: Axes) -> Axes:
+    """Median sUSDai exchange ratio and its p5–p95 band for each run, on one axis."""
+    for i, (results, label) in enumerate(zip(runs, labels, strict=True)):
+        band = results.band("exchange_ratio")
+        color = PALETTE[i % len(PALETTE)]
+        ax.fill_between(band.index, band["p05"], band["p95"], color=color, alpha=0.15, lw=0)
+        ax.plot(band.index, band["p50"], color=color, lw=1.6, label=f"{label}: median (band: 5–95%)")
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="day of simulation", ylabel="exchange ratio (USDai per sUSDai)",
+           title="sUSDai exchange ratio by scenario")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def compare_defaults(runs: list[Results], labels: list[str], ax: Axes) -> Axes:
+    """Cumulative defaults per path (mean, all routes) for each run."""
+    for i, (results, label) in enumerate(zip(runs, labels, strict=True)):
+        total = cumulative_defaults(results).sum(axis=1)
+        ax.plot(total.index, total, color=PALETTE[i % len(PALETTE)], lw=1.6, label=label)
+    ax.set(xlabel="day of simulation", ylabel="defaults per path (cumulative mean)",
+           title="Loan defaults by scenario (all routes)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def compare_queue(runs: list[Results], labels: list[str], ax: Axes) -> Axes:
+    """Median redemption queue (% of USDai supply) and its p5–p95 band for each run."""
+    for i, (results, label) in enumerate(zip(runs, labels, strict=True)):
+        band = results.band("queue_fraction") * 100.0
+        color = PALETTE[i % len(PALETTE)]
+        ax.fill_between(band.index, band["p05"], band["p95"], color=color, alpha=0.15, lw=0)
+        ax.plot(band.index, band["p50"], color=color, lw=1.4, label=f"{label}: median (band: 5–95%)")
+    ax.set(xlabel="day of simulation", ylabel="pending redemptions (% of USDai supply)",
+           title="Redemption queue by scenario")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def compare_losses(runs: list[Results], labels: list[str], ax: Axes) -> Axes:
+    """Holder loss distributions (1 − final exchange ratio, %) of each run on shared bins."""
+    losses = [holder_loss_pct(results) for results in runs]
+    bins = hist_bins(np.concatenate(losses))
+    for i, (loss, label) in enumerate(zip(losses, labels, strict=True)):
+        weights = np.full(loss.shape, 100.0 / max(loss.size, 1))
+        ax.hist(loss, bins=bins, weights=weights, histtype="step", lw=1.6, color=PALETTE[i % len(PALETTE)],
+                label=label)
+    ax.axvline(0.0, color="grey", lw=0.8)
+    ax.set(xlabel="holder loss over the horizon, 1 − final exchange ratio (%; negative = gain)",
+           ylabel="share of paths (%)", title="sUSDai holder loss distribution by scenario")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
