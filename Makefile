@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= baseline
 OUT ?= reports/$(SCENARIO)
 
-.PHONY: run test test-deep bench lint clean report-example
+.PHONY: run test test-deep bench lint docs clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/usdai-sim run $(SCENARIO) --out $(OUT) --force
+	$(BIN)/usdai-sim run $(SCENARIO) --out $(OUT) --force --workers 2
 
 test: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -n 2 tests
@@ -29,6 +29,9 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check usdai_sim tests benchmarks
 	$(BIN)/mypy usdai_sim
+
+docs: $(STAMP)
+	$(BIN)/python -m usdai_sim.readme README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -32,7 +32,7 @@ BASE_SERIES: dict[str, str] = {
     "loans_usd": "loan book at carrying value (USD)",
     "loan_share": "loan book / NAV (fraction)",
     "queue_usd": "pending redemption requests at the redemption price (USD)",
-    "queue_fraction": "pending redemptions / USDai supply (fraction)",
+    "queue_fraction": "pending redemption shares / sUSDai shares outstanding (fraction of sUSDai supply)",
     "supply_usd": "USDai supply (USD)",
     "ltv_mean": "principal-weighted LTV of live loans (fraction)",
     "ltv_max": "highest LTV among live loans (fraction)",
@@ -153,6 +153,11 @@ class Recorder:
     def _queue_usd(m: UsdaiModel) -> np.ndarray:
         return m.depositors.pending_shares.sum(axis=1) * m.price_cons
 
+    @staticmethod
+    def _queue_fraction(m: UsdaiModel) -> np.ndarray:
+        pending = m.depositors.pending_shares.sum(axis=1)
+        return np.divide(pending, m.total_shares, out=np.zeros_like(pending), where=m.total_shares > 0)
+
     def _ltv(self, m: UsdaiModel) -> tuple[np.ndarray, np.ndarray]:
         live = m.book.status == br.ACTIVE
         ltv = np.divide(
@@ -181,7 +186,7 @@ class Recorder:
             "loans_usd": m.carrying_usd,
             "loan_share": m.carrying_usd / np.maximum(m.nav_cons, 1e-9),
             "queue_usd": queue,
-            "queue_fraction": queue / np.maximum(m.vault.supply_usd, 1e-9),
+            "queue_fraction": self._queue_fraction(m),
             "supply_usd": m.vault.supply_usd,
             "ltv_mean": np.divide(
                 principal.sum(axis=1), collateral, out=np.zeros_like(collateral), where=collateral > 0

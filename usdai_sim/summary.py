@@ -126,7 +126,7 @@ def summarise(results: Results) -> dict[str, Any]:
         **holder_metrics(paths),
         **liquidity_metrics(results),
         **loan_metrics(paths),
-        "usdai_backing_ratio_min": float(paths["usdai_backing_ratio_min"].min()),
+        "usdai_backing_ratio_min": round(float(paths["usdai_backing_ratio_min"].min()), 9),
         "meta": results.meta,
     }
     return _finite(summary)

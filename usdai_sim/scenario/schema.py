@@ -323,10 +323,10 @@ class Depositors(Frozen):
     redeem_base_rate_per_year: NonNegative = 0.3
     spread_threshold: Dist = Spread(low=-0.01, high=0.01)
     spread_sensitivity_per_year: Dist = Spread(low=0.0, high=200.0)
-    loss_threshold: Dist = Spread(low=0.0, high=0.01)
-    loss_sensitivity_per_year: Dist = Spread(low=0.0, high=2000.0)
-    herd_threshold: Dist = Spread(low=0.02, high=0.10)
-    herd_sensitivity_per_year: Dist = Spread(low=0.0, high=50.0)
+    loss_threshold: Dist = Spread(low=0.002, high=0.02)
+    loss_sensitivity_per_year: Dist = Spread(low=0.0, high=500.0)
+    herd_threshold: Dist = Spread(low=0.05, high=0.20)
+    herd_sensitivity_per_year: Dist = Spread(low=0.0, high=20.0)
     request_fraction: Fraction = 1.0
     qev_bid_bps: Dist = Spread(low=10.0, high=200.0)
     qev_bid_probability: Fraction = 0.2

@@ -1,0 +1,475 @@
+"""The per-agent baseline: the borrower and loan rules written the way one would by hand in mesa.
+
+One mesa Model per Monte Carlo path, one Python object per borrower, Python floats and
+``random.Random`` draws (the model's ``random``). It re-implements, per object and in plain Python, the
+engine's borrower side (usdai_sim/model.py, agents/borrowers.py, protocol/loans.py, liquidation.py,
+market/state.py), in the engine's order within a step:
+
+    markets (T-bill, GPU common/class factors, rentals, resale index) →
+    each borrower: own factors (idiosyncratic resale, utilisation OU in logit space), collateral value →
+    operate (rental revenue, power, colocation, overhead; hardware failure) → accrue (interest, grace
+    interest) → collect (loan-router schedule, refinance of the final payment, cash then reserve, grace
+    on a miss, reserve top-up and cash sweep) → defaults (fraud, payment, strategic) →
+    sales (after time to sell: forced-sale factor, price impact on the class, fee, waterfall).
+
+Not modelled (the engine has them): depositors, the vault, capacity limits (every loan is funded at
+day 0), shocks, maintenance-LTV covenants, GPU value insurance, springing recourse, CIR/historical
+T-bill. Static borrower parameters come from ``compile_params`` so both simulate the same operators.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from usdai_sim.params import Params, compile_params
+from usdai_sim.scenario.schema import Depreciation, Scenario
+
+PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED = range(5)
+NO_ROUTE, ROUTE_PAYMENT, ROUTE_STRATEGIC, ROUTE_FRAUD = range(4)
+DAYS_PER_YEAR = 365.0
+PERIOD_DAYS = 30.0
+
+
+# ------------------------------------------------------------------ plain-Python formulas
+
+
+def ou_constants(kappa: float, sigma: float, dt_years: float) -> tuple[float, float]:
+    """(decay, noise scale) of an exact OU step over dt: e^{-κdt}, σ·sqrt((1 − e^{-2κdt}) / 2κ)."""
+    if kappa == 0.0:
+        return 1.0, sigma * math.sqrt(dt_years)
+    return math.exp(-kappa * dt_years), sigma * math.sqrt(-math.expm1(-2.0 * kappa * dt_years) / (2.0 * kappa))
+
+
+def expit(x: float) -> float:
+    """Logistic function, without overflow."""
+    e = math.exp(-abs(x))
+    return 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
+
+
+def scheduled_payment(balance: float, apr: float, payments_left: int, interest_only: bool) -> tuple[float, float]:
+    """(interest, principal) due at the next date under the loan-router schedule (see protocol/loans.py)."""
+    i = apr * PERIOD_DAYS / DAYS_PER_YEAR
+    interest = balance * i
+    m = max(payments_left, 1)
+    if m == 1:
+        return interest, balance
+    if interest_only:
+        return interest, 0.0
+    principal = interest / ((1.0 + i) ** m - 1.0) if i > 0.0 else balance / m
+    return interest, min(principal, balance)
+
+
+def depreciation(age_years: float, spec: Depreciation) -> float:
+    """Resale value of a GPU of that age as a fraction of list price (the three methods of market/gpu.py)."""
+    age = max(age_years, 0.0)
+    if spec.method == "straight_line":
+        return max(spec.salvage_fraction, 1.0 - (1.0 - spec.salvage_fraction) * age / spec.life_years)
+    if spec.method == "declining_balance":
+        return max(spec.salvage_fraction, (1.0 - spec.annual_rate) ** age)
+    table = spec.vintage_factors
+    last = len(table) - 1
+    if age > last:
+        ratio = table[-1] / table[-2] if last > 0 else 1.0
+        value = table[-1] * ratio ** (age - last)
+    else:
+        k = min(int(age), last - 1) if last > 0 else 0
+        value = table[k] + (table[k + 1] - table[k]) * (age - k) if last > 0 else table[0]
+    return max(spec.salvage_fraction, value)
+
+
+# ------------------------------------------------------------------ run-wide constants
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every scenario constant the per-agent model needs, as Python floats (computed once per run)."""
+
+    dt_days: float
+    tbill_mean: float
+    tbill_decay: float
+    tbill_noise: float
+    common_drift: float
+    common_scale: float
+    class_drift: float
+    class_scale: float
+    resale_weights: tuple[float, float]
+    rental_rho: float
+    rental_decay: float
+    rental_noise: float
+    rental_drift: float
+    idio_drift: float
+    idio_scale: float
+    util_decay: float
+    util_noise: float
+    util_weight: float
+    grace_days: float
+    grace_premium: float
+    time_to_sell_days: float
+    sale_factor: float
+    fee_fraction: float
+    impact: tuple[float, float, float, float, float]
+
+    @classmethod
+    def of(cls, scenario: Scenario, sale_factor: float) -> Rules:
+        """Constants of ``scenario``; ``sale_factor`` is the forced-sale factor at the time to sell."""
+        m, proto = scenario.markets, scenario.protocol
+        dt_days = float(scenario.simulation.step_days)
+        dt = dt_days / DAYS_PER_YEAR
+        g = m.gpu
+        sg, sc = g.common.vol_per_sqrt_year, g.class_factor.vol_per_sqrt_year
+        total = math.hypot(sg, sc)
+        imp = proto.liquidation.price_impact
+        return cls(
+            dt_days, m.tbill.mean_rate, *_tbill_constants(scenario, dt),
+            *_gbm(g.common.drift_per_year, sg, dt), *_gbm(g.class_factor.drift_per_year, sc, dt),
+            (sg / total, sc / total) if total > 0 else (0.0, 0.0), m.rental.correlation_with_resale,
+            *ou_constants(m.rental.kappa_per_year, m.rental.vol_per_sqrt_year, dt), m.rental.drift_per_year,
+            *_gbm(g.idiosyncratic.drift_per_year, g.idiosyncratic.vol_per_sqrt_year, dt),
+            *ou_constants(m.utilisation.kappa_per_year, m.utilisation.vol_per_sqrt_year, dt),
+            m.utilisation.common_weight, float(proto.grace_days), proto.grace_apr_premium,
+            float(proto.liquidation.time_to_sell_days), sale_factor, proto.liquidation.fee_fraction,
+            (imp.discount_slope, imp.max_discount, imp.index_impact_per_depth, imp.half_life_days, imp.window_days),
+        )
+
+
+def _tbill_constants(scenario: Scenario, dt_years: float) -> tuple[float, float]:
+    """(decay, noise scale) of the Vasicek T-bill step; a constant rate never moves."""
+    spec = scenario.markets.tbill
+    if spec.model == "constant":
+        return 1.0, 0.0
+    return ou_constants(spec.kappa_per_year, spec.vol_per_sqrt_year, dt_years)
+
+
+def _gbm(drift: float, vol: float, dt_years: float) -> tuple[float, float]:
+    """(log drift per step, log noise scale) of a geometric Brownian factor."""
+    return (drift - 0.5 * vol * vol) * dt_years, vol * math.sqrt(dt_years)
+
+
+def check_supported(scenario: Scenario) -> None:
+    """Refuse scenarios using mechanics the per-agent baseline does not implement."""
+    proto, cohorts = scenario.protocol, scenario.borrowers.cohorts
+    problems = [
+        (bool(scenario.shocks), "shocks"),
+        (scenario.markets.tbill.model not in ("vasicek", "constant"), "CIR or historical T-bill"),
+        (any(c.maintenance_ltv is not None for c in cohorts), "maintenance-LTV covenants"),
+        (proto.insurance.cover_usd > 0, "GPU value insurance"),
+        (any(c.origination_day != 0 for c in cohorts), "origination after day 0"),
+    ]
+    unsupported = [name for bad, name in problems if bad]
+    if unsupported:
+        raise ValueError(f"the per-agent baseline does not implement: {', '.join(unsupported)}")
+
+
+def forced_sale_factor(days: float, table: dict[int, float]) -> float:
+    """Linear interpolation in the forced-sale table, flat beyond its ends (as numpy.interp)."""
+    points = sorted(table.items())
+    if days <= points[0][0]:
+        return points[0][1]
+    for (d0, f0), (d1, f1) in zip(points, points[1:], strict=False):
+        if days <= d1:
+            return f0 + (f1 - f0) * (days - d0) / (d1 - d0)
+    return points[-1][1]
+
+
+@dataclass(frozen=True)
+class GpuClassInfo:
+    """What a borrower needs to know about its GPU class."""
+
+    list_price_usd: float
+    rental_anchor_usd_per_gpu_hour: float
+    power_kw_per_gpu: float
+    max_ltv: float
+    depth_gpus_per_30d: float
+    depreciation: Depreciation
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """One operator's static parameters (the same on every path), as Python floats."""
+
+    gpu_class: int
+    gpus: float
+    age_years: float
+    requested_ltv: float
+    apr: float
+    floating: bool
+    floating_spread: float
+    term_payments: int
+    interest_only: bool
+    contracted_share: float
+    contract_price_fraction: float
+    utilisation_logit: float
+    power_usd_per_kwh: float
+    idle_power_fraction: float
+    colocation_usd_per_gpu_hour: float
+    overhead_usd_per_gpu_month: float
+    initial_cash_months: float
+    dsra_months: float
+    sweep_months: float
+    walk_ratio: float
+    fraud_rate_per_year: float
+    failure_rate_per_year: float
+    insured_hardware: bool
+    refinance_ltv: float
+    fraud_missing_fraction: float
+
+
+def operator_specs(params: Params) -> list[OperatorSpec]:
+    """The compiled population, one OperatorSpec per borrower."""
+    bp = params.borrowers
+    names = [n for n in OperatorSpec.__dataclass_fields__ if n != "gpu_class"]
+    columns = {n: getattr(bp, n).tolist() for n in names}
+    classes = bp.class_index.tolist()
+    return [OperatorSpec(classes[j], **{n: columns[n][j] for n in names}) for j in range(bp.count)]
+
+
+def class_infos(scenario: Scenario, params: Params) -> list[GpuClassInfo]:
+    """Per GPU class, in the scenario's class order."""
+    c = params.classes
+    specs = list(scenario.markets.gpu.classes.values())
+    return [
+        GpuClassInfo(float(c.list_price_usd[k]), float(c.rental_anchor_usd_per_gpu_hour[k]), float(c.power_kw_per_gpu[k]),
+                     float(c.max_ltv[k]), float(c.depth_gpus_per_30d[k]), specs[k].depreciation)
+        for k in range(len(specs))
+    ]
+
+
+# ------------------------------------------------------------------ agents and the per-path model
+
+
+class GpuBorrower(mesa.Agent):
+    """One GPU operator and its loan on one path; all state is Python floats."""
+
+    def __init__(self, model: PathModel, spec: OperatorSpec) -> None:
+        super().__init__(model)
+        self.spec, self.info = spec, model.classes[spec.gpu_class]
+        r = model.rules
+        self.p_fraud = 1.0 - math.exp(-spec.fraud_rate_per_year * r.dt_days / DAYS_PER_YEAR)
+        self.fleet_decay = 1.0 if spec.insured_hardware else math.exp(-spec.failure_rate_per_year * r.dt_days / DAYS_PER_YEAR)
+        self.gpus, self.idio_log, self.util_logit = spec.gpus, 0.0, spec.utilisation_logit
+        self.status, self.route = PENDING, NO_ROUTE
+        self.principal = self.originated = self.accrued = self.late = self.cash = self.dsra = 0.0
+        self.due_interest = self.due_principal = self.claim_interest = self.loss = self.recovered = 0.0
+        self.grace_until = self.sale_day = math.inf
+        self.value_per_gpu = self.info.list_price_usd * depreciation(spec.age_years, self.info.depreciation)
+
+    def open_loan(self) -> None:
+        """Day 0: borrow min(requested LTV, class max) × appraisal; fund the reserve and starting cash."""
+        s, m = self.spec, self.model
+        self.principal = self.originated = min(s.requested_ltv, self.info.max_ltv) * self.gpus * self.value_per_gpu
+        self.apr = m.tbill_rate + s.floating_spread if s.floating else s.apr
+        self.payments_left, self.next_due = s.term_payments, PERIOD_DAYS
+        payment = sum(scheduled_payment(self.principal, self.apr, self.payments_left, s.interest_only))
+        self.dsra, self.cash = s.dsra_months * payment, s.initial_cash_months * payment
+        self.contract_price = s.contract_price_fraction * m.rental[s.gpu_class]
+        self.status = ACTIVE
+
+    def step(self) -> None:
+        """One day of this operator: factors, value, then operate → accrue → collect → default."""
+        if self.status == REPAID or self.status == CLOSED:
+            return
+        m, r, s = self.model, self.model.rules, self.spec
+        gauss = m.random.gauss
+        self.idio_log += r.idio_drift + r.idio_scale * gauss(0.0, 1.0)
+        z = r.util_weight * m.z_util + math.sqrt(1.0 - r.util_weight**2) * gauss(0.0, 1.0)
+        self.util_logit = s.utilisation_logit + (self.util_logit - s.utilisation_logit) * r.util_decay + r.util_noise * z
+        age = s.age_years + m.day_end / DAYS_PER_YEAR
+        self.value_per_gpu = (self.info.list_price_usd * depreciation(age, self.info.depreciation)
+                              * m.resale_index[s.gpu_class] * math.exp(self.idio_log))
+        if self.status == ACTIVE:
+            self.operate(m.rental[s.gpu_class], expit(self.util_logit), r.dt_days)
+        self.gpus *= self.fleet_decay
+        if self.status == ACTIVE:
+            self.accrue(r.dt_days)
+            self.collect(m.day_end)
+            self.check_default(m.day_end)
+
+    def operate(self, spot: float, utilisation: float, dt_days: float) -> None:
+        """Rental revenue minus power, colocation and overhead into cash, floored at zero."""
+        s = self.spec
+        share = s.contracted_share
+        busy = share + (1.0 - share) * utilisation
+        hours = 24.0 * dt_days
+        price = share * self.contract_price + (1.0 - share) * utilisation * spot
+        power = self.info.power_kw_per_gpu * s.power_usd_per_kwh * (s.idle_power_fraction + (1.0 - s.idle_power_fraction) * busy)
+        opex = hours * (power + s.colocation_usd_per_gpu_hour) + s.overhead_usd_per_gpu_month * dt_days / 30.0
+        self.cash = max(self.cash + self.gpus * (hours * price - opex), 0.0)
+
+    def accrue(self, dt_days: float) -> None:
+        """Interest on the balance; grace interest on a missed payment."""
+        self.accrued += self.principal * self.apr * dt_days / DAYS_PER_YEAR
+        if self.grace_until != math.inf:
+            premium = self.model.rules.grace_premium
+            self.late += (self.due_interest + self.due_principal) * (self.apr + premium) * dt_days / DAYS_PER_YEAR
+
+    def collect(self, day: float) -> None:
+        """Fix a payment falling due; pay it (or the overdue one) if cash + reserve (+ refinance) allow."""
+        s = self.spec
+        in_grace = self.grace_until != math.inf
+        due = not in_grace and self.next_due <= day
+        if due:
+            if s.floating:
+                self.apr = self.model.tbill_rate + s.floating_spread
+            self.due_interest, self.due_principal = scheduled_payment(
+                self.principal, self.apr, self.payments_left, s.interest_only)
+        if not (due or in_grace):
+            return
+        amount = self.due_interest + self.due_principal + self.late
+        refinance = 0.0
+        if self.payments_left <= 1:
+            refinance = min(max(amount - self.cash - self.dsra, 0.0), s.refinance_ltv * self.gpus * self.value_per_gpu)
+        if self.cash + self.dsra + refinance >= amount:
+            self.pay(amount, refinance)
+        elif due:
+            self.grace_until = self.next_due + self.model.rules.grace_days
+
+    def pay(self, amount: float, refinance: float) -> None:
+        """Pay from cash, then the reserve; close at maturity, else refill the reserve and sweep cash."""
+        self.cash += refinance
+        from_cash = min(self.cash, amount)
+        self.cash -= from_cash
+        self.dsra -= amount - from_cash
+        self.principal -= self.due_principal
+        self.accrued = max(self.accrued - self.due_interest, 0.0)
+        self.payments_left -= 1
+        self.next_due += PERIOD_DAYS
+        self.late, self.grace_until = 0.0, math.inf
+        if self.payments_left <= 0:
+            self.status, self.cash, self.dsra = REPAID, 0.0, 0.0
+            return
+        s = self.spec
+        payment = sum(scheduled_payment(self.principal, self.apr, self.payments_left, s.interest_only))
+        top_up = min(max(s.dsra_months * payment - self.dsra, 0.0), self.cash)
+        self.dsra += top_up
+        self.cash = min(self.cash - top_up, s.sweep_months * payment)
+
+    def check_default(self, day: float) -> None:
+        """Fraud (a draw), payment (grace expired) or strategic (collateral below walk ratio × principal)."""
+        if self.model.random.random() < self.p_fraud:
+            route = ROUTE_FRAUD
+        elif self.grace_until <= day:
+            route = ROUTE_PAYMENT
+        elif self.gpus * self.value_per_gpu < self.spec.walk_ratio * self.principal:
+            route = ROUTE_STRATEGIC
+        else:
+            return
+        self.status, self.route, self.sale_day = DEFAULTED, route, day + self.model.rules.time_to_sell_days
+        self.claim_interest, self.accrued = self.accrued + self.late, 0.0
+        self.grace_until = math.inf
+        if route == ROUTE_FRAUD:
+            self.gpus *= 1.0 - self.spec.fraud_missing_fraction
+
+    def sell(self, discount: float) -> None:
+        """Sell the fleet at the forced-sale factor less impact; fee; proceeds + cash + reserve pay the lender."""
+        r = self.model.rules
+        gross = self.gpus * self.value_per_gpu * r.sale_factor * (1.0 - discount)
+        available = max(gross * (1.0 - r.fee_fraction) + self.dsra + self.cash, 0.0)
+        to_principal = min(available, self.principal)
+        to_interest = min(available - to_principal, self.claim_interest)
+        self.recovered += to_principal + to_interest
+        self.loss += self.principal - to_principal
+        self.principal = self.cash = self.dsra = 0.0
+        self.status = CLOSED
+
+
+class PathModel(mesa.Model):
+    """One Monte Carlo path: markets as Python floats (one entry per GPU class) and the borrowers."""
+
+    def __init__(self, rules: Rules, specs: list[OperatorSpec], classes: list[GpuClassInfo], tbill0: float,
+                 seed: int) -> None:
+        super().__init__(rng=seed)
+        self.rules, self.classes = rules, classes
+        n = len(classes)
+        self.day = self.day_end = 0.0
+        self.tbill_base, self.tbill_rate = tbill0, max(tbill0, 0.0)
+        self.common_log, self.z_util = 0.0, 0.0
+        self.class_log, self.rental_dev = [0.0] * n, [0.0] * n
+        self.impact_log, self.recent_sold = [0.0] * n, [0.0] * n
+        self.resale_index = [1.0] * n
+        self.rental = [c.rental_anchor_usd_per_gpu_hour for c in classes]
+        for spec in specs:
+            GpuBorrower(self, spec)
+        self.agents.do("open_loan")
+
+    def step(self) -> None:
+        """One day: markets, every borrower, then the sales of fleets whose time to sell has passed."""
+        self.day_end = self.day + self.rules.dt_days
+        self.markets()
+        self.agents.do("step")
+        self.sales()
+        self.day = self.day_end
+
+    def markets(self) -> None:
+        """T-bill (Vasicek), GPU common and class factors, rentals (OU, correlated with resale), resale index."""
+        r, gauss = self.rules, self.random.gauss
+        self.tbill_base = r.tbill_mean + (self.tbill_base - r.tbill_mean) * r.tbill_decay + r.tbill_noise * gauss(0.0, 1.0)
+        self.tbill_rate = max(self.tbill_base, 0.0)
+        z_common = gauss(0.0, 1.0)
+        self.common_log += r.common_drift + r.common_scale * z_common
+        trend = r.rental_drift * self.day_end / DAYS_PER_YEAR
+        own = math.sqrt(1.0 - r.rental_rho**2)
+        for c, info in enumerate(self.classes):
+            z_class = gauss(0.0, 1.0)
+            self.class_log[c] += r.class_drift + r.class_scale * z_class
+            z_resale = r.resale_weights[0] * z_common + r.resale_weights[1] * z_class
+            z_rental = r.rental_rho * z_resale + own * gauss(0.0, 1.0)
+            self.rental_dev[c] = self.rental_dev[c] * r.rental_decay + r.rental_noise * z_rental
+            self.rental[c] = info.rental_anchor_usd_per_gpu_hour * math.exp(trend + self.rental_dev[c])
+            self.resale_index[c] = math.exp(self.common_log + self.class_log[c] + self.impact_log[c])
+        self.z_util = gauss(0.0, 1.0)
+
+    def sales(self) -> None:
+        """Sell due fleets: the class's sold volume depresses its index and sets the fire-sale discount."""
+        r = self.rules
+        selling = [a for a in self.agents if a.status == DEFAULTED and a.sale_day <= self.day_end]
+        sold = [0.0] * len(self.classes)
+        for agent in selling:
+            sold[agent.spec.gpu_class] += agent.gpus
+        slope, max_discount, per_depth, half_life, window = r.impact
+        for c, info in enumerate(self.classes):
+            self.recent_sold[c] = self.recent_sold[c] * math.exp(-r.dt_days / window) + sold[c]
+            self.impact_log[c] = self.impact_log[c] * 2.0 ** (-r.dt_days / half_life) - per_depth * sold[c] / info.depth_gpus_per_30d
+        for agent in selling:
+            ratio = self.recent_sold[agent.spec.gpu_class] / agent.info.depth_gpus_per_30d
+            agent.sell(min(max(slope * ratio, 0.0), max_discount))
+
+    def outcome(self) -> dict[str, float]:
+        """This path at the horizon: loans originated and defaulted, outstanding principal, loss, recovery."""
+        agents = list(self.agents)
+        return {
+            "loans_originated": float(sum(a.originated > 0 for a in agents)),
+            "loans_defaulted": float(sum(a.route != NO_ROUTE for a in agents)),
+            "principal_outstanding_usd": sum(a.principal for a in agents),
+            "loss_usd": sum(a.loss for a in agents),
+            "recovery_usd": sum(a.recovered for a in agents),
+        }
+
+
+# ------------------------------------------------------------------ running it
+
+
+def path_seed(seed: int, path: int) -> int:
+    """An independent seed for each path's model."""
+    return int(np.random.SeedSequence([seed, path]).generate_state(1)[0])
+
+
+def run_paths(scenario: Scenario, paths: int, seed: int | None = None) -> dict[str, np.ndarray]:
+    """Simulate ``paths`` paths of the scenario's borrowers to its horizon; per-path outcomes as arrays."""
+    check_supported(scenario)
+    params = compile_params(scenario)
+    proto = scenario.protocol
+    sale_factor = forced_sale_factor(proto.liquidation.time_to_sell_days, proto.liquidation.forced_sale_factors)
+    rules = Rules.of(scenario, sale_factor)
+    specs, classes = operator_specs(params), class_infos(scenario, params)
+    base_seed = scenario.simulation.seed if seed is None else seed
+    rows = []
+    for p in range(paths):
+        model = PathModel(rules, specs, classes, scenario.markets.tbill.initial_rate, path_seed(base_seed, p))
+        for _ in range(scenario.simulation.n_steps):
+            model.step()
+        rows.append(model.outcome())
+    return {key: np.array([row[key] for row in rows]) for key in rows[0]}

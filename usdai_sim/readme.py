@@ -1,0 +1,64 @@
+"""Regenerate the generated sections of README.md (``make docs``); a test checks they are current."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from usdai_sim.model import PHASES
+from usdai_sim.scenario import reference
+from usdai_sim.scenario.library import builtin_names, load_scenario
+
+
+def scenario_list() -> str:
+    """The built-in scenarios with their one-line descriptions."""
+    rows = ["| scenario | what it represents |", "|---|---|"]
+    for name in builtin_names():
+        scenario, _ = load_scenario(name)
+        rows.append(f"| `{name}` | {' '.join(scenario.description.split())} |")
+    return "\n".join(rows) + "\n"
+
+
+def phase_table() -> str:
+    """PHASES in order with their descriptions."""
+    rows = ["| # | phase | what happens |", "|---|---|---|"]
+    rows += [f"| {i} | `{p.name}` | {' '.join(p.description.split())} |" for i, p in enumerate(PHASES, 1)]
+    return "\n".join(rows) + "\n"
+
+
+def metrics_table() -> str:
+    """Every key of summary.json with its unit and meaning (from the report's METRIC_DOCS)."""
+    from usdai_sim.report.build import METRIC_DOCS
+
+    rows = ["| key | unit | meaning |", "|---|---|---|"]
+    rows += [f"| `{key}` | {unit} | {text} |" for key, (unit, text) in METRIC_DOCS.items()]
+    return "\n".join(rows) + "\n"
+
+
+GENERATED: dict[str, Callable[[], str]] = {
+    "SCENARIO LIST": scenario_list,
+    "SCENARIO KEYS": reference.markdown,
+    "PHASES": phase_table,
+    "METRICS": metrics_table,
+}
+
+
+def render(text: str) -> str:
+    """README text with every generated block replaced by its current content."""
+    for marker, make in GENERATED.items():
+        pattern = re.compile(rf"(<!-- BEGIN {marker} -->\n).*?(<!-- END {marker} -->)", re.S)
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    """Rewrite README.md in place (path as the first argument, default ./README.md)."""
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    path.write_text(render(path.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
