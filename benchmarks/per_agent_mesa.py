@@ -30,6 +30,7 @@ from usdai_sim.scenario.schema import Depreciation, Scenario
 
 PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED = range(5)
 NO_ROUTE, ROUTE_PAYMENT, ROUTE_STRATEGIC, ROUTE_FRAUD = range(4)
+ROUTE_NAMES = {ROUTE_PAYMENT: "payment", ROUTE_STRATEGIC: "strategic", ROUTE_FRAUD: "fraud"}
 DAYS_PER_YEAR = 365.0
 PERIOD_DAYS = 30.0
 
@@ -41,7 +42,9 @@ def ou_constants(kappa: float, sigma: float, dt_years: float) -> tuple[float, fl
     """(decay, noise scale) of an exact OU step over dt: e^{-κdt}, σ·sqrt((1 − e^{-2κdt}) / 2κ)."""
     if kappa == 0.0:
         return 1.0, sigma * math.sqrt(dt_years)
-    return math.exp(-kappa * dt_years), sigma * math.sqrt(-math.expm1(-2.0 * kappa * dt_years) / (2.0 * kappa))
+    return math.exp(-kappa * dt_years), sigma * math.sqrt(
+        -math.expm1(-2.0 * kappa * dt_years) / (2.0 * kappa)
+    )
 
 
 def expit(x: float) -> float:
@@ -50,7 +53,9 @@ def expit(x: float) -> float:
     return 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
 
 
-def scheduled_payment(balance: float, apr: float, payments_left: int, interest_only: bool) -> tuple[float, float]:
+def scheduled_payment(
+    balance: float, apr: float, payments_left: int, interest_only: bool
+) -> tuple[float, float]:
     """(interest, principal) due at the next date under the loan-router schedule (see protocol/loans.py)."""
     i = apr * PERIOD_DAYS / DAYS_PER_YEAR
     interest = balance * i
@@ -124,15 +129,30 @@ class Rules:
         total = math.hypot(sg, sc)
         imp = proto.liquidation.price_impact
         return cls(
-            dt_days, m.tbill.mean_rate, *_tbill_constants(scenario, dt),
-            *_gbm(g.common.drift_per_year, sg, dt), *_gbm(g.class_factor.drift_per_year, sc, dt),
-            (sg / total, sc / total) if total > 0 else (0.0, 0.0), m.rental.correlation_with_resale,
-            *ou_constants(m.rental.kappa_per_year, m.rental.vol_per_sqrt_year, dt), m.rental.drift_per_year,
+            dt_days,
+            m.tbill.mean_rate,
+            *_tbill_constants(scenario, dt),
+            *_gbm(g.common.drift_per_year, sg, dt),
+            *_gbm(g.class_factor.drift_per_year, sc, dt),
+            (sg / total, sc / total) if total > 0 else (0.0, 0.0),
+            m.rental.correlation_with_resale,
+            *ou_constants(m.rental.kappa_per_year, m.rental.vol_per_sqrt_year, dt),
+            m.rental.drift_per_year,
             *_gbm(g.idiosyncratic.drift_per_year, g.idiosyncratic.vol_per_sqrt_year, dt),
             *ou_constants(m.utilisation.kappa_per_year, m.utilisation.vol_per_sqrt_year, dt),
-            m.utilisation.common_weight, float(proto.grace_days), proto.grace_apr_premium,
-            float(proto.liquidation.time_to_sell_days), sale_factor, proto.liquidation.fee_fraction,
-            (imp.discount_slope, imp.max_discount, imp.index_impact_per_depth, imp.half_life_days, imp.window_days),
+            m.utilisation.common_weight,
+            float(proto.grace_days),
+            proto.grace_apr_premium,
+            float(proto.liquidation.time_to_sell_days),
+            sale_factor,
+            proto.liquidation.fee_fraction,
+            (
+                imp.discount_slope,
+                imp.max_discount,
+                imp.index_impact_per_depth,
+                imp.half_life_days,
+                imp.window_days,
+            ),
         )
 
 
@@ -232,8 +252,14 @@ def class_infos(scenario: Scenario, params: Params) -> list[GpuClassInfo]:
     c = params.classes
     specs = list(scenario.markets.gpu.classes.values())
     return [
-        GpuClassInfo(float(c.list_price_usd[k]), float(c.rental_anchor_usd_per_gpu_hour[k]), float(c.power_kw_per_gpu[k]),
-                     float(c.max_ltv[k]), float(c.depth_gpus_per_30d[k]), specs[k].depreciation)
+        GpuClassInfo(
+            float(c.list_price_usd[k]),
+            float(c.rental_anchor_usd_per_gpu_hour[k]),
+            float(c.power_kw_per_gpu[k]),
+            float(c.max_ltv[k]),
+            float(c.depth_gpus_per_30d[k]),
+            specs[k].depreciation,
+        )
         for k in range(len(specs))
     ]
 
@@ -249,7 +275,11 @@ class GpuBorrower(mesa.Agent):
         self.spec, self.info = spec, model.classes[spec.gpu_class]
         r = model.rules
         self.p_fraud = 1.0 - math.exp(-spec.fraud_rate_per_year * r.dt_days / DAYS_PER_YEAR)
-        self.fleet_decay = 1.0 if spec.insured_hardware else math.exp(-spec.failure_rate_per_year * r.dt_days / DAYS_PER_YEAR)
+        self.fleet_decay = (
+            1.0
+            if spec.insured_hardware
+            else math.exp(-spec.failure_rate_per_year * r.dt_days / DAYS_PER_YEAR)
+        )
         self.gpus, self.idio_log, self.util_logit = spec.gpus, 0.0, spec.utilisation_logit
         self.status, self.route = PENDING, NO_ROUTE
         self.principal = self.originated = self.accrued = self.late = self.cash = self.dsra = 0.0
@@ -260,7 +290,9 @@ class GpuBorrower(mesa.Agent):
     def open_loan(self) -> None:
         """Day 0: borrow min(requested LTV, class max) × appraisal; fund the reserve and starting cash."""
         s, m = self.spec, self.model
-        self.principal = self.originated = min(s.requested_ltv, self.info.max_ltv) * self.gpus * self.value_per_gpu
+        self.principal = self.originated = (
+            min(s.requested_ltv, self.info.max_ltv) * self.gpus * self.value_per_gpu
+        )
         self.apr = m.tbill_rate + s.floating_spread if s.floating else s.apr
         self.payments_left, self.next_due = s.term_payments, PERIOD_DAYS
         payment = sum(scheduled_payment(self.principal, self.apr, self.payments_left, s.interest_only))
@@ -276,16 +308,23 @@ class GpuBorrower(mesa.Agent):
         gauss = m.random.gauss
         self.idio_log += r.idio_drift + r.idio_scale * gauss(0.0, 1.0)
         z = r.util_weight * m.z_util + math.sqrt(1.0 - r.util_weight**2) * gauss(0.0, 1.0)
-        self.util_logit = s.utilisation_logit + (self.util_logit - s.utilisation_logit) * r.util_decay + r.util_noise * z
+        self.util_logit = (
+            s.utilisation_logit + (self.util_logit - s.utilisation_logit) * r.util_decay + r.util_noise * z
+        )
         age = s.age_years + m.day_end / DAYS_PER_YEAR
-        self.value_per_gpu = (self.info.list_price_usd * depreciation(age, self.info.depreciation)
-                              * m.resale_index[s.gpu_class] * math.exp(self.idio_log))
+        self.value_per_gpu = (
+            self.info.list_price_usd
+            * depreciation(age, self.info.depreciation)
+            * m.resale_index[s.gpu_class]
+            * math.exp(self.idio_log)
+        )
         if self.status == ACTIVE:
             self.operate(m.rental[s.gpu_class], expit(self.util_logit), r.dt_days)
         self.gpus *= self.fleet_decay
         if self.status == ACTIVE:
             self.accrue(r.dt_days)
             self.collect(m.day_end)
+        if self.status == ACTIVE:
             self.check_default(m.day_end)
 
     def operate(self, spot: float, utilisation: float, dt_days: float) -> None:
@@ -295,7 +334,11 @@ class GpuBorrower(mesa.Agent):
         busy = share + (1.0 - share) * utilisation
         hours = 24.0 * dt_days
         price = share * self.contract_price + (1.0 - share) * utilisation * spot
-        power = self.info.power_kw_per_gpu * s.power_usd_per_kwh * (s.idle_power_fraction + (1.0 - s.idle_power_fraction) * busy)
+        power = (
+            self.info.power_kw_per_gpu
+            * s.power_usd_per_kwh
+            * (s.idle_power_fraction + (1.0 - s.idle_power_fraction) * busy)
+        )
         opex = hours * (power + s.colocation_usd_per_gpu_hour) + s.overhead_usd_per_gpu_month * dt_days / 30.0
         self.cash = max(self.cash + self.gpus * (hours * price - opex), 0.0)
 
@@ -304,7 +347,9 @@ class GpuBorrower(mesa.Agent):
         self.accrued += self.principal * self.apr * dt_days / DAYS_PER_YEAR
         if self.grace_until != math.inf:
             premium = self.model.rules.grace_premium
-            self.late += (self.due_interest + self.due_principal) * (self.apr + premium) * dt_days / DAYS_PER_YEAR
+            self.late += (
+                (self.due_interest + self.due_principal) * (self.apr + premium) * dt_days / DAYS_PER_YEAR
+            )
 
     def collect(self, day: float) -> None:
         """Fix a payment falling due; pay it (or the overdue one) if cash + reserve (+ refinance) allow."""
@@ -315,13 +360,16 @@ class GpuBorrower(mesa.Agent):
             if s.floating:
                 self.apr = self.model.tbill_rate + s.floating_spread
             self.due_interest, self.due_principal = scheduled_payment(
-                self.principal, self.apr, self.payments_left, s.interest_only)
+                self.principal, self.apr, self.payments_left, s.interest_only
+            )
         if not (due or in_grace):
             return
         amount = self.due_interest + self.due_principal + self.late
         refinance = 0.0
         if self.payments_left <= 1:
-            refinance = min(max(amount - self.cash - self.dsra, 0.0), s.refinance_ltv * self.gpus * self.value_per_gpu)
+            refinance = min(
+                max(amount - self.cash - self.dsra, 0.0), s.refinance_ltv * self.gpus * self.value_per_gpu
+            )
         if self.cash + self.dsra + refinance >= amount:
             self.pay(amount, refinance)
         elif due:
@@ -364,7 +412,7 @@ class GpuBorrower(mesa.Agent):
             self.gpus *= 1.0 - self.spec.fraud_missing_fraction
 
     def sell(self, discount: float) -> None:
-        """Sell the fleet at the forced-sale factor less impact; fee; proceeds + cash + reserve pay the lender."""
+        """Sell at the forced-sale factor less impact and fee; proceeds + cash + reserve pay the lender."""
         r = self.model.rules
         gross = self.gpus * self.value_per_gpu * r.sale_factor * (1.0 - discount)
         available = max(gross * (1.0 - r.fee_fraction) + self.dsra + self.cash, 0.0)
@@ -379,8 +427,9 @@ class GpuBorrower(mesa.Agent):
 class PathModel(mesa.Model):
     """One Monte Carlo path: markets as Python floats (one entry per GPU class) and the borrowers."""
 
-    def __init__(self, rules: Rules, specs: list[OperatorSpec], classes: list[GpuClassInfo], tbill0: float,
-                 seed: int) -> None:
+    def __init__(
+        self, rules: Rules, specs: list[OperatorSpec], classes: list[GpuClassInfo], tbill0: float, seed: int
+    ) -> None:
         super().__init__(rng=seed)
         self.rules, self.classes = rules, classes
         n = len(classes)
@@ -404,9 +453,11 @@ class PathModel(mesa.Model):
         self.day = self.day_end
 
     def markets(self) -> None:
-        """T-bill (Vasicek), GPU common and class factors, rentals (OU, correlated with resale), resale index."""
+        """T-bill (Vasicek), GPU common and class factors, rentals (OU, tied to resale), resale index."""
         r, gauss = self.rules, self.random.gauss
-        self.tbill_base = r.tbill_mean + (self.tbill_base - r.tbill_mean) * r.tbill_decay + r.tbill_noise * gauss(0.0, 1.0)
+        self.tbill_base = (
+            r.tbill_mean + (self.tbill_base - r.tbill_mean) * r.tbill_decay + r.tbill_noise * gauss(0.0, 1.0)
+        )
         self.tbill_rate = max(self.tbill_base, 0.0)
         z_common = gauss(0.0, 1.0)
         self.common_log += r.common_drift + r.common_scale * z_common
@@ -432,7 +483,10 @@ class PathModel(mesa.Model):
         slope, max_discount, per_depth, half_life, window = r.impact
         for c, info in enumerate(self.classes):
             self.recent_sold[c] = self.recent_sold[c] * math.exp(-r.dt_days / window) + sold[c]
-            self.impact_log[c] = self.impact_log[c] * 2.0 ** (-r.dt_days / half_life) - per_depth * sold[c] / info.depth_gpus_per_30d
+            self.impact_log[c] = (
+                self.impact_log[c] * 2.0 ** (-r.dt_days / half_life)
+                - per_depth * sold[c] / info.depth_gpus_per_30d
+            )
         for agent in selling:
             ratio = self.recent_sold[agent.spec.gpu_class] / agent.info.depth_gpus_per_30d
             agent.sell(min(max(slope * ratio, 0.0), max_discount))
@@ -443,6 +497,10 @@ class PathModel(mesa.Model):
         return {
             "loans_originated": float(sum(a.originated > 0 for a in agents)),
             "loans_defaulted": float(sum(a.route != NO_ROUTE for a in agents)),
+            **{
+                f"defaults_{name}": float(sum(a.route == code for a in agents))
+                for code, name in ROUTE_NAMES.items()
+            },
             "principal_outstanding_usd": sum(a.principal for a in agents),
             "loss_usd": sum(a.loss for a in agents),
             "recovery_usd": sum(a.recovered for a in agents),
@@ -462,7 +520,9 @@ def run_paths(scenario: Scenario, paths: int, seed: int | None = None) -> dict[s
     check_supported(scenario)
     params = compile_params(scenario)
     proto = scenario.protocol
-    sale_factor = forced_sale_factor(proto.liquidation.time_to_sell_days, proto.liquidation.forced_sale_factors)
+    sale_factor = forced_sale_factor(
+        proto.liquidation.time_to_sell_days, proto.liquidation.forced_sale_factors
+    )
     rules = Rules.of(scenario, sale_factor)
     specs, classes = operator_specs(params), class_infos(scenario, params)
     base_seed = scenario.simulation.seed if seed is None else seed

@@ -73,11 +73,13 @@ def fund_every_loan(scenario: Scenario) -> Scenario:
     protocol = scenario.protocol
     needed = FUNDING_MARGIN * day0_lending_usd(scenario) / protocol.allocation.max_loan_share
     nav = max(protocol.initial_susdai_nav_usd, needed)
-    return scenario.model_copy(update={"protocol": protocol.model_copy(update={"initial_susdai_nav_usd": nav})})
+    return scenario.model_copy(
+        update={"protocol": protocol.model_copy(update={"initial_susdai_nav_usd": nav})}
+    )
 
 
 def sized(base: Scenario, paths: int, borrowers: int, depositors: int, horizon_days: int) -> Scenario:
-    """``base`` with its first cohort scaled to ``borrowers`` and the other sizes replaced; every loan funded."""
+    """``base`` with its first cohort scaled to ``borrowers``, other sizes replaced, every loan funded."""
     cohort = base.borrowers.cohorts[0].model_copy(update={"count": borrowers})
     updates = {
         "simulation": base.simulation.model_copy(update={"paths": paths, "horizon_days": horizon_days}),

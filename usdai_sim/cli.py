@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from usdai_sim import __version__
-from usdai_sim.errors import InvariantError, UsdaiSimError
+from usdai_sim.errors import InvariantError, RunTooLargeError, UsdaiSimError
 from usdai_sim.scenario.library import (
     DEFAULT_SCENARIO,
     builtin_names,
@@ -144,17 +144,39 @@ def _baseline() -> Scenario | None:
     return load_scenario(DEFAULT_SCENARIO)[0] if builtin_path(DEFAULT_SCENARIO) else None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from usdai_sim.engine import simulate
+def _check_writable(path: Path) -> None:
+    """The output location must be creatable: its nearest existing ancestor must be a directory."""
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise UsageError(f"{path}: cannot create it, {ancestor} is not a directory")
+            return
 
-    loaded = [load_scenario(ref) for ref in args.scenarios]
-    targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
-    for target in targets:
-        _check_target(target, args.force)
+
+def _guard_memory(scenario: Scenario, provenance: Any, paths: int | None, workers: int) -> None:
+    """Refuse a run too large for this machine before anything starts, pointing at the scenario's paths line."""
+    from usdai_sim.engine import check_memory, with_overrides
+
+    try:
+        check_memory(with_overrides(scenario, paths), workers, Path(tempfile.gettempdir()))
+    except RunTooLargeError as exc:
+        file, line = provenance.locate(("simulation", "paths"))
+        raise RunTooLargeError(exc.message, file, line, exc.key, exc.got) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     if args.paths is not None and args.paths <= 0:
         raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
     if args.workers <= 0:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
+    loaded = [load_scenario(ref) for ref in args.scenarios]
+    targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
+    for target, (scenario, provenance) in zip(targets, loaded, strict=True):
+        _check_target(target, args.force)
+        _check_writable(target)
+        _guard_memory(scenario, provenance, args.paths, args.workers)
+    from usdai_sim.engine import simulate
+
     baseline = _baseline()
     for (scenario, provenance), target in zip(loaded, targets, strict=True):
         bar = ProgressBar(scenario.name, not args.quiet and sys.stderr.isatty())
@@ -166,13 +188,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             check_invariants=args.check_invariants,
             progress=bar,
         )
-
-        fill = functools.partial(write_run, results=results, files=provenance.files, baseline=baseline,
-                                 with_report=not args.no_report)
+        fill = functools.partial(
+            write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report
+        )
         write_atomically(target, args.force, fill)
         if not args.quiet:
             _print_headline(results, target)
     return EXIT_OK
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 def _print_headline(results: Any, target: Path) -> None:
@@ -180,12 +206,13 @@ def _print_headline(results: Any, target: Path) -> None:
     ratio = s["susdai_exchange_ratio_final"]
     print(f"{results.scenario.name}: {results.meta['paths']} paths -> {target}")
     print(
-        f"  sUSDai exchange ratio at horizon: median {ratio['p50']:.4f}, p01 {ratio['p01']:.4f}; "
-        f"P(loss) {s['prob_principal_loss']:.3f}; VaR99 {s['susdai_var_99']:.4f}"
+        f"  sUSDai exchange ratio at horizon: median {_fmt(ratio['p50'], '.4f')}, p01 {_fmt(ratio['p01'], '.4f')};"
+        f" P(loss) {_fmt(s['prob_principal_loss'], '.3f')}; 99% VaR of holder loss {_fmt(s['susdai_var_99'], '.2%')}"
     )
     print(
-        f"  defaults: {s['default_rate_count']:.3%} of loans; LGD pooled {s['loss_given_default_pooled']}; "
-        f"max redemption wait {s['redemption_wait_days']['max']:.0f} days"
+        f"  defaults: {_fmt(s['default_rate_count'], '.2%')} of loans; pooled LGD"
+        f" {_fmt(s['loss_given_default_pooled'], '.1%')}; longest redemption wait"
+        f" {_fmt(s['redemption_wait_days']['max'], '.0f')} days"
     )
 
 
@@ -261,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsdaiSimError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT
+    except OSError as exc:
+        print(f"usdai-sim: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("usdai-sim: interrupted", file=sys.stderr)
         return EXIT_FAILURE

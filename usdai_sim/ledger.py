@@ -20,7 +20,7 @@ FLOWS: dict[str, str] = {
     "late_interest_usd": "grace interest received on missed payments",
     "recovery_interest_usd": "interest recovered from collateral sales",
     "interest_fee_usd": "admin fee on loan interest received",
-    "accrued_reversed_usd": "accrued interest dropped when a loan defaults (gross)",
+    "accrued_reversed_usd": "accrued interest dropped at default, or accrued past the final date (gross)",
     "originations_usd": "principal lent",
     "principal_repaid_usd": "scheduled principal received",
     "prepayments_usd": "principal prepaid to cure a covenant breach",
@@ -34,6 +34,7 @@ FLOWS: dict[str, str] = {
     "sale_gross_usd": "gross collateral sale proceeds (memo)",
     "liquidation_fee_usd": "liquidation fees paid from sale proceeds (memo)",
     "borrower_surplus_usd": "sale surplus returned to borrowers (memo)",
+    "unstaked_redemptions_usd": "unstaked USDai redeemed 1:1 in redemption waves (memo; not sUSDai value)",
     "qev_burned_shares": "sUSDai burned in QEV priority bids (shares)",
     "qev_admin_shares": "sUSDai paid to the admin from QEV bids (shares)",
 }

@@ -96,6 +96,7 @@ class UsdaiModel(mesa.Model):
     def _initial_state(self) -> None:
         """Day 0: price the collateral, fund the loans requested at day 0, record."""
         self.ledger = Ledger(self.n_paths)
+        self.total_shares, self.pending_total = self.count_shares()
         if self.history is not None:
             self.market.tbill_base = np.full(self.n_paths, self.history[0])
             self.market.tbill = np.maximum(self.market.tbill_base, 0.0)
@@ -122,16 +123,26 @@ class UsdaiModel(mesa.Model):
             expit(self.book.util_logit) * self.market_shocks.utilisation_multiplier[:, None], 1.0
         )
 
-    def _nav(self) -> None:
-        """NAV (both), total shares and prices from the current books."""
-        self.carrying_usd = self.book.carrying_usd().sum(axis=1)
-        accrued = self.book.active_accrued_usd().sum(axis=1)
+    def _nav(self, loans_changed: bool = True) -> None:
+        """NAV (both), total shares and prices; the loan sums are reused when only the vault side moved."""
+        if loans_changed:
+            self.carrying_usd = self.book.carrying_usd().sum(axis=1)
+            self.accrued_net_usd = (1.0 - self.interest_fee) * self.book.active_accrued_usd().sum(axis=1)
         self.nav_cons = self.vault.idle_usd + self.carrying_usd
-        self.nav_opt = self.nav_cons + (1.0 - self.interest_fee) * accrued
-        d = self.depositors
-        self.total_shares = d.shares.sum(axis=1) + d.pending_shares.sum(axis=1) + self.vault.admin_shares
+        self.nav_opt = self.nav_cons + self.accrued_net_usd
         self.price_cons = share_price(self.nav_cons, self.total_shares)
         self.price_opt = share_price(self.nav_opt, self.total_shares)
+
+    def count_shares(self) -> tuple[np.ndarray, np.ndarray]:
+        """(total sUSDai shares incl. pending and admin, pending shares) per path, summed from the books."""
+        d = self.depositors
+        pending = d.pending_shares.sum(axis=1)
+        return d.shares.sum(axis=1) + pending + self.vault.admin_shares, pending
+
+    def move_shares(self, minted: np.ndarray, pending_added: np.ndarray, burned: np.ndarray) -> None:
+        """Keep the running share totals (per path): mints, shares moved into pending, shares burned."""
+        self.total_shares = self.total_shares + minted - burned
+        self.pending_total = self.pending_total + pending_added
 
     def recognise_loss(self, loss_usd: np.ndarray) -> None:
         """Book a principal loss (P, B) (negative = write-back); first-loss capital absorbs positive losses."""
@@ -177,6 +188,10 @@ class UsdaiModel(mesa.Model):
             if np.any(arr < -1e-6 * max(1.0, float(np.abs(arr).max())))
         ]
         problems += [f"negative {name}" for name in negatives]
+        total, pending = self.count_shares()
+        drift = np.maximum(np.abs(total - self.total_shares), np.abs(pending - self.pending_total))
+        if np.any(drift > 1e-9 * np.maximum(total, 1.0)):
+            problems.append("running share totals disagree with the depositors' books")
         if np.any(self.nav_opt < self.nav_cons - 1e-9 * np.abs(self.nav_cons)):
             problems.append("optimistic NAV below conservative NAV")
         if problems:
@@ -253,6 +268,7 @@ def accrue(m: UsdaiModel) -> None:
 
 def collect(m: UsdaiModel) -> None:
     """Due payments are paid from cash, then the reserve; misses start the grace period; loans mature."""
+    unowed = m.book.accrued_usd.copy()
     paid, matured = br.collect(
         m.book,
         m.params.borrowers,
@@ -274,6 +290,7 @@ def collect(m: UsdaiModel) -> None:
         m.ledger.add(name, amount)
     m.book.cash_usd = np.where(matured, 0.0, m.book.cash_usd)
     m.book.dsra_usd = np.where(matured, 0.0, m.book.dsra_usd)
+    m.ledger.add("accrued_reversed_usd", np.where(matured, unowed - paid.interest_usd, 0.0))
 
 
 def defaults(m: UsdaiModel) -> None:
@@ -414,21 +431,31 @@ def _signals(m: UsdaiModel) -> Signals:
     hit = m.market_shocks.wave_fraction
     wave_p = np.clip((hit - m.wave_hit) / np.maximum(1.0 - m.wave_hit, 1e-9), 0.0, 1.0)
     m.wave_hit = np.maximum(hit, m.wave_hit)
-    pending_value = m.depositors.pending_shares.sum(axis=1) * m.price_cons
-    queue_share = np.divide(pending_value, m.nav_cons, out=np.zeros_like(pending_value), where=m.nav_cons > 0)
+    pending = m.pending_total
+    queue_share = np.divide(pending, m.total_shares, out=np.zeros_like(pending), where=m.total_shares > 0)
     spread = m.recorder.trailing_apy(m.scenario.depositors.yield_lookback_days) - m.market.tbill
     return Signals(spread, m.recorder.drawdown(m.price_cons), queue_share, wave_p)
+
+
+def _unstaked_wave(m: UsdaiModel, wave_probability: np.ndarray) -> None:
+    """Holders of unstaked USDai join a redemption wave in the same proportion; they redeem 1:1 at once."""
+    redeemed = m.vault.unstaked_usd * wave_probability
+    m.vault.unstaked_usd = m.vault.unstaked_usd - redeemed
+    m.vault.reserves_usd = m.vault.reserves_usd - redeemed
+    m.ledger.add("unstaked_redemptions_usd", redeemed)
 
 
 def depositors(m: UsdaiModel) -> None:
     """Depositors deposit (mint + stake at NAV_opt) or request redemption (shares → pending)."""
     spec, d = m.scenario.depositors, m.depositors
     queue = m.scenario.protocol.queue
+    signals = _signals(m)
+    _unstaked_wave(m, signals.wave_probability)
     dec = decide(
         d,
         m.params.depositors,
         spec,
-        _signals(m),
+        signals,
         m.streams.uniform("depositors", d.shares.shape[1]),
         queue.min_request_shares,
         m.dt_days,
@@ -439,7 +466,8 @@ def depositors(m: UsdaiModel) -> None:
     rows, cols, amount = rows[accepted], cols[accepted], dec.deposit_usd[accepted]
     per_path = np.bincount(rows, weights=amount, minlength=m.n_paths)
     d.wallet_usd[rows, cols] -= amount
-    d.shares[rows, cols] += amount / m.price_opt[rows]
+    minted = amount / m.price_opt[rows]
+    d.shares[rows, cols] += minted
     m.vault.receive(per_path)
     m.ledger.add("deposits_usd", per_path)
     m.ledger.add("deposits", np.bincount(rows, minlength=m.n_paths))
@@ -450,23 +478,31 @@ def depositors(m: UsdaiModel) -> None:
     d.request_day[rows, cols] = m.day_end
     d.window_end_day[rows, cols] = window_end_day(m.day_end, queue.window_days)
     m.ledger.add("redemption_requests", np.bincount(rows, minlength=m.n_paths))
-    m._nav()
+    m.move_shares(
+        minted=np.bincount(dec.deposit_rows[accepted], weights=minted, minlength=m.n_paths),
+        pending_added=np.bincount(rows, weights=dec.request_shares, minlength=m.n_paths),
+        burned=np.zeros(m.n_paths),
+    )
+    m._nav(loans_changed=False)
 
 
 def service(m: UsdaiModel) -> None:
     """At window ends the QEV auction (if on) reorders the queue; due requests are paid FIFO from idle USDai."""
     d, queue = m.depositors, m.scenario.protocol.queue
-    eligible = (d.pending_shares > 0) & (d.window_end_day <= m.day_end)
-    cols = np.flatnonzero(eligible.any(axis=0))
+    cols = np.flatnonzero((d.window_end_day <= m.day_end).any(axis=0))
     if cols.size == 0:
         return
+    eligible = (d.pending_shares[:, cols] > 0) & (d.window_end_day[:, cols] <= m.day_end)
     if queue.qev.enabled and np.floor(m.day_end / queue.window_days) > np.floor(m.day / queue.window_days):
         _qev_auction(m, eligible, cols)
-    value = d.pending_shares[:, cols] * m.price_cons[:, None]
-    paid = fifo_fill(value, d.queue_key[:, cols], eligible[:, cols], np.maximum(m.vault.idle_usd, 0.0))
-    done = eligible[:, cols] & (paid >= value * (1.0 - 1e-12))
-    pending = np.where(done, 0.0, d.pending_shares[:, cols] - paid / m.price_cons[:, None])
-    d.pending_shares[:, cols] = np.maximum(pending, 0.0)
+    before = d.pending_shares[:, cols]
+    value = before * m.price_cons[:, None]
+    paid = fifo_fill(value, d.queue_key[:, cols], eligible, np.maximum(m.vault.idle_usd, 0.0))
+    done = eligible & (paid >= value * (1.0 - 1e-12))
+    after = np.where(done, 0.0, np.maximum(before - paid / m.price_cons[:, None], 0.0))
+    d.pending_shares[:, cols] = after
+    removed = (before - after).sum(axis=1)
+    m.move_shares(minted=np.zeros(m.n_paths), pending_added=-removed, burned=removed)
     d.wallet_usd[:, cols] += paid
     m.vault.pay_out(paid.sum(axis=1))
     m.ledger.add("redemptions_usd", paid)
@@ -474,13 +510,13 @@ def service(m: UsdaiModel) -> None:
     m.recorder.record_waits(np.where(done, m.day_end - d.request_day[:, cols], np.nan))
     for name, fill in (("queue_key", np.inf), ("request_day", np.inf), ("window_end_day", np.inf)):
         getattr(d, name)[:, cols] = np.where(done, fill, getattr(d, name)[:, cols])
-    m._nav()
+    m._nav(loans_changed=False)
 
 
 def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
     """Eligible requesters may bid bps of their pending shares; bidders jump the queue by bid; bids are burned."""
     d, qev = m.depositors, m.scenario.protocol.queue.qev
-    bidding = eligible[:, cols] & (
+    bidding = eligible & (
         m.streams.uniform("qev", d.shares.shape[1])[:, cols] < m.scenario.depositors.qev_bid_probability
     )
     bid_bps = m.params.depositors.qev_bid_bps[cols]
@@ -491,9 +527,10 @@ def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
     )
     to_admin = qev.admin_share * burned.sum(axis=1)
     m.vault.admin_shares += to_admin
+    m.move_shares(minted=to_admin, pending_added=-burned.sum(axis=1), burned=burned.sum(axis=1))
     m.ledger.add("qev_burned_shares", burned.sum(axis=1) - to_admin)
     m.ledger.add("qev_admin_shares", to_admin)
-    m._nav()
+    m._nav(loans_changed=False)
 
 
 def originate(m: UsdaiModel) -> None:
@@ -517,7 +554,7 @@ def originate(m: UsdaiModel) -> None:
 def lending_capacity_usd(m: UsdaiModel) -> np.ndarray:
     """New lending allowed per path: min(idle − buffer − pending redemptions, max loan share · NAV − loans)⁺."""
     alloc = m.scenario.protocol.allocation
-    pending_value = m.depositors.pending_shares.sum(axis=1) * m.price_cons
+    pending_value = m.pending_total * m.price_cons
     liquidity = m.vault.idle_usd - alloc.min_liquidity_fraction * m.nav_cons - pending_value
     share_room = alloc.max_loan_share * m.nav_cons - m.carrying_usd
     return np.maximum(np.minimum(liquidity, share_room), 0.0)

@@ -151,11 +151,11 @@ class Recorder:
 
     @staticmethod
     def _queue_usd(m: UsdaiModel) -> np.ndarray:
-        return m.depositors.pending_shares.sum(axis=1) * m.price_cons
+        return m.pending_total * m.price_cons
 
     @staticmethod
     def _queue_fraction(m: UsdaiModel) -> np.ndarray:
-        pending = m.depositors.pending_shares.sum(axis=1)
+        pending = m.pending_total
         return np.divide(pending, m.total_shares, out=np.zeros_like(pending), where=m.total_shares > 0)
 
     def _ltv(self, m: UsdaiModel) -> tuple[np.ndarray, np.ndarray]:

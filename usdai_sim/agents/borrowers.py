@@ -144,14 +144,13 @@ class Payments:
 
 
 def _schedule_due(book: BorrowerBook, bp: BorrowerParams, day: float, tbill: np.ndarray) -> np.ndarray:
-    """Fix the amounts of payments falling due this step; floating loans reset to T-bill + spread."""
+    """Fix the amounts of payments falling due this step at the rate that accrued over the period;
+    floating loans then reset to T-bill + spread for the next period."""
     due = (book.status == ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
-    book.apr = np.where(due & bp.floating, tbill + bp.floating_spread, book.apr)
-    interest, principal = scheduled_payment(
-        book.principal_usd, book.apr, book.payments_left, bp.interest_only
-    )
+    interest, principal = scheduled_payment(book.principal_usd, book.apr, book.payments_left, bp.interest_only)
     book.due_interest_usd = np.where(due, interest, book.due_interest_usd)
     book.due_principal_usd = np.where(due, principal, book.due_principal_usd)
+    book.apr = np.where(due & bp.floating, tbill + bp.floating_spread, book.apr)
     return due
 
 
@@ -229,6 +228,7 @@ def collect_loans(
     book.grace_until_day = np.where(due & ~pay, book.next_due_day + grace_days, book.grace_until_day)
     matured = pay & (book.payments_left <= 0)
     book.status = np.where(matured, REPAID, book.status).astype(np.int8)
+    book.accrued_usd = np.where(matured, 0.0, book.accrued_usd)  # days past the last date are not owed
     _refill_reserve_and_sweep(book, bp, pay & ~matured)
     return paid, matured
 
@@ -261,6 +261,8 @@ def covenant_check(book: BorrowerBook, bp: BorrowerParams, collateral: np.ndarra
     Breach when principal > maintenance_ltv · collateral; the cure prepays principal − mLTV·collateral
     from cash as soon as cash allows. Returns the prepayment (P, B), USD.
     """
+    if not np.isfinite(bp.maintenance_ltv).any():
+        return np.zeros(book.status.shape)
     active = (book.status == ACTIVE) & np.isfinite(bp.maintenance_ltv)
     limit = np.nan_to_num(bp.maintenance_ltv) * collateral
     excess = np.where(active, np.maximum(book.principal_usd - limit, 0.0), 0.0)
@@ -305,6 +307,8 @@ def start_defaults(
     accrued + grace interest; accrual stops.
     """
     new = route > 0
+    if not new.any():
+        return np.zeros(route.shape)
     book.status = np.where(new, DEFAULTED, book.status).astype(np.int8)
     book.default_route = np.where(new, route, book.default_route).astype(np.int8)
     book.default_day = np.where(new, day, book.default_day)

@@ -30,7 +30,7 @@ def scheduled_payment(
     interest = balance_usd * i
     m = np.maximum(payments_left, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.power(1.0 + i, m) - 1.0
+        growth = np.expm1(m * np.log1p(i))  # (1 + i)^M − 1 without cancellation for tiny i
         amortising = np.where(i > 0, interest / growth, balance_usd / m)
     principal = np.where(interest_only, 0.0, amortising)
     principal = np.where(m == 1, balance_usd, np.minimum(principal, balance_usd))
@@ -40,7 +40,7 @@ def scheduled_payment(
 def annuity_payment(principal_usd: float, apr: float, payments: int) -> float:
     """Level payment of a fully amortising loan: B·i / (1 − (1 + i)^−M)."""
     i = float(period_rate(apr))
-    return principal_usd / payments if i == 0 else principal_usd * i / (1.0 - (1.0 + i) ** -payments)
+    return principal_usd / payments if i == 0 else principal_usd * i / -np.expm1(-payments * np.log1p(i))
 
 
 def accrual(balance_usd: np.ndarray, apr: np.ndarray, dt_days: float) -> np.ndarray:

@@ -7,7 +7,7 @@ Every default below is the baseline's and cites its source in ``scenarios/baseli
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -109,16 +109,36 @@ class GpuClass(Frozen):
     depreciation: Depreciation = Depreciation()
 
 
-def default_gpu_classes() -> dict[str, GpuClass]:
-    """The shipped catalog (``usdai_sim/market/catalog.py``) as GpuClass sections."""
+def catalog_class_data(name: str) -> dict[str, Any]:
+    """The shipped catalog entry of a class (``usdai_sim/market/catalog.py``) as raw GpuClass data."""
+    spec = GPU_CATALOG[name]
     keys = set(GpuClass.model_fields) - {"depreciation"}
-    return {
-        name: GpuClass(
-            **{k: v for k, v in spec.items() if k in keys},
-            depreciation=Depreciation(vintage_factors=tuple(spec["vintage_factors"])),
-        )
-        for name, spec in GPU_CATALOG.items()
-    }
+    data: dict[str, Any] = {k: v for k, v in spec.items() if k in keys}
+    data["depreciation"] = {"vintage_factors": list(spec["vintage_factors"])}
+    return data
+
+
+def default_gpu_classes() -> dict[str, GpuClass]:
+    """The shipped catalog as GpuClass sections."""
+    return {name: GpuClass.model_validate(catalog_class_data(name)) for name in GPU_CATALOG}
+
+
+def merge_with_catalog(classes: Any) -> Any:
+    """User class entries laid over the catalog: a known class keeps every key the user does not set
+    (one level deep, and inside ``depreciation``); new classes are added; catalog classes stay."""
+    if not isinstance(classes, dict):
+        return classes
+    merged: dict[Any, Any] = {name: catalog_class_data(name) for name in GPU_CATALOG}
+    for name, spec in classes.items():
+        base = merged.get(name)
+        if isinstance(base, dict) and isinstance(spec, dict):
+            dep = spec.get("depreciation")
+            if isinstance(dep, dict):
+                spec = {**spec, "depreciation": {**base["depreciation"], **dep}}
+            merged[name] = {**base, **spec}
+        else:
+            merged[name] = spec
+    return merged
 
 
 class Factor(Frozen):
@@ -135,6 +155,13 @@ class Gpu(Frozen):
     class_factor: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.10)
     idiosyncratic: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.10)
     classes: dict[str, GpuClass] = Field(default_factory=default_gpu_classes)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalog_underneath(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "classes" in data:
+            return {**data, "classes": merge_with_catalog(data["classes"])}
+        return data
 
 
 class Rental(Frozen):

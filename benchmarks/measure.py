@@ -1,0 +1,106 @@
+"""One engine measurement in a fresh process: ``python -m benchmarks.measure '<json spec>'``.
+
+The spec names a workload (its fields), the worker count and whether depositors are reduced to one
+inert holder. The process runs ``simulate`` once, then prints one JSON line on stdout: wall time,
+its own peak RSS and its worker processes' (``resource.getrusage``), and SHA-256 digests of every
+Results frame and the summary (to check that two runs produced identical results). Progress goes to
+stderr. A fresh process per measurement keeps one workload's peak memory from hiding another's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+
+from benchmarks.workloads import Workload, build_scenario, inert_depositors
+from usdai_sim.engine import simulate
+from usdai_sim.results import Results
+
+FRAMES = ("paths", "ledger", "bands", "ltv_hist", "waits")
+
+
+class ProgressPrinter:
+    """Prints a line to stderr at most every ``every_s`` seconds (share of path-steps done, ETA)."""
+
+    def __init__(self, label: str, every_s: float = 20.0) -> None:
+        self.label, self.every_s = label, every_s
+        self.started = self.shown = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self.shown < self.every_s:
+            return
+        self.shown = now
+        elapsed = now - self.started
+        left = elapsed * (total - done) / max(done, 1)
+        share = 100 * done / max(total, 1)
+        print(
+            f"    [{self.label}] {share:3.0f}%  {elapsed:7.1f} s elapsed, ~{left:6.1f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's column names and values (NaN-safe, bit-exact)."""
+    h = hashlib.sha256(json.dumps(list(map(str, frame.columns))).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def results_digests(results: Results) -> dict[str, str]:
+    """Digests of every frame and of the summary."""
+    digests = {name: frame_digest(getattr(results, name)) for name in FRAMES}
+    summary = json.dumps(results.summary, sort_keys=True, default=str)
+    digests["summary"] = hashlib.sha256(summary.encode()).hexdigest()
+    return digests
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """(this process's peak RSS, its largest finished child's peak RSS), MiB (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def measure_engine(workload: Workload, one_depositor: bool = False) -> dict[str, Any]:
+    """Run the workload's scenario once; return timings, peak memory and result digests."""
+    scenario = build_scenario(workload)
+    if one_depositor:
+        scenario = inert_depositors(
+            scenario.model_copy(update={"depositors": scenario.depositors.model_copy(update={"count": 1})})
+        )
+    progress = ProgressPrinter(f"{workload.name} workers={workload.workers}")
+    started = time.perf_counter()
+    results = simulate(scenario, workers=workload.workers, progress=progress)
+    wall = time.perf_counter() - started
+    own, worker = peak_rss_mb()
+    peak = own + workload.workers * worker if workload.workers > 1 else own
+    return {
+        "wall_s": wall,
+        "simulate_s": results.timings.get("simulate_s", wall),
+        "rss_main_mb": own,
+        "rss_worker_mb": worker,
+        "peak_mb": peak,
+        "digests": results_digests(results),
+    }
+
+
+def main(argv: list[str]) -> None:
+    """Read the spec from argv[0], measure, print the JSON result as the last stdout line."""
+    spec = json.loads(argv[0])
+    workload = Workload(**spec["workload"])
+    result = measure_engine(workload, spec.get("one_depositor", False))
+    result["workload"] = asdict(workload)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

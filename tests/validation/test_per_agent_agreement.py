@@ -1,0 +1,126 @@
+"""The per-agent mesa baseline (benchmarks/per_agent_mesa.py) agrees with the engine, statistically.
+
+Both simulate the same operators (one cohort, no shocks, every loan funded at day 0, depositors inert)
+for one year with independent random numbers. Per path we take the share of loans that defaulted and
+the principal still outstanding at the horizon; the two means must agree within Z_MAX two-sample
+standard errors (z = (mean_a − mean_b) / sqrt(se_a² + se_b²)), a tolerance derived from the samples.
+
+Two cases: the baseline's H100 cohort as shipped (a few strategic and fraud defaults, loans still
+amortising at the horizon), and a stressed one (interest-only loans whose balloon falls due on day 330,
+so the refinance of the final payment, grace interest, payment defaults, strategic and fraud defaults,
+fire sales with price impact all occur within the year).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.per_agent_mesa import run_paths
+from benchmarks.workloads import baseline, inert_depositors, sized
+from usdai_sim.model import UsdaiModel
+from usdai_sim.params import compile_params
+from usdai_sim.scenario.schema import Scenario, Spread
+
+Z_MAX = 4.0
+BORROWERS = 20
+HORIZON_DAYS = 365
+ENGINE_PATHS = 200
+ROUTES = {1: "payment", 2: "strategic", 3: "fraud"}
+METRICS = (
+    "default_rate",
+    "principal_outstanding_usd",
+    "loss_usd",
+    *(f"{r}_default_rate" for r in ROUTES.values()),
+)
+
+
+def calm() -> Scenario:
+    """The baseline's first cohort, 20 borrowers, one year; no springing recourse (not in the baseline)."""
+    scenario = inert_depositors(sized(baseline(), ENGINE_PATHS, BORROWERS, 10, HORIZON_DAYS))
+    liquidation = scenario.protocol.liquidation.model_copy(update={"recourse_recovery_fraction": 0.0})
+    return scenario.model_copy(
+        update={"protocol": scenario.protocol.model_copy(update={"liquidation": liquidation})}
+    )
+
+
+def stressed() -> Scenario:
+    """Weaker operators with 11-month interest-only loans and more volatile GPU prices."""
+    scenario = calm()
+    cohort = scenario.borrowers.cohorts[0].model_copy(
+        update={
+            "utilisation_level": Spread(low=0.55, high=0.85),
+            "contracted_share": Spread(low=0.0, high=0.4),
+            "amortisation": "interest_only",
+            "term_months": 11,
+            "fraud_rate_per_year": 0.02,
+            "initial_cash_months": Spread(low=0.5, high=1.5),
+        }
+    )
+    gpu = scenario.markets.gpu
+    gpu = gpu.model_copy(update={"common": gpu.common.model_copy(update={"vol_per_sqrt_year": 0.4})})
+    return scenario.model_copy(
+        update={
+            "borrowers": scenario.borrowers.model_copy(update={"cohorts": (cohort,)}),
+            "markets": scenario.markets.model_copy(update={"gpu": gpu}),
+        }
+    )
+
+
+def engine_outcomes(scenario: Scenario, paths: int) -> dict[str, np.ndarray]:
+    """Per-path outcomes of the engine's model (its borrower book read at the horizon)."""
+    model = UsdaiModel(compile_params(scenario), 0, paths)
+    for _ in range(scenario.simulation.n_steps):
+        model.step()
+    book = model.book
+    originated = (book.originated_usd > 0).sum(axis=1)
+    routes = {
+        f"{name}_default_rate": (book.default_route == code).sum(axis=1) / originated
+        for code, name in ROUTES.items()
+    }
+    return {
+        "default_rate": (book.default_route > 0).sum(axis=1) / originated,
+        **routes,
+        "principal_outstanding_usd": book.principal_usd.sum(axis=1),
+        "loss_usd": book.loss_usd.sum(axis=1),
+        "originated": originated,
+    }
+
+
+def per_agent_outcomes(scenario: Scenario, paths: int) -> dict[str, np.ndarray]:
+    """Per-path outcomes of the per-agent baseline."""
+    out = run_paths(scenario, paths, seed=scenario.simulation.seed + 1)
+    originated = out["loans_originated"]
+    routes = {f"{name}_default_rate": out[f"defaults_{name}"] / originated for name in ROUTES.values()}
+    return {
+        "default_rate": out["loans_defaulted"] / originated,
+        **routes,
+        "principal_outstanding_usd": out["principal_outstanding_usd"],
+        "loss_usd": out["loss_usd"],
+        "originated": originated,
+    }
+
+
+def z_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample z of the difference of means (0 when both samples are constant and equal)."""
+    se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    diff = float(a.mean() - b.mean())
+    return 0.0 if se == 0 and diff == 0 else diff / se
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("build", "per_agent_paths"), [(calm, 80), (stressed, 120)], ids=["calm", "stressed"]
+)
+def test_per_agent_baseline_agrees_with_engine(build, per_agent_paths: int) -> None:
+    """Default rate and final outstanding principal: |z| < Z_MAX; both fund every loan; defaults occur."""
+    scenario = build()
+    engine = engine_outcomes(scenario, ENGINE_PATHS)
+    agents = per_agent_outcomes(scenario, per_agent_paths)
+    assert np.all(engine["originated"] == BORROWERS) and np.all(agents["originated"] == BORROWERS)
+    assert engine["default_rate"].mean() > 0 and agents["default_rate"].mean() > 0
+    for metric in METRICS:
+        z = z_statistic(engine[metric], agents[metric])
+        assert abs(z) < Z_MAX, (
+            f"{metric}: engine {engine[metric].mean():.6g}, per-agent {agents[metric].mean():.6g}, z={z:.2f}"
+        )
