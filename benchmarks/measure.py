@@ -1,8 +1,9 @@
 """One engine measurement in a fresh process: ``python -m benchmarks.measure '<json spec>'``.
 
-The spec names a workload (its fields), the worker count and whether depositors are reduced to one
-inert holder. The process runs ``simulate`` once, then prints one JSON line on stdout: wall time,
-its own peak RSS and its worker processes' (``resource.getrusage``), and SHA-256 digests of every
+The spec names a workload (its fields, worker count included) and whether depositors are reduced to
+one inert holder. The process runs ``simulate`` once, then prints one JSON line on stdout: wall time,
+peak RSS of itself and of its worker processes (``resource.getrusage``) — over the whole run and up to
+the moment block outputs are merged into Results (the step loop) — and SHA-256 digests of every
 Results frame and the summary (to check that two runs produced identical results). Progress goes to
 stderr. A fresh process per measurement keeps one workload's peak memory from hiding another's.
 """
@@ -14,13 +15,15 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 
 from benchmarks.workloads import Workload, build_scenario, inert_depositors
-from usdai_sim.engine import simulate
+from usdai_sim import engine
 from usdai_sim.results import Results
 
 FRAMES = ("paths", "ledger", "bands", "ltv_hist", "waits")
@@ -63,11 +66,34 @@ def results_digests(results: Results) -> dict[str, str]:
     return digests
 
 
-def peak_rss_mb() -> tuple[float, float]:
-    """(this process's peak RSS, its largest finished child's peak RSS), MiB (Linux reports KiB)."""
+def peak_rss_mb(workers: int) -> dict[str, float]:
+    """Peak RSS so far, MiB: this process, its largest finished child, and main + workers × child.
+
+    Linux reports KiB. With worker processes the sum is an upper bound (forked pages are shared).
+    """
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"main": own, "worker": child, "total": own + workers * child if workers > 1 else own}
+
+
+@contextmanager
+def step_loop_peak(workers: int) -> Iterator[dict[str, float]]:
+    """Record the peak RSS reached before ``simulate`` merges block outputs (the step loop's peak).
+
+    Wraps ``usdai_sim.engine.build_results`` in this process only; the dict yielded gets "total".
+    """
+    seen: dict[str, float] = {}
+    original = engine.build_results
+
+    def wrapped(*args: Any, **kwargs: Any) -> Results:
+        seen.update(peak_rss_mb(workers))
+        return original(*args, **kwargs)
+
+    engine.build_results = wrapped  # type: ignore[assignment]
+    try:
+        yield seen
+    finally:
+        engine.build_results = original  # type: ignore[assignment]
 
 
 def measure_engine(workload: Workload, one_depositor: bool = False) -> dict[str, Any]:
@@ -78,17 +104,18 @@ def measure_engine(workload: Workload, one_depositor: bool = False) -> dict[str,
             scenario.model_copy(update={"depositors": scenario.depositors.model_copy(update={"count": 1})})
         )
     progress = ProgressPrinter(f"{workload.name} workers={workload.workers}")
-    started = time.perf_counter()
-    results = simulate(scenario, workers=workload.workers, progress=progress)
-    wall = time.perf_counter() - started
-    own, worker = peak_rss_mb()
-    peak = own + workload.workers * worker if workload.workers > 1 else own
+    with step_loop_peak(workload.workers) as loop:
+        started = time.perf_counter()
+        results = engine.simulate(scenario, workers=workload.workers, progress=progress)
+        wall = time.perf_counter() - started
+    peak = peak_rss_mb(workload.workers)
     return {
         "wall_s": wall,
         "simulate_s": results.timings.get("simulate_s", wall),
-        "rss_main_mb": own,
-        "rss_worker_mb": worker,
-        "peak_mb": peak,
+        "rss_main_mb": peak["main"],
+        "rss_worker_mb": peak["worker"],
+        "peak_mb": peak["total"],
+        "loop_peak_mb": loop.get("total", float("nan")),
         "digests": results_digests(results),
     }
 

@@ -90,7 +90,7 @@ def accrued_dropped_at_maturity_usd(before: Before, m: UsdaiModel) -> np.ndarray
 
     A final payment made after its due date leaves the extra days' accrual on a loan that becomes REPAID;
     it leaves NAV_opt with no ledger flow (pinned by the strict xfail tests
-    ``test_borrowers.test_repaid_loan_leaves_no_accrued_interest_behind`` and
+    ``test_borrowers.test_late_final_payment_keeps_the_books_balanced`` and
     ``test_engine.test_weekly_steps_keep_the_books_balanced``). Remove this allowance with the fix.
     """
     matured = (before.status == br.ACTIVE) & (m.book.status == br.REPAID)

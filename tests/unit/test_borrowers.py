@@ -10,6 +10,8 @@ import pytest
 
 from usdai_sim.agents import borrowers as br
 from usdai_sim.agents.borrowers import BorrowerBook
+from usdai_sim.errors import InvariantError
+from usdai_sim.model import UsdaiModel
 from usdai_sim.params import BorrowerParams, compile_params
 from usdai_sim.scenario.schema import Scenario
 
@@ -208,3 +210,32 @@ def test_start_defaults_freezes_the_claim() -> None:
     assert book.sale_day[:, 0].tolist() == [100.0, 100.0]
     assert book.gpus[0, 0] == 100.0
     assert book.gpus[1, 0] == pytest.approx(100.0 * (1.0 - bp.fraud_missing_fraction[0]))
+
+
+def late_bullet_model() -> UsdaiModel:
+    """One-path model: a one-month bullet loan at 12% (balloon due day 30), no cash, no reserve, no refinancing."""
+    scenario = Scenario.model_validate({
+        "simulation": {"horizon_days": 60, "paths": 1},
+        "markets": {"tbill": {"model": "constant"}},
+        "borrowers": {"cohorts": [{"count": 1, "gpus": 100, "requested_ltv": 0.5, "apr": 0.12, "term_months": 1,
+                                   "amortisation": "interest_only", "initial_cash_months": 0.0, "dsra_months": 0.0,
+                                   "refinance_ltv": 0.0, "strategic_walk_ratio": 0.0, "fraud_rate_per_year": 0.0,
+                                   "contracted_share": 0.0, "utilisation_level": 0.0}]},
+        "depositors": {"count": 1},
+    })
+    return UsdaiModel(compile_params(scenario), 0, 1, check_invariants=True)
+
+
+@pytest.mark.xfail(strict=True, raises=InvariantError,
+                   reason="accrual past the due date is left on a REPAID loan and leaves NAV_opt off-ledger")
+def test_late_final_payment_keeps_the_books_balanced() -> None:
+    """The balloon due on day 30 is missed (no cash); on day 32 the sponsor injects cash and on day 33 the
+    loan is repaid in grace. Interest accrued for 33 days, the schedule collects 30 (plus grace interest),
+    and the 3 days' accrual (B·0.12·3/365) vanishes from NAV_opt with no ledger flow → InvariantError."""
+    m = late_bullet_model()
+    for _ in range(32):
+        m.step()
+    assert np.isfinite(m.book.grace_until_day[0, 0])
+    m.book.cash_usd[0, 0] = 2 * m.book.principal_usd[0, 0]
+    m.step()
+    assert m.book.status[0, 0] == br.REPAID

@@ -58,7 +58,8 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "redemption_requests_pending_at_end": (
         "count", "redemption requests still unpaid at the horizon, all paths together"),
     "queue_peak_fraction_of_supply": (
-        "fraction", "per path, the largest pending-redemption queue as a fraction of USDai supply"),
+        "fraction",
+        "per path, the largest pending-redemption queue as a fraction of sUSDai supply (pending / all shares)"),
     "longest_wait_days": (
         "days", "per path, the longest any redemption request waited (pending ones counted at their age)"),
     # loan book
@@ -76,7 +77,7 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "expected_loss_usd": (
         "USD", "expected loss per path implied by the simulated rates: default rate × pooled LGD × mean "
         "principal originated"),
-    "simulated_loss_usd": ("USD", "per path, principal loss recognised over the horizon"),
+    "simulated_loss_usd": ("USD", "per path, principal lost on defaulted loans sold by the horizon, net of springing recourse"),
     "principal_originated_usd": ("USD", "per path, principal lent over the horizon"),
     "unsold_defaulted_usd": (
         "USD", "per path, principal of defaulted loans whose collateral is unsold at the horizon (loss not "
@@ -254,7 +255,7 @@ def headline(summary: dict[str, Any], horizon_days: int) -> list[str]:
         f"Liquidity: the median redemption waits {f('redemption_wait_days.p50')} days and the longest "
         f"{f('redemption_wait_days.max')} days; {f('prob_wait_over_days.30')} of requests wait more than 30 "
         f"days; on the worst 1% of paths the queue peaks at {f('queue_peak_fraction_of_supply.p99')} of "
-        f"USDai supply.",
+        f"sUSDai supply.",
         "USDai peg: the lowest reserves-to-supply ratio on any path and day is "
         f"{f('usdai_backing_ratio_min')}.",
     ]

@@ -195,8 +195,8 @@ def tbill_fan(results: Results, ax: Axes) -> Axes:
 
 
 def queue_fan(results: Results, ax: Axes) -> Axes:
-    """Pending sUSDai redemption requests as a percentage of USDai supply."""
-    return time_fan(results, ax, "queue_fraction", "pending redemptions (% of USDai supply)",
+    """Pending sUSDai redemption requests as a percentage of sUSDai supply."""
+    return time_fan(results, ax, "queue_fraction", "pending redemptions (% of sUSDai supply)",
                     "Redemption queue", scale=100.0)
 
 
@@ -354,13 +354,13 @@ def compare_defaults(runs: list[Results], labels: list[str], ax: Axes) -> Axes:
 
 
 def compare_queue(runs: list[Results], labels: list[str], ax: Axes) -> Axes:
-    """Median redemption queue (% of USDai supply) and its p5–p95 band for each run."""
+    """Median redemption queue (% of sUSDai supply) and its p5–p95 band for each run."""
     for i, (results, label) in enumerate(zip(runs, labels, strict=True)):
         band = results.band("queue_fraction")[["p05", "p50", "p95"]] * 100.0
         color = PALETTE[i % len(PALETTE)]
         ax.fill_between(band.index, band["p05"], band["p95"], color=color, alpha=0.15, lw=0)
         ax.plot(band.index, band["p50"], color=color, lw=1.4, label=f"{label}: median (band: 5–95%)")
-    ax.set(xlabel="day of simulation", ylabel="pending redemptions (% of USDai supply)",
+    ax.set(xlabel="day of simulation", ylabel="pending redemptions (% of sUSDai supply)",
            title="Redemption queue by scenario")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
@@ -437,7 +437,7 @@ OUTCOME_FIGURES = (
                "spread across LTV, the loan principal divided by the current collateral value. Mass "
                "drifting above the dashed line at 1 means loans larger than the value of their collateral."),
     FigureSpec("queue", "Redemption queue", queue_fan,
-               "sUSDai redemption requests waiting to be paid, as a percentage of USDai supply. Requests "
+               "sUSDai redemption requests waiting to be paid, as a percentage of sUSDai supply. Requests "
                "are paid at the end of each redemption window from idle USDai only. " + FAN_NOTE),
     FigureSpec("waits", "Redemption waits", wait_distribution,
                "How long redemption requests waited between request and payment, as a share of all "
@@ -468,5 +468,5 @@ COMPARISON_FIGURES = (
     FigureSpec("defaults", "Cumulative defaults", compare_defaults,
                "Average number of defaulted loans per path over time, all routes together."),
     FigureSpec("queue", "Redemption queue", compare_queue,
-               "Pending redemptions as a percentage of USDai supply: median and 5–95% band per scenario."),
+               "Pending redemptions as a percentage of sUSDai supply: median and 5–95% band per scenario."),
 )
