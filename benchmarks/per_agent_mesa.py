@@ -284,7 +284,9 @@ class GpuBorrower(mesa.Agent):
         self.status, self.route = PENDING, NO_ROUTE
         self.principal = self.originated = self.accrued = self.late = self.cash = self.dsra = 0.0
         self.due_interest = self.due_principal = self.claim_interest = self.loss = self.recovered = 0.0
-        self.grace_until = self.sale_day = math.inf
+        self.grace_until = self.sale_day = self.next_due = math.inf
+        self.apr = self.contract_price = 0.0
+        self.payments_left = 0
         self.value_per_gpu = self.info.list_price_usd * depreciation(spec.age_years, self.info.depreciation)
 
     def open_loan(self) -> None:
@@ -352,16 +354,17 @@ class GpuBorrower(mesa.Agent):
             )
 
     def collect(self, day: float) -> None:
-        """Fix a payment falling due; pay it (or the overdue one) if cash + reserve (+ refinance) allow."""
+        """Fix a payment falling due (a floating rate then resets for the next period); pay it, or the
+        overdue one, if cash + reserve (+ refinance of the final payment) allow; else start grace."""
         s = self.spec
         in_grace = self.grace_until != math.inf
         due = not in_grace and self.next_due <= day
         if due:
-            if s.floating:
-                self.apr = self.model.tbill_rate + s.floating_spread
             self.due_interest, self.due_principal = scheduled_payment(
                 self.principal, self.apr, self.payments_left, s.interest_only
             )
+            if s.floating:
+                self.apr = self.model.tbill_rate + s.floating_spread
         if not (due or in_grace):
             return
         amount = self.due_interest + self.due_principal + self.late
@@ -387,7 +390,7 @@ class GpuBorrower(mesa.Agent):
         self.next_due += PERIOD_DAYS
         self.late, self.grace_until = 0.0, math.inf
         if self.payments_left <= 0:
-            self.status, self.cash, self.dsra = REPAID, 0.0, 0.0
+            self.status, self.cash, self.dsra, self.accrued = REPAID, 0.0, 0.0, 0.0
             return
         s = self.spec
         payment = sum(scheduled_payment(self.principal, self.apr, self.payments_left, s.interest_only))

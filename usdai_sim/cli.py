@@ -117,7 +117,9 @@ def write_atomically(target: Path, force: bool, fill: Callable[[Path], None]) ->
         raise
 
 
-def write_run(directory: Path, results: Any, files: Sequence[str], baseline: Scenario | None, with_report: bool) -> None:
+def write_run(
+    directory: Path, results: Any, files: Sequence[str], baseline: Scenario | None, with_report: bool
+) -> None:
     """Results, report (timed) and manifest of one run, into ``directory``."""
     from usdai_sim.report.build import write_report
 

@@ -29,7 +29,7 @@ FLOWS: dict[str, str] = {
     "surplus_usd": "sale proceeds above the claim kept by the protocol",
     "recourse_usd": "springing-recourse recoveries from fraudulent borrowers",
     "first_loss_usd": "losses absorbed by first-loss capital",
-    "insurance_usd": "GPU value insurance payouts",
+    "insurance_usd": "GPU value insurance payouts, paid into the sale waterfall (memo)",
     "insurance_premium_usd": "GPU value insurance premium paid",
     "sale_gross_usd": "gross collateral sale proceeds (memo)",
     "liquidation_fee_usd": "liquidation fees paid from sale proceeds (memo)",
@@ -83,7 +83,6 @@ def nav_change_usd(ledger: Ledger, interest_fee_fraction: float) -> np.ndarray:
         g("deposits_usd")
         - g("redemptions_usd")
         + g("first_loss_usd")
-        + g("insurance_usd")
         - g("insurance_premium_usd")
     )
     income = g("reserve_yield_usd") - g("reserve_fee_usd") + g("surplus_usd") + g("recourse_usd")

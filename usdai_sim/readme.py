@@ -45,11 +45,15 @@ GENERATED: dict[str, Callable[[], str]] = {
 }
 
 
+def _replacement(block: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: match.group(1) + block + match.group(2)
+
+
 def render(text: str) -> str:
     """README text with every generated block replaced by its current content."""
     for marker, make in GENERATED.items():
         pattern = re.compile(rf"(<!-- BEGIN {marker} -->\n).*?(<!-- END {marker} -->)", re.S)
-        text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+        text = pattern.sub(_replacement(make()), text)
     return text
 
 

@@ -118,7 +118,7 @@ def ledger_frame(outputs: list[BlockOutput], n_paths: int, step_days: int) -> pd
 
 def ltv_frame(outputs: list[BlockOutput], days: np.ndarray) -> pd.DataFrame:
     """Counts of live loans per LTV bin and recorded day, pooled over paths."""
-    counts = sum(o.ltv_hist for o in outputs)
+    counts = np.sum([o.ltv_hist for o in outputs], axis=0)
     labels = [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(LTV_BINS[:-1], LTV_BINS[1:], strict=True)]
     frame = pd.DataFrame(counts, columns=labels)
     frame.insert(0, "day", days)
@@ -127,8 +127,8 @@ def ltv_frame(outputs: list[BlockOutput], days: np.ndarray) -> pd.DataFrame:
 
 def waits_frame(outputs: list[BlockOutput]) -> pd.DataFrame:
     """Requests completed after each whole number of days of waiting, and still pending at the horizon."""
-    completed = sum(o.wait_hist for o in outputs)
-    pending = sum(o.censored_wait_hist for o in outputs)
+    completed = np.sum([o.wait_hist for o in outputs], axis=0)
+    pending = np.sum([o.censored_wait_hist for o in outputs], axis=0)
     return pd.DataFrame(
         {"wait_days": np.arange(len(completed)), "completed": completed, "pending_at_end": pending}
     )

@@ -11,6 +11,8 @@ across scenarios).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 SEED_BLOCK = 32
@@ -65,7 +67,7 @@ class Streams:
         """Uniforms on [0, 1) of shape (n_paths, *tail)."""
         return self._stack([g.random((SEED_BLOCK, *tail)) for g in self._gens(purpose)])
 
-    def noncentral_chisquare(self, df: float, nonc: np.ndarray) -> np.ndarray:
+    def noncentral_chisquare(self, df: Any, nonc: Any) -> Any:
         """Non-central chi-square draws, one per path (stream "tbill"); ``nonc`` has shape (n_paths,)."""
         padded = np.zeros(len(self.blocks) * SEED_BLOCK)
         padded[: self.n_paths] = nonc

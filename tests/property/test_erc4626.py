@@ -31,21 +31,33 @@ ACTOR, OTHERS = 0, 1
 def scenario() -> Scenario:
     """One borrower (its loan set by hand), two depositors who deposit their whole wallet whenever they
     have one (deposit rate 1e12/yr, hurdle −10) and never request redemption on their own (hazards 0)."""
-    return Scenario.model_validate({
-        "simulation": {"horizon_days": 360, "paths": 1, "seed": 3},
-        "markets": {"tbill": {"model": "constant"}},
-        "borrowers": {"cohorts": [{"count": 1, "origination_day": 1000.0}], "demand_patience_days": 10_000},
-        "depositors": {"count": 2, "deposit_rate_per_year": 1e12, "deposit_fraction": 1.0, "deposit_hurdle": -10.0,
-                       "redeem_base_rate_per_year": 0.0, "spread_sensitivity_per_year": 0.0,
-                       "loss_sensitivity_per_year": 0.0, "herd_sensitivity_per_year": 0.0},
-    })
+    return Scenario.model_validate(
+        {
+            "simulation": {"horizon_days": 360, "paths": 1, "seed": 3},
+            "markets": {"tbill": {"model": "constant"}},
+            "borrowers": {
+                "cohorts": [{"count": 1, "origination_day": 1000.0}],
+                "demand_patience_days": 10_000,
+            },
+            "depositors": {
+                "count": 2,
+                "deposit_rate_per_year": 1e12,
+                "deposit_fraction": 1.0,
+                "deposit_hurdle": -10.0,
+                "redeem_base_rate_per_year": 0.0,
+                "spread_sensitivity_per_year": 0.0,
+                "loss_sensitivity_per_year": 0.0,
+                "herd_sensitivity_per_year": 0.0,
+            },
+        }
+    )
 
 
 PARAMS = compile_params(scenario())
 
 
 def vault(idle: float, loan: float, accrued: float, actor_shares: float, other_shares: float) -> UsdaiModel:
-    """A one-path model whose vault holds ``idle`` USDai and a performing ``loan`` with ``accrued`` interest."""
+    """A one-path model: ``idle`` USDai and a performing ``loan`` with ``accrued`` unpaid interest."""
     m = UsdaiModel(PARAMS, 0, 1)
     book = m.book
     book.status[0, 0], book.principal_usd[0, 0], book.accrued_usd[0, 0] = br.ACTIVE, loan, accrued
@@ -55,6 +67,7 @@ def vault(idle: float, loan: float, accrued: float, actor_shares: float, other_s
     d = m.depositors
     d.shares[0] = [actor_shares, other_shares]
     d.wallet_usd[:] = 0.0
+    m.total_shares, m.pending_total = m.count_shares()
     m._nav()
     return m
 
@@ -69,12 +82,13 @@ def deposit(m: UsdaiModel, assets: float) -> float:
 
 
 def redeem(m: UsdaiModel, shares: float) -> float:
-    """ERC-7540 request of ``shares`` now, serviced at the window end with nothing else happening; returns USD."""
+    """ERC-7540 request of ``shares`` now, serviced at the window end (nothing else happens); returns USD."""
     d = m.depositors
     d.shares[0, ACTOR] -= shares
     d.pending_shares[0, ACTOR] += shares
     d.queue_key[0, ACTOR] = d.request_day[0, ACTOR] = m.day
     d.window_end_day[0, ACTOR] = window_end_day(m.day, 30.0)
+    m.move_shares(np.zeros(1), np.array([shares]), np.zeros(1))
     m._nav()
     before = d.wallet_usd[0, ACTOR]
     m.ledger, m.day_end = Ledger(1), d.window_end_day[0, ACTOR]
@@ -91,7 +105,7 @@ def mint(m: UsdaiModel, shares: float) -> tuple[float, float]:
 
 
 def withdraw(m: UsdaiModel, assets: float) -> tuple[float, float]:
-    """ERC-4626 withdraw(a) expressed as a redemption of a / NAV_cons-per-share shares: (shares burned, assets)."""
+    """ERC-4626 withdraw(a) as a redemption of a / (NAV_cons per share) shares: (shares burned, assets)."""
     shares = assets / float(m.price_cons[0])
     return shares, redeem(m, shares)
 
@@ -193,6 +207,7 @@ def test_pending_redeemers_share_a_loss_recognised_before_service() -> None:
     d.pending_shares[0, ACTOR] += 1e7
     d.queue_key[0, ACTOR] = d.request_day[0, ACTOR] = 0.0
     d.window_end_day[0, ACTOR] = 30.0
+    m.move_shares(np.zeros(1), np.array([1e7]), np.zeros(1))
     m.ledger = Ledger(1)
     m.recognise_loss(np.array([[1e8]]))
     m._nav()

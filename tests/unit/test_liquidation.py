@@ -95,7 +95,7 @@ def test_waterfall_conserves_cash(available: float, principal: float, interest: 
 
 
 def test_non_recourse_recovery_is_capped_at_proceeds() -> None:
-    """Non-recourse: whatever the claim, the lender gets at most the cash available (here $700 of $1,000 + $50)."""
+    """Non-recourse: whatever the claim, the lender gets at most the cash available ($700 of $1,000 + $50)."""
     p, i, s = waterfall(arr(700), arr(1000), arr(50))
     assert p[0] + i[0] == 700.0
     assert s[0] == 0.0
@@ -149,19 +149,46 @@ def test_price_impact_discount_hand_computed() -> None:
 
 def impact_scenario() -> Scenario:
     """Four identical H100 borrowers (1,000 GPUs, new, flat depreciation, no market noise), depth 5,000."""
-    h100 = {"list_price_usd": 30_000.0, "rental_usd_per_gpu_hour": 2.95, "max_ltv": 0.8,
-            "market_depth_gpus_per_30d": 5000.0, "depreciation": {"method": "table", "vintage_factors": [1.0]}}
+    h100 = {
+        "list_price_usd": 30_000.0,
+        "rental_usd_per_gpu_hour": 2.95,
+        "max_ltv": 0.8,
+        "market_depth_gpus_per_30d": 5000.0,
+        "depreciation": {"method": "table", "vintage_factors": [1.0]},
+    }
     flat = {"drift_per_year": 0.0, "vol_per_sqrt_year": 0.0}
-    return Scenario.model_validate({
-        "simulation": {"horizon_days": 30, "paths": 2, "seed": 1},
-        "markets": {"tbill": {"model": "constant", "initial_rate": 0.04},
-                    "gpu": {"common": flat, "class_factor": flat, "idiosyncratic": flat, "classes": {"H100": h100}}},
-        "borrowers": {"cohorts": [{"count": 4, "gpu_class": "H100", "gpus": 1000, "age_years": 0.0,
-                                   "requested_ltv": 0.5, "fraud_rate_per_year": 0.0}]},
-        "depositors": {"count": 1},
-        "protocol": {"initial_susdai_nav_usd": 1e9, "allocation": {"max_loan_share": 1.0, "min_liquidity_fraction": 0.0},
-                     "liquidation": {"price_impact": {"discount_slope": 0.5, "max_discount": 0.9}}},
-    })
+    return Scenario.model_validate(
+        {
+            "simulation": {"horizon_days": 30, "paths": 2, "seed": 1},
+            "markets": {
+                "tbill": {"model": "constant", "initial_rate": 0.04},
+                "gpu": {
+                    "common": flat,
+                    "class_factor": flat,
+                    "idiosyncratic": flat,
+                    "classes": {"H100": h100},
+                },
+            },
+            "borrowers": {
+                "cohorts": [
+                    {
+                        "count": 4,
+                        "gpu_class": "H100",
+                        "gpus": 1000,
+                        "age_years": 0.0,
+                        "requested_ltv": 0.5,
+                        "fraud_rate_per_year": 0.0,
+                    }
+                ]
+            },
+            "depositors": {"count": 1},
+            "protocol": {
+                "initial_susdai_nav_usd": 1e9,
+                "allocation": {"max_loan_share": 1.0, "min_liquidity_fraction": 0.0},
+                "liquidation": {"price_impact": {"discount_slope": 0.5, "max_discount": 0.9}},
+            },
+        }
+    )
 
 
 def test_bigger_forced_sale_of_a_class_fetches_a_lower_price() -> None:
@@ -178,8 +205,11 @@ def test_bigger_forced_sale_of_a_class_fetches_a_lower_price() -> None:
     np.testing.assert_allclose(per_gpu, [17_550.0, 11_700.0], rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="ledger.nav_change_usd adds insurance_usd although _sell already put the "
-                                       "payout into the waterfall: insurance is counted twice")
+@pytest.mark.xfail(
+    strict=True,
+    reason="ledger.nav_change_usd adds insurance_usd although _sell already put the "
+    "payout into the waterfall: insurance is counted twice",
+)
 def test_insurance_payout_is_accounted_once() -> None:
     """One fleet sold with GPU value insurance (cover $5M, insured 70% of value): the payout reaches NAV once,
     through the recovery, so the ledger must explain the NAV change exactly (identity_errors is empty).
@@ -195,4 +225,7 @@ def test_insurance_payout_is_accounted_once() -> None:
     sales(m)
     m._nav()
     assert m.ledger["insurance_usd"][0] == pytest.approx(3_450_000.0)
-    assert identity_errors(before, m.nav_opt, m.ledger, m.interest_fee, m.vault.supply_usd, m.vault.reserves_usd) == []
+    assert (
+        identity_errors(before, m.nav_opt, m.ledger, m.interest_fee, m.vault.supply_usd, m.vault.reserves_usd)
+        == []
+    )

@@ -17,20 +17,24 @@ from usdai_sim.protocol.loans import accrual, annuity_payment, period_rate, sche
 
 CENT = 0.005
 B0, APR, M = 1_000_000.0, 0.12, 36
-I = 0.12 * 30 / 365
+RATE = 0.12 * 30 / 365
 
 
-def closed_form_balance(k: int, balance: float = B0, i: float = I, m: int = M) -> float:
+def closed_form_balance(k: int, balance: float = B0, i: float = RATE, m: int = M) -> float:
     """B_k = B·((1+i)^M − (1+i)^k)/((1+i)^M − 1), the annuity balance after k payments (USD)."""
     return balance * ((1 + i) ** m - (1 + i) ** k) / ((1 + i) ** m - 1)
 
 
-def run_schedule(balance: float, apr: float, m: int, interest_only: bool) -> tuple[list[float], list[float], float]:
-    """Iterate scheduled_payment m times: (interest paid each period, principal paid each period, final balance)."""
+def run_schedule(
+    balance: float, apr: float, m: int, interest_only: bool
+) -> tuple[list[float], list[float], float]:
+    """Iterate scheduled_payment m times: (interest paid, principal paid, each period; final balance)."""
     interest_paid, principal_paid = [], []
     b = np.array([balance])
     for left in range(m, 0, -1):
-        interest, principal = scheduled_payment(b, np.array([apr]), np.array([left]), np.array([interest_only]))
+        interest, principal = scheduled_payment(
+            b, np.array([apr]), np.array([left]), np.array([interest_only])
+        )
         interest_paid.append(float(interest[0]))
         principal_paid.append(float(principal[0]))
         b = b - principal
@@ -53,7 +57,7 @@ def test_level_payment_and_first_split_to_the_cent() -> None:
 
 
 def test_schedule_matches_closed_form_balances() -> None:
-    """Iterating the loan-router rule 36 times: level payments, B_k as in closed form, B_12 = $705,066.98, B_36 = 0."""
+    """The loan-router rule 36 times: level payments, B_k in closed form, B_12 = $705,066.98, B_36 = 0."""
     interest, principal, final = run_schedule(B0, APR, M, interest_only=False)
     payments = np.add(interest, principal)
     np.testing.assert_allclose(payments, 33_135.85, atol=CENT)
@@ -65,9 +69,11 @@ def test_schedule_matches_closed_form_balances() -> None:
 
 
 def test_last_payment_repays_the_balance_exactly() -> None:
-    """With M = 1 left the principal due is the whole balance (B_35 = $32,812.22), interest B_35·i = $323.63."""
+    """With M = 1 left the principal due is the whole balance B_35 = $32,812.22; interest B_35·i = $323.63."""
     b35 = closed_form_balance(35)
-    interest, principal = scheduled_payment(np.array([b35]), np.array([APR]), np.array([1]), np.array([False]))
+    interest, principal = scheduled_payment(
+        np.array([b35]), np.array([APR]), np.array([1]), np.array([False])
+    )
     assert principal[0] == b35
     assert b35 == pytest.approx(32_812.22, abs=CENT)
     assert interest[0] == pytest.approx(323.63, abs=CENT)
@@ -107,12 +113,12 @@ def test_accrual_is_simple_interest() -> None:
 
 @given(
     balance=st.floats(1e3, 1e9),
-    apr=st.just(0.0) | st.floats(1e-3, 0.5),
+    apr=st.just(0.0) | st.floats(1e-300, 0.5),
     m=st.integers(1, 120),
 )
 def test_any_amortising_schedule_is_level_and_repays(balance: float, apr: float, m: int) -> None:
-    """For any loan at 0 or 0.1%–50% APR: every payment equals annuity_payment, the balance never grows,
-    and it ends at zero."""
+    """For any loan at 0–50% APR: every payment equals annuity_payment, the balance never grows, and it
+    ends at zero."""
     interest, principal, final = run_schedule(balance, apr, m, interest_only=False)
     level = annuity_payment(balance, apr, m)
     np.testing.assert_allclose(np.add(interest, principal), level, rtol=1e-9)
@@ -120,12 +126,10 @@ def test_any_amortising_schedule_is_level_and_repays(balance: float, apr: float,
     assert final == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="(1+i)^M − 1 cancels for tiny i > 0: payments not level, NaN, ZeroDivisionError")
 @pytest.mark.parametrize("apr", [1e-12, 1e-17])
 def test_tiny_positive_rate_still_amortises(apr: float) -> None:
-    """apr → 0⁺ must tend to the zero-rate schedule (B/M each period); loans.py computes (1+i)^M − 1 directly,
-    which is 0 in float64 for i < 1.1e-16 (payment inf → whole balance at once, then 0/0 = NaN) and
-    loses all precision near i = 1e-12 (payments from $27,728 to $27,790 instead of $27,777.78)."""
+    """apr → 0⁺ tends to the zero-rate schedule (B/M = $27,777.78 each period). Computing (1+i)^M − 1
+    directly would give 0 for i < 1.1e-16 (then NaN) and lose all precision near i = 1e-12."""
     interest, principal, final = run_schedule(B0, apr, M, interest_only=False)
     np.testing.assert_allclose(np.add(interest, principal), B0 / M, rtol=1e-6)
     assert annuity_payment(B0, apr, M) == pytest.approx(B0 / M, rel=1e-6)

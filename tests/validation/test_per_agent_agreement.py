@@ -6,7 +6,8 @@ the principal still outstanding at the horizon; the two means must agree within 
 standard errors (z = (mean_a − mean_b) / sqrt(se_a² + se_b²)), a tolerance derived from the samples.
 
 Two cases: the baseline's H100 cohort as shipped (a few strategic and fraud defaults, loans still
-amortising at the horizon), and a stressed one (interest-only loans whose balloon falls due on day 330,
+amortising at the horizon), and a stressed one (interest-only floating-rate loans whose balloon falls
+due on day 330,
 so the refinance of the final payment, grace interest, payment defaults, strategic and fraud defaults,
 fire sales with price impact all occur within the year).
 """
@@ -45,13 +46,14 @@ def calm() -> Scenario:
 
 
 def stressed() -> Scenario:
-    """Weaker operators with 11-month interest-only loans and more volatile GPU prices."""
+    """Weaker operators with 11-month interest-only floating-rate loans and more volatile GPU prices."""
     scenario = calm()
     cohort = scenario.borrowers.cohorts[0].model_copy(
         update={
             "utilisation_level": Spread(low=0.55, high=0.85),
             "contracted_share": Spread(low=0.0, high=0.4),
             "amortisation": "interest_only",
+            "rate_type": "floating",
             "term_months": 11,
             "fraud_rate_per_year": 0.02,
             "initial_cash_months": Spread(low=0.5, high=1.5),

@@ -34,38 +34,82 @@ SE_MULTIPLE = 4.0
 TERM_DAYS = 360
 T_YEARS = TERM_DAYS / 365
 V0_USD = 10 * 30_000.0  # 10 GPUs at $30,000, depreciation factor 1
-INERT = {"count": 1, "deposit_rate_per_year": 0.0, "redeem_base_rate_per_year": 0.0,
-         "spread_sensitivity_per_year": 0.0, "loss_sensitivity_per_year": 0.0, "herd_sensitivity_per_year": 0.0}
+INERT = {
+    "count": 1,
+    "deposit_rate_per_year": 0.0,
+    "redeem_base_rate_per_year": 0.0,
+    "spread_sensitivity_per_year": 0.0,
+    "loss_sensitivity_per_year": 0.0,
+    "herd_sensitivity_per_year": 0.0,
+}
 
 
-def merton_portfolio(n_borrowers: int, paths: int, ltv: float, vol_common: float, vol_idio: float,
-                     drift: float = 0.0, seed: int = 1) -> Scenario:
+def merton_portfolio(
+    n_borrowers: int,
+    paths: int,
+    ltv: float,
+    vol_common: float,
+    vol_idio: float,
+    drift: float = 0.0,
+    seed: int = 1,
+) -> Scenario:
     """The bullet-loan portfolio of the module docstring (horizon = term + one 30-day step)."""
     flat = {"drift_per_year": 0.0, "vol_per_sqrt_year": 0.0}
-    h100 = {"list_price_usd": 30_000.0, "rental_usd_per_gpu_hour": 1e-9, "max_ltv": 1.0,
-            "depreciation": {"method": "table", "vintage_factors": [1.0]}}
-    cohort = {"count": n_borrowers, "gpus": 10, "age_years": 0.0, "requested_ltv": ltv, "apr": 0.0,
-              "term_months": TERM_DAYS // 30, "amortisation": "interest_only", "initial_cash_months": 0.0,
-              "dsra_months": 0.0, "refinance_ltv": 1.0, "strategic_walk_ratio": 0.0, "fraud_rate_per_year": 0.0,
-              "hardware_failure_rate_per_year": 0.0, "contracted_share": 0.0, "power_usd_per_kwh": 0.0,
-              "colocation_usd_per_gpu_hour": 0.0, "overhead_usd_per_gpu_month": 0.0}
-    return Scenario.model_validate({
-        "simulation": {"horizon_days": TERM_DAYS + 30, "step_days": 30, "paths": paths, "seed": seed},
-        "markets": {"tbill": {"model": "constant"}, "rental": {"vol_per_sqrt_year": 0.0},
-                    "gpu": {"common": {"drift_per_year": drift, "vol_per_sqrt_year": vol_common},
-                            "class_factor": flat, "idiosyncratic": {"drift_per_year": 0.0, "vol_per_sqrt_year": vol_idio},
-                            "classes": {"H100": h100}}},
-        "borrowers": {"cohorts": [cohort]},
-        "depositors": INERT,
-        "protocol": {"grace_days": 0, "initial_susdai_nav_usd": 1e10,
-                     "allocation": {"max_loan_share": 1.0, "min_liquidity_fraction": 0.0}},
-    })
+    h100 = {
+        "list_price_usd": 30_000.0,
+        "rental_usd_per_gpu_hour": 1e-9,
+        "max_ltv": 1.0,
+        "depreciation": {"method": "table", "vintage_factors": [1.0]},
+    }
+    cohort = {
+        "count": n_borrowers,
+        "gpus": 10,
+        "age_years": 0.0,
+        "requested_ltv": ltv,
+        "apr": 0.0,
+        "term_months": TERM_DAYS // 30,
+        "amortisation": "interest_only",
+        "initial_cash_months": 0.0,
+        "dsra_months": 0.0,
+        "refinance_ltv": 1.0,
+        "strategic_walk_ratio": 0.0,
+        "fraud_rate_per_year": 0.0,
+        "hardware_failure_rate_per_year": 0.0,
+        "contracted_share": 0.0,
+        "power_usd_per_kwh": 0.0,
+        "colocation_usd_per_gpu_hour": 0.0,
+        "overhead_usd_per_gpu_month": 0.0,
+    }
+    return Scenario.model_validate(
+        {
+            "simulation": {"horizon_days": TERM_DAYS + 30, "step_days": 30, "paths": paths, "seed": seed},
+            "markets": {
+                "tbill": {"model": "constant"},
+                "rental": {"vol_per_sqrt_year": 0.0},
+                "gpu": {
+                    "common": {"drift_per_year": drift, "vol_per_sqrt_year": vol_common},
+                    "class_factor": flat,
+                    "idiosyncratic": {"drift_per_year": 0.0, "vol_per_sqrt_year": vol_idio},
+                    "classes": {"H100": h100},
+                },
+            },
+            "borrowers": {"cohorts": [cohort]},
+            "depositors": INERT,
+            "protocol": {
+                "grace_days": 0,
+                "initial_susdai_nav_usd": 1e10,
+                "allocation": {"max_loan_share": 1.0, "min_liquidity_fraction": 0.0},
+            },
+        }
+    )
 
 
 def merton_portfolio_pd(ltv: float, vol_common: float, vol_idio: float) -> tuple[float, float]:
     """(PD, ρ) of the Merton portfolio: PD = Φ((ln L + σ²T/2)/(σ√T)), ρ = σ_c²/σ²."""
     sigma2 = vol_common**2 + vol_idio**2
-    return float(norm.cdf((math.log(ltv) + sigma2 * T_YEARS / 2) / math.sqrt(sigma2 * T_YEARS))), vol_common**2 / sigma2
+    return float(
+        norm.cdf((math.log(ltv) + sigma2 * T_YEARS / 2) / math.sqrt(sigma2 * T_YEARS))
+    ), vol_common**2 / sigma2
 
 
 def test_spv_cash_stays_negligible() -> None:
@@ -152,12 +196,21 @@ def test_expected_loss_is_pd_times_lgd_times_ead(vasicek_run) -> None:  # noqa: 
 
 def rate_scenario(model: str, r0: float, theta: float, kappa: float, sigma: float, paths: int) -> Scenario:
     """Only a T-bill process (no borrowers), monthly steps to day 360."""
-    tbill = {"model": model, "initial_rate": r0, "mean_rate": theta, "kappa_per_year": kappa,
-             "vol_per_sqrt_year": sigma}
-    return Scenario.model_validate({
-        "simulation": {"horizon_days": TERM_DAYS, "step_days": 30, "paths": paths, "seed": 4},
-        "markets": {"tbill": tbill}, "borrowers": {"cohorts": [{"count": 0}]}, "depositors": INERT,
-    })
+    tbill = {
+        "model": model,
+        "initial_rate": r0,
+        "mean_rate": theta,
+        "kappa_per_year": kappa,
+        "vol_per_sqrt_year": sigma,
+    }
+    return Scenario.model_validate(
+        {
+            "simulation": {"horizon_days": TERM_DAYS, "step_days": 30, "paths": paths, "seed": 4},
+            "markets": {"tbill": tbill},
+            "borrowers": {"cohorts": [{"count": 0}]},
+            "depositors": INERT,
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -171,7 +224,7 @@ def test_tbill_mean_at_horizon_matches_closed_form(model: str, moments, params: 
     """Vasicek (1977), J. Financial Economics 5, 177–188; Cox, Ingersoll & Ross (1985), Econometrica 53,
     385–407: E[r_T] = θ + (r0 − θ)e^{−κT}. The engine's mean T-bill at day 360 over 4,096 paths is within
     4 standard errors (closed-form variance) of it. r0 = 2%, θ = 5%: the Vasicek rate's sd at T is 0.8%, so
-    P(r < 0) < 1e-6 and the engine's floor at 0 is irrelevant; CIR satisfies Feller (2κθ ≥ σ²) and stays > 0."""
+    P(r < 0) < 1e-6 and the engine's floor at 0 is irrelevant; CIR satisfies Feller (2κθ ≥ σ²), stays > 0."""
     paths = 4096
     r0, theta, kappa, sigma = params
     band = simulate(rate_scenario(model, r0, theta, kappa, sigma, paths)).band("tbill_rate").loc[TERM_DAYS]
@@ -181,9 +234,11 @@ def test_tbill_mean_at_horizon_matches_closed_form(model: str, moments, params: 
 
 def test_vasicek_tbill_quantiles_at_horizon_are_gaussian() -> None:
     """Vasicek (1977): r_T is normal with the closed-form mean and variance; the engine's 5% and 95% bands
-    at day 360 are within 4 sample-quantile standard errors √(q(1 − q)/P)/φ-density of the normal quantiles."""
+    at day 360 are within 4 sample-quantile standard errors √(q(1 − q)/P)/φ(x_q) of the normal quantiles."""
     paths, (r0, theta, kappa, sigma) = 4096, (0.02, 0.05, 0.5, 0.01)
-    band = simulate(rate_scenario("vasicek", r0, theta, kappa, sigma, paths)).band("tbill_rate").loc[TERM_DAYS]
+    band = (
+        simulate(rate_scenario("vasicek", r0, theta, kappa, sigma, paths)).band("tbill_rate").loc[TERM_DAYS]
+    )
     mean, var = vasicek_moments(r0, kappa, theta, sigma, T_YEARS)
     sd = math.sqrt(var)
     for q, key in ((0.05, "p05"), (0.95, "p95")):

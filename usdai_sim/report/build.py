@@ -59,7 +59,8 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
         "count", "redemption requests still unpaid at the horizon, all paths together"),
     "queue_peak_fraction_of_supply": (
         "fraction",
-        "per path, the largest pending-redemption queue as a fraction of sUSDai supply (pending / all shares)"),
+        "per path, the largest pending-redemption queue as a fraction of sUSDai supply "
+        "(pending / all shares)"),
     "longest_wait_days": (
         "days", "per path, the longest any redemption request waited (pending ones counted at their age)"),
     # loan book
@@ -77,7 +78,8 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "expected_loss_usd": (
         "USD", "expected loss per path implied by the simulated rates: default rate × pooled LGD × mean "
         "principal originated"),
-    "simulated_loss_usd": ("USD", "per path, principal lost on defaulted loans sold by the horizon, net of springing recourse"),
+    "simulated_loss_usd": (
+        "USD", "per path, principal lost on defaulted loans sold by the horizon, net of springing recourse"),
     "principal_originated_usd": ("USD", "per path, principal lent over the horizon"),
     "unsold_defaulted_usd": (
         "USD", "per path, principal of defaulted loans whose collateral is unsold at the horizon (loss not "
