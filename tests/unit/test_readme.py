@@ -25,6 +25,6 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
 
 def test_every_phase_is_documented_in_order() -> None:
     """The phase table lists PHASES in model order."""
-    text = README.read_text()
-    positions = [text.index(f"`{phase.name}`") for phase in PHASES]
+    text = README.read_text().split("<!-- BEGIN PHASES -->")[1].split("<!-- END PHASES -->")[0]
+    positions = [text.index(f"| `{phase.name}` |") for phase in PHASES]
     assert positions == sorted(positions)
