@@ -28,6 +28,7 @@ from usdai_sim.recorder import record_count, series_names
 from usdai_sim.results import Results, build_results
 from usdai_sim.rng import SEED_BLOCK
 from usdai_sim.scenario.schema import Scenario
+from usdai_sim.series import SeriesFile
 
 Progress = Callable[[int, int], None]
 BLOCK_STATE_BUDGET_BYTES = 256 * 2**20
@@ -72,7 +73,7 @@ def plan_blocks(
         fit = max(SEED_BLOCK, BLOCK_STATE_BUDGET_BYTES // max(bytes_per_path(scenario), 1))
         balanced = -(-n_paths // max(1, 4 * workers)) if workers > 1 else n_paths
         block_paths = min(fit, max(balanced, SEED_BLOCK))
-    size = max(SEED_BLOCK, block_paths // SEED_BLOCK * SEED_BLOCK)
+    size = max(SEED_BLOCK, -(-block_paths // SEED_BLOCK) * SEED_BLOCK)
     return [(start, min(size, n_paths - start)) for start in range(0, n_paths, size)]
 
 
@@ -116,9 +117,9 @@ def run_block(
 ) -> BlockOutput:
     """Simulate one work block to the horizon and return its outputs."""
     params = compile_params(scenario)
-    series_out = None
-    if series_file is not None:
-        series_out = np.load(series_file, mmap_mode="r+")[:, :, first_path : first_path + n_paths]
+    sim = scenario.simulation
+    shape = (record_count(sim.n_steps, sim.record_every_steps), len(series_names(scenario.class_names)), sim.paths)
+    series_out = None if series_file is None else SeriesFile(series_file, shape).block(first_path, n_paths)
     model = UsdaiModel(params, first_path, n_paths, check_invariants, series_out)
     n_steps = scenario.simulation.n_steps
     for k in range(n_steps):
@@ -126,7 +127,7 @@ def run_block(
         if progress is not None:
             progress(n_paths, k + 1)
     if series_out is not None:
-        series_out.flush()
+        series_out.close()
     rec = model.recorder
     return BlockOutput(
         first_path,
@@ -232,12 +233,11 @@ def simulate(
             len(series_names(scenario.class_names)),
             n_paths,
         )
-        series_file = str(workdir / "series.npy")
-        np.lib.format.open_memmap(series_file, mode="w+", dtype=np.float32, shape=shape).flush()
+        series_file = str(workdir / "series.f32")
+        series = SeriesFile.create(series_file, shape)
         started = time.perf_counter()
         blocks = plan_blocks(n_paths, scenario, max(1, workers), block_paths)
         outputs = _run_all(scenario, blocks, series_file, workers, check_invariants, progress)
-        series = np.load(series_file, mmap_mode="r")
         results = build_results(scenario, outputs, series, keep_series)
         results.timings["simulate_s"] = time.perf_counter() - started
         return results

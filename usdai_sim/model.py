@@ -88,6 +88,7 @@ class UsdaiModel(mesa.Model):
         self.depositor_agents = [Depositor(self, col) for col in range(len(params.depositors.balance_usd))]
         self.wave_hit = np.zeros(n_paths)
         self.origination_order = np.argsort(params.borrowers.origination_day, kind="stable")
+        self.class_columns = [np.flatnonzero(params.class_onehot[:, c]) for c in range(len(params.classes.names))]
         self.recorder = Recorder(self, series_out)
         self._initial_state()
 
@@ -199,6 +200,15 @@ class UsdaiModel(mesa.Model):
 
 
 # ------------------------------------------------------------------ phases
+
+
+def row_totals(values: np.ndarray) -> np.ndarray:
+    """Per-path sums of a (P, N) array over a *subset* of columns, summed in column order over its non-zero
+    entries, so the total does not depend on which zero columns the subset happened to include (and hence
+    not on how paths were grouped into work blocks)."""
+    rows, cols = np.nonzero(values)
+    return np.bincount(rows, weights=values[rows, cols], minlength=values.shape[0])
+
 
 
 def markets(m: UsdaiModel) -> None:
@@ -338,7 +348,8 @@ def sales(m: UsdaiModel) -> None:
 
 def _sell(m: UsdaiModel, selling: np.ndarray) -> None:
     book, spec, cls = m.book, m.scenario.protocol.liquidation, m.params.borrowers.class_index
-    sold = (book.gpus * selling) @ m.params.class_onehot
+    on_sale = np.where(selling, book.gpus, 0.0)
+    sold = np.stack([on_sale[:, cols].sum(axis=1) for cols in m.class_columns], axis=1)
     window = record_forced_sales(m.market, sold, m.params.classes, spec.price_impact, m.dt_days)
     impact = spec.price_impact
     discount = price_impact_discount(
@@ -501,11 +512,11 @@ def service(m: UsdaiModel) -> None:
     done = eligible & (paid >= value * (1.0 - 1e-12))
     after = np.where(done, 0.0, np.maximum(before - paid / m.price_cons[:, None], 0.0))
     d.pending_shares[:, cols] = after
-    removed = (before - after).sum(axis=1)
+    removed = row_totals(before - after)
     m.move_shares(minted=np.zeros(m.n_paths), pending_added=-removed, burned=removed)
     d.wallet_usd[:, cols] += paid
-    m.vault.pay_out(paid.sum(axis=1))
-    m.ledger.add("redemptions_usd", paid)
+    m.vault.pay_out(row_totals(paid))
+    m.ledger.add("redemptions_usd", row_totals(paid))
     m.ledger.add("redemptions_completed", done)
     m.recorder.record_waits(np.where(done, m.day_end - d.request_day[:, cols], np.nan))
     for name, fill in (("queue_key", np.inf), ("request_day", np.inf), ("window_end_day", np.inf)):
@@ -525,10 +536,11 @@ def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
     d.queue_key[:, cols] = np.where(
         bidding, -np.clip(bid_bps, qev.min_bid_bps, qev.max_bid_bps), d.queue_key[:, cols]
     )
-    to_admin = qev.admin_share * burned.sum(axis=1)
+    total_burned = row_totals(burned)
+    to_admin = qev.admin_share * total_burned
     m.vault.admin_shares += to_admin
-    m.move_shares(minted=to_admin, pending_added=-burned.sum(axis=1), burned=burned.sum(axis=1))
-    m.ledger.add("qev_burned_shares", burned.sum(axis=1) - to_admin)
+    m.move_shares(minted=to_admin, pending_added=-total_burned, burned=total_burned)
+    m.ledger.add("qev_burned_shares", total_burned - to_admin)
     m.ledger.add("qev_admin_shares", to_admin)
     m._nav(loans_changed=False)
 

@@ -17,6 +17,7 @@ import numpy as np
 from usdai_sim.agents import borrowers as br
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.rng import SEED_BLOCK
+from usdai_sim.series import FLOAT32_LIMIT
 
 if TYPE_CHECKING:
     from usdai_sim.model import UsdaiModel
@@ -198,4 +199,4 @@ class Recorder:
         }
         block = [values[name] for name in BASE_SERIES]
         block += list(m.market.resale_index.T) + list(m.market.rental_usd_per_gpu_hour.T)
-        self.series[row] = np.asarray(block, dtype=np.float32)
+        self.series[row] = np.clip(np.asarray(block), -FLOAT32_LIMIT, FLOAT32_LIMIT).astype(np.float32)

@@ -90,7 +90,7 @@ class Results:
 
 
 def band_frame(
-    series: np.ndarray, names: tuple[str, ...], days: np.ndarray, chunk_bytes: int = 64 * 2**20
+    series: Any, names: tuple[str, ...], days: np.ndarray, chunk_bytes: int = 64 * 2**20
 ) -> pd.DataFrame:
     """Quantile bands over paths of a (records, variables, paths) array, read a chunk of records at a time."""
     n_rec, n_var, n_paths = series.shape
@@ -135,7 +135,7 @@ def waits_frame(outputs: list[BlockOutput]) -> pd.DataFrame:
 
 
 def build_results(
-    scenario: Scenario, outputs: list[BlockOutput], series: np.ndarray, keep_series: bool
+    scenario: Scenario, outputs: list[BlockOutput], series: Any, keep_series: bool
 ) -> Results:
     """Merge work-block outputs (in path order) into Results and compute the summary."""
     sim = scenario.simulation
@@ -148,7 +148,7 @@ def build_results(
         ledger=ledger_frame(outputs, sim.paths, sim.step_days),
         ltv_hist=ltv_frame(outputs, days),
         waits=waits_frame(outputs),
-        series=np.array(series) if keep_series else None,
+        series=series[0 : series.shape[0]] if keep_series else None,
     )
     results.summary = summarise(results)
     return results
