@@ -35,6 +35,7 @@ from usdai_sim.protocol.vault import (
 )
 from usdai_sim.recorder import Recorder
 from usdai_sim.rng import Streams, seed_sequence
+from usdai_sim.series import SeriesFile
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class UsdaiModel(mesa.Model):
         first_path: int,
         n_paths: int,
         check_invariants: bool = False,
-        series_out: np.ndarray | None = None,
+        series_out: np.ndarray | SeriesFile | None = None,
     ) -> None:
         scenario = params.scenario
         super().__init__(

@@ -17,7 +17,7 @@ import numpy as np
 from usdai_sim.agents import borrowers as br
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.rng import SEED_BLOCK
-from usdai_sim.series import FLOAT32_LIMIT
+from usdai_sim.series import FLOAT32_LIMIT, SeriesFile
 
 if TYPE_CHECKING:
     from usdai_sim.model import UsdaiModel
@@ -61,7 +61,7 @@ def record_count(n_steps: int, every: int) -> int:
 class Recorder:
     """Collects everything a Results object is built from, for one work block."""
 
-    def __init__(self, m: UsdaiModel, series_out: np.ndarray | None) -> None:
+    def __init__(self, m: UsdaiModel, series_out: np.ndarray | SeriesFile | None) -> None:
         sim = m.scenario.simulation
         self.every = sim.record_every_steps
         self.names = series_names(m.scenario.class_names)
