@@ -88,6 +88,7 @@ class UsdaiModel(mesa.Model):
         self.borrower_agents = [Borrower(self, col) for col in range(params.borrowers.count)]
         self.depositor_agents = [Depositor(self, col) for col in range(len(params.depositors.balance_usd))]
         self.wave_hit = np.zeros(n_paths)
+        self.queue_due_day = np.inf  # earliest window end among open requests: no servicing before it
         self.origination_order = np.argsort(params.borrowers.origination_day, kind="stable")
         self.class_columns = [np.flatnonzero(params.class_onehot[:, c]) for c in range(len(params.classes.names))]
         self.recorder = Recorder(self, series_out)
@@ -141,10 +142,24 @@ class UsdaiModel(mesa.Model):
         pending = d.pending_shares.sum(axis=1)
         return d.shares.sum(axis=1) + pending + self.vault.admin_shares, pending
 
-    def move_shares(self, minted: np.ndarray, pending_added: np.ndarray, burned: np.ndarray) -> None:
+    def move_shares(self, minted: np.ndarray | float, pending_added: np.ndarray | float, burned: np.ndarray | float) -> None:
         """Keep the running share totals (per path): mints, shares moved into pending, shares burned."""
         self.total_shares = self.total_shares + minted - burned
         self.pending_total = self.pending_total + pending_added
+
+    def place_requests(self, rows: np.ndarray, cols: np.ndarray, shares: np.ndarray, day: float) -> None:
+        """ERC-7540 requestRedeem: shares move to pending and join the window in progress on ``day``."""
+        d, window = self.depositors, self.scenario.protocol.queue.window_days
+        d.shares[rows, cols] -= shares
+        d.pending_shares[rows, cols] += shares
+        d.queue_key[rows, cols] = day
+        d.request_day[rows, cols] = day
+        d.window_end_day[rows, cols] = window_end_day(day, window)
+        if rows.size:
+            self.queue_due_day = min(self.queue_due_day, window_end_day(day, window))
+        self.ledger.add("redemption_requests", np.bincount(rows, minlength=self.n_paths))
+        self.move_shares(0.0, np.bincount(rows, weights=shares, minlength=self.n_paths), 0.0)
+        self._nav(loans_changed=False)
 
     def recognise_loss(self, loss_usd: np.ndarray) -> None:
         """Book a principal loss (P, B) (negative = write-back); first-loss capital absorbs positive losses."""
@@ -483,27 +498,16 @@ def depositors(m: UsdaiModel) -> None:
     m.vault.receive(per_path)
     m.ledger.add("deposits_usd", per_path)
     m.ledger.add("deposits", np.bincount(rows, minlength=m.n_paths))
-    rows, cols = dec.request_rows, dec.request_cols
-    d.shares[rows, cols] -= dec.request_shares
-    d.pending_shares[rows, cols] += dec.request_shares
-    d.queue_key[rows, cols] = m.day_end
-    d.request_day[rows, cols] = m.day_end
-    d.window_end_day[rows, cols] = window_end_day(m.day_end, queue.window_days)
-    m.ledger.add("redemption_requests", np.bincount(rows, minlength=m.n_paths))
-    m.move_shares(
-        minted=np.bincount(dec.deposit_rows[accepted], weights=minted, minlength=m.n_paths),
-        pending_added=np.bincount(rows, weights=dec.request_shares, minlength=m.n_paths),
-        burned=np.zeros(m.n_paths),
-    )
-    m._nav(loans_changed=False)
+    m.move_shares(minted=np.bincount(rows, weights=minted, minlength=m.n_paths), pending_added=0.0, burned=0.0)
+    m.place_requests(dec.request_rows, dec.request_cols, dec.request_shares, m.day_end)
 
 
 def service(m: UsdaiModel) -> None:
     """At window ends the QEV auction (if on) reorders the queue; due requests are paid FIFO from idle USDai."""
     d, queue = m.depositors, m.scenario.protocol.queue
-    cols = np.flatnonzero((d.window_end_day <= m.day_end).any(axis=0))
-    if cols.size == 0:
+    if m.queue_due_day > m.day_end:
         return
+    cols = np.flatnonzero((d.window_end_day <= m.day_end).any(axis=0))
     eligible = (d.pending_shares[:, cols] > 0) & (d.window_end_day[:, cols] <= m.day_end)
     if queue.qev.enabled and np.floor(m.day_end / queue.window_days) > np.floor(m.day / queue.window_days):
         _qev_auction(m, eligible, cols)
@@ -522,6 +526,7 @@ def service(m: UsdaiModel) -> None:
     m.recorder.record_waits(np.where(done, m.day_end - d.request_day[:, cols], np.nan))
     for name, fill in (("queue_key", np.inf), ("request_day", np.inf), ("window_end_day", np.inf)):
         getattr(d, name)[:, cols] = np.where(done, fill, getattr(d, name)[:, cols])
+    m.queue_due_day = float(d.window_end_day.min(initial=np.inf))
     m._nav(loans_changed=False)
 
 

@@ -59,13 +59,24 @@ class Streams:
     def _stack(self, draws: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(draws, axis=0)[: self.n_paths]
 
+    def _fill(self, purpose: str, tail: tuple[int, ...], kind: str) -> np.ndarray:
+        """Each seed block's generator fills its rows of one buffer in place; the run's paths are returned."""
+        out = np.empty((len(self.blocks) * SEED_BLOCK, *tail))
+        for i, g in enumerate(self._gens(purpose)):
+            rows = out[i * SEED_BLOCK : (i + 1) * SEED_BLOCK]
+            if kind == "normal":
+                g.standard_normal(out=rows)
+            else:
+                g.random(out=rows)
+        return out[: self.n_paths]
+
     def normal(self, purpose: str, *tail: int) -> np.ndarray:
         """Standard normals of shape (n_paths, *tail)."""
-        return self._stack([g.standard_normal((SEED_BLOCK, *tail)) for g in self._gens(purpose)])
+        return self._fill(purpose, tail, "normal")
 
     def uniform(self, purpose: str, *tail: int) -> np.ndarray:
         """Uniforms on [0, 1) of shape (n_paths, *tail)."""
-        return self._stack([g.random((SEED_BLOCK, *tail)) for g in self._gens(purpose)])
+        return self._fill(purpose, tail, "uniform")
 
     def noncentral_chisquare(self, df: Any, nonc: Any) -> Any:
         """Non-central chi-square draws, one per path (stream "tbill"); ``nonc`` has shape (n_paths,)."""

@@ -26,20 +26,16 @@ def small_model(qev: bool = False, n_paths: int = 4) -> UsdaiModel:
         }
     )
     model = UsdaiModel(compile_params(scenario), 0, n_paths, check_invariants=True)
-    d = model.depositors
-    d.shares[:] = 100.0
+    model.depositors.shares[:] = 100.0
+    model.total_shares, model.pending_total = model.count_shares()
     model._nav()
     return model
 
 
 def request(model: UsdaiModel, col: int, shares: float, day: float) -> None:
-    """Depositor ``col`` asks to redeem ``shares`` on ``day`` (as the depositors phase does)."""
-    d = model.depositors
-    d.shares[:, col] -= shares
-    d.pending_shares[:, col] += shares
-    d.queue_key[:, col] = day
-    d.request_day[:, col] = day
-    d.window_end_day[:, col] = (np.floor(day / 30.0) + 1.0) * 30.0
+    """Depositor ``col`` asks to redeem ``shares`` on ``day`` on every path (as the depositors phase does)."""
+    rows = np.arange(model.n_paths)
+    model.place_requests(rows, np.full(model.n_paths, col), np.full(model.n_paths, shares), day)
 
 
 def lend(model: UsdaiModel, amount_usd: float) -> None:

@@ -100,27 +100,22 @@ class Decisions:
     request_shares: np.ndarray
 
 
-def _requests(
+def _request_mask(
     book: DepositorBook,
     dp: DepositorParams,
     spec: Depositors,
     signals: Signals,
-    uniforms: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    u: np.ndarray,
     min_request_shares: float,
     dt_days: float,
-) -> tuple[np.ndarray, ...]:
-    """Redemption requests: only depositors whose uniform is below the per-path bound are examined."""
-    bound = redeem_probability(hazard_bound_per_year(dp, spec, signals), signals.wave_probability, dt_days)
-    rows, cols = np.nonzero(uniforms < bound[:, None])
-    p = redeem_probability(
-        redeem_hazard_per_year(dp, spec, signals, rows, cols), signals.wave_probability[rows], dt_days
-    )
-    shares = book.shares[rows, cols]
-    amount = spec.request_fraction * shares
-    ok = (
-        (uniforms[rows, cols] < p) & (book.pending_shares[rows, cols] == 0.0) & (amount >= min_request_shares)
-    )
-    return rows[ok], cols[ok], amount[ok]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(requests?, shares requested) for candidates (rows, cols) with uniforms ``u``."""
+    hazard = redeem_hazard_per_year(dp, spec, signals, rows, cols)
+    p = redeem_probability(hazard, signals.wave_probability[rows], dt_days)
+    amount = spec.request_fraction * book.shares[rows, cols]
+    return (u < p) & (book.pending_shares[rows, cols] == 0.0) & (amount >= min_request_shares), amount
 
 
 def decide(
@@ -132,14 +127,23 @@ def decide(
     min_request_shares: float,
     dt_days: float,
 ) -> Decisions:
-    """This step's deposits (USD) and redemption requests (shares), from one uniform per depositor."""
-    r_rows, r_cols, r_shares = _requests(book, dp, spec, signals, uniforms, min_request_shares, dt_days)
+    """This step's deposits (USD) and redemption requests (shares), from one uniform per depositor.
+
+    Only depositors whose uniform is below the path's bound on p_redeem (possible requesters) or at least
+    1 − p_deposit (possible depositors) are examined: one pass over the uniforms finds both.
+    """
+    bound = redeem_probability(hazard_bound_per_year(dp, spec, signals), signals.wave_probability, dt_days)
     p_deposit = 1.0 - np.exp(-spec.deposit_rate_per_year * dt_days / DAYS_PER_YEAR)
-    rows, cols = np.nonzero(uniforms >= 1.0 - p_deposit) if p_deposit > 0 else (r_rows[:0], r_cols[:0])
+    rows, cols = np.nonzero((uniforms < bound[:, None]) | (uniforms >= 1.0 - p_deposit))
+    u = uniforms[rows, cols]
+    request, shares = _request_mask(book, dp, spec, signals, rows, cols, u, min_request_shares, dt_days)
     wallet = book.wallet_usd[rows, cols]
-    requested = np.isin(rows * uniforms.shape[1] + cols, r_rows * uniforms.shape[1] + r_cols)
-    ok = (signals.spread[rows] > dp.deposit_hurdle[cols]) & (wallet > 0.0) & ~requested
-    return Decisions(rows[ok], cols[ok], spec.deposit_fraction * wallet[ok], r_rows, r_cols, r_shares)
+    deposit = (u >= 1.0 - p_deposit) & (p_deposit > 0) & ~request
+    deposit &= (signals.spread[rows] > dp.deposit_hurdle[cols]) & (wallet > 0.0)
+    return Decisions(
+        rows[deposit], cols[deposit], spec.deposit_fraction * wallet[deposit],
+        rows[request], cols[request], shares[request],
+    )
 
 
 class Depositor(mesa.Agent):
