@@ -38,6 +38,10 @@ from usdai_sim.rng import Streams, seed_sequence
 from usdai_sim.series import SeriesFile
 
 
+Amount = np.ndarray | float
+"""A per-path amount, or one number for every path."""
+
+
 @dataclass(frozen=True)
 class Phase:
     """A named step of the model with a one-line description."""
@@ -142,7 +146,7 @@ class UsdaiModel(mesa.Model):
         pending = d.pending_shares.sum(axis=1)
         return d.shares.sum(axis=1) + pending + self.vault.admin_shares, pending
 
-    def move_shares(self, minted: np.ndarray | float, pending_added: np.ndarray | float, burned: np.ndarray | float) -> None:
+    def move_shares(self, minted: Amount, pending_added: Amount, burned: Amount) -> None:
         """Keep the running share totals (per path): mints, shares moved into pending, shares burned."""
         self.total_shares = self.total_shares + minted - burned
         self.pending_total = self.pending_total + pending_added
