@@ -37,7 +37,6 @@ from usdai_sim.recorder import Recorder
 from usdai_sim.rng import Streams, seed_sequence
 from usdai_sim.series import SeriesFile
 
-
 Amount = np.ndarray | float
 """A per-path amount, or one number for every path."""
 
