@@ -37,11 +37,20 @@ def metrics_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def report_guide() -> str:
+    """What each figure of the report shows, from the report's own figure list."""
+    from usdai_sim.report.figures import MARKET_FIGURES, OUTCOME_FIGURES, class_figures
+
+    specs = [*OUTCOME_FIGURES, *MARKET_FIGURES, *class_figures("CLASS")]
+    return "".join(f"- **{spec.title}** — {spec.reading}\n" for spec in specs)
+
+
 GENERATED: dict[str, Callable[[], str]] = {
     "SCENARIO LIST": scenario_list,
     "SCENARIO KEYS": reference.markdown,
     "PHASES": phase_table,
     "METRICS": metrics_table,
+    "REPORT": report_guide,
 }
 
 
