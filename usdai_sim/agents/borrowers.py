@@ -72,14 +72,17 @@ class BorrowerBook:
         zeros["util_logit"] = np.broadcast_to(bp.utilisation_logit, shape).copy()
         return cls(**zeros)
 
-    def take(self, rows: np.ndarray, cols: np.ndarray) -> BorrowerBook:
-        """A 1-D book of the loans at (rows[k], cols[k]) — the same rules run on it, sparsely."""
-        return BorrowerBook(**{f.name: getattr(self, f.name)[rows, cols] for f in fields(self)})
+    def take(self, rows: np.ndarray, cols: np.ndarray, names: tuple[str, ...]) -> BorrowerBook:
+        """A 1-D book of the loans at (rows[k], cols[k]) holding the fields ``names`` (others left empty):
+        the same rules then run on it, touching only those loans."""
+        empty = np.empty(0)
+        return BorrowerBook(**{f.name: getattr(self, f.name)[rows, cols] if f.name in names else empty
+                               for f in fields(self)})
 
-    def put(self, sub: BorrowerBook, rows: np.ndarray, cols: np.ndarray) -> None:
-        """Write a book taken with ``take`` back into place."""
-        for f in fields(self):
-            getattr(self, f.name)[rows, cols] = getattr(sub, f.name)
+    def put(self, sub: BorrowerBook, rows: np.ndarray, cols: np.ndarray, names: tuple[str, ...]) -> None:
+        """Write the fields ``names`` of a book taken with ``take`` back into place."""
+        for name in names:
+            getattr(self, name)[rows, cols] = getattr(sub, name)
 
     def carrying_usd(self) -> np.ndarray:
         """Carrying value of each loan in NAV: principal − write-down while active or awaiting sale."""
@@ -134,6 +137,18 @@ def accrue(book: BorrowerBook, bp: BorrowerParams, grace_apr_premium: float, dt_
     return accrued
 
 
+PAYMENT_FIELDS = (
+    "status", "principal_usd", "apr", "payments_left", "next_due_day", "accrued_usd", "due_interest_usd",
+    "due_principal_usd", "late_interest_usd", "grace_until_day", "cash_usd", "dsra_usd",
+)
+"""The loan fields the payment rule reads or writes."""
+DEFAULT_FIELDS = (
+    "status", "default_route", "default_day", "sale_day", "ead_usd", "claim_interest_usd", "principal_usd",
+    "accrued_usd", "late_interest_usd", "gpus", "grace_until_day", "breach_until_day",
+)
+"""The loan fields a default writes or reads."""
+
+
 @dataclass
 class Payments:
     """Cash the lender received this step, (P, B) each (USD)."""
@@ -175,11 +190,9 @@ def collect(
     """
     live = book.status == ACTIVE
     rows, cols = np.nonzero(live & ((book.next_due_day <= day) | np.isfinite(book.grace_until_day)))
-    sub = book.take(rows, cols)
-    paid_sub, matured_sub = collect_loans(
-        sub, bp.take(cols), day, tbill[rows], grace_days, collateral[rows, cols]
-    )
-    book.put(sub, rows, cols)
+    sub = book.take(rows, cols, PAYMENT_FIELDS)
+    paid_sub, matured_sub = collect_loans(sub, bp.take(cols), day, tbill[rows], grace_days, collateral[rows, cols])
+    book.put(sub, rows, cols, PAYMENT_FIELDS)
     dense = [np.zeros(book.status.shape) for _ in range(3)]
     for arr, values in zip(
         dense, (paid_sub.interest_usd, paid_sub.principal_usd, paid_sub.late_interest_usd), strict=True
@@ -304,26 +317,26 @@ def start_defaults(
     """Move newly defaulted loans to DEFAULTED; schedule the sale; return accrued interest reversed (P, B).
 
     Fraud removes the missing fraction of the fleet. The lender's interest claim becomes
-    accrued + grace interest; accrual stops.
+    accrued + grace interest; accrual stops. Only the defaulting loans are touched.
     """
-    new = route > 0
-    if not new.any():
-        return np.zeros(route.shape)
-    book.status = np.where(new, DEFAULTED, book.status).astype(np.int8)
-    book.default_route = np.where(new, route, book.default_route).astype(np.int8)
-    book.default_day = np.where(new, day, book.default_day)
-    book.sale_day = np.where(new, day + time_to_sell_days, book.sale_day)
-    book.ead_usd = np.where(new, book.principal_usd, book.ead_usd)
-    book.claim_interest_usd = np.where(
-        new, book.accrued_usd + book.late_interest_usd, book.claim_interest_usd
-    )
-    reversed_usd = np.where(new, book.accrued_usd, 0.0)
-    book.accrued_usd = np.where(new, 0.0, book.accrued_usd)
-    book.gpus = np.where(
-        new & (route == ROUTE_FRAUD), book.gpus * (1.0 - bp.fraud_missing_fraction), book.gpus
-    )
-    book.grace_until_day = np.where(new, np.inf, book.grace_until_day)
-    book.breach_until_day = np.where(new, np.inf, book.breach_until_day)
+    reversed_usd = np.zeros(route.shape)
+    rows, cols = np.nonzero(route)
+    if rows.size == 0:
+        return reversed_usd
+    sub = book.take(rows, cols, DEFAULT_FIELDS)
+    new_route = route[rows, cols]
+    sub.status[:] = DEFAULTED
+    sub.default_route[:] = new_route
+    sub.default_day[:] = day
+    sub.sale_day[:] = day + time_to_sell_days
+    sub.ead_usd[:] = sub.principal_usd
+    sub.claim_interest_usd[:] = sub.accrued_usd + sub.late_interest_usd
+    reversed_usd[rows, cols] = sub.accrued_usd
+    sub.accrued_usd[:] = 0.0
+    sub.gpus *= np.where(new_route == ROUTE_FRAUD, 1.0 - bp.fraud_missing_fraction[cols], 1.0)
+    sub.grace_until_day[:] = np.inf
+    sub.breach_until_day[:] = np.inf
+    book.put(sub, rows, cols, DEFAULT_FIELDS)
     return reversed_usd
 
 
