@@ -103,6 +103,8 @@ class UsdaiModel(mesa.Model):
         """Day 0: price the collateral, fund the loans requested at day 0, record."""
         self.ledger = Ledger(self.n_paths)
         self.total_shares, self.pending_total = self.count_shares()
+        self.share_scale = np.maximum(self.total_shares, 1.0)  # round-off scale of the running share totals
+        self.price_cons = self.price_opt = np.ones(self.n_paths)
         if self.history is not None:
             self.market.tbill_base = np.full(self.n_paths, self.history[0])
             self.market.tbill = np.maximum(self.market.tbill_base, 0.0)
@@ -136,8 +138,8 @@ class UsdaiModel(mesa.Model):
             self.accrued_net_usd = (1.0 - self.interest_fee) * self.book.active_accrued_usd().sum(axis=1)
         self.nav_cons = self.vault.idle_usd + self.carrying_usd
         self.nav_opt = self.nav_cons + self.accrued_net_usd
-        self.price_cons = share_price(self.nav_cons, self.total_shares)
-        self.price_opt = share_price(self.nav_opt, self.total_shares)
+        self.price_cons = share_price(self.nav_cons, self.total_shares, self.price_cons)
+        self.price_opt = share_price(self.nav_opt, self.total_shares, self.price_opt)
 
     def count_shares(self) -> tuple[np.ndarray, np.ndarray]:
         """(total sUSDai shares incl. pending and admin, pending shares) per path, summed from the books."""
@@ -205,12 +207,12 @@ class UsdaiModel(mesa.Model):
                 ("shares", self.depositors.shares),
                 ("pending shares", self.depositors.pending_shares),
             )
-            if np.any(arr < -1e-6 * max(1.0, float(np.abs(arr).max())))
+            if np.any(arr < -1e-6 * max(1.0, float(np.abs(arr).max(initial=0.0))))
         ]
         problems += [f"negative {name}" for name in negatives]
         total, pending = self.count_shares()
         drift = np.maximum(np.abs(total - self.total_shares), np.abs(pending - self.pending_total))
-        if np.any(drift > 1e-9 * np.maximum(total, 1.0)):
+        if np.any(drift > 1e-9 * np.maximum(total, self.share_scale)):
             problems.append("running share totals disagree with the depositors' books")
         if np.any(self.nav_opt < self.nav_cons - 1e-9 * np.abs(self.nav_cons)):
             problems.append("optimistic NAV below conservative NAV")

@@ -144,10 +144,9 @@ class Recorder:
         )
         self.peak_price = np.maximum(self.peak_price, price)
         self.max_drawdown = np.maximum(self.max_drawdown, 1.0 - price / self.peak_price)
-        self.queue_peak_fraction = np.maximum(
-            self.queue_peak_fraction, self._queue_usd(m) / m.vault.supply_usd
-        )
-        backing = m.vault.reserves_usd / np.maximum(m.vault.supply_usd, 1e-9)
+        self.queue_peak_fraction = np.maximum(self.queue_peak_fraction, self._queue_fraction(m))
+        supply = m.vault.supply_usd
+        backing = np.divide(m.vault.reserves_usd, supply, out=np.ones_like(supply), where=supply > 0)
         self.backing_min = np.minimum(self.backing_min, backing)
 
     @staticmethod

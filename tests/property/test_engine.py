@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from usdai_sim.engine import simulate
+from usdai_sim.errors import InvariantError
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import compile_params
 from usdai_sim.scenario.library import builtin_names, load_scenario
@@ -262,18 +263,18 @@ def bank_run_scenario() -> Scenario:
     return Scenario.model_validate(data)
 
 
-@pytest.mark.xfail(strict=True, reason="share_price of an emptied vault is 1.0, so the recorder sees a drawdown")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_bank_run_paid_in_full_is_not_a_loss() -> None:
-    """Everyone leaves at NAV_cons per share after a month of yield (price ≈ 1.0033): nobody lost anything,
+    """Everyone leaves at NAV_cons per share after a month of yield (price ≈ 1.004): nobody lost anything,
     so no drawdown, no first-loss day and no holder loss. Today the empty vault's price is reported as 1.0:
-    max_drawdown ≈ 0.33% and prob_any_drawdown = 1 on every path."""
+    max_drawdown ≈ 0.39% and prob_any_drawdown = 1 on every path."""
     res = simulate(bank_run_scenario(), check_invariants=True)
     assert res.ledger["redemptions_usd"].sum() > NAV0
     assert res.summary["prob_any_drawdown"] == 0.0
     assert (res.paths["max_drawdown"] == 0.0).all()
 
 
-@pytest.mark.xfail(strict=True, reason="recorder divides by a USDai supply of 0: backing ratio 0, queue fraction NaN")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_fully_redeemed_supply_is_still_fully_backed() -> None:
     """When every USDai has been redeemed, supply = reserves = 0: nothing is unbacked, so the running minimum
     backing ratio stays 1 and the queue's peak share of supply stays finite. Today Recorder._update_extremes
@@ -290,8 +291,21 @@ def test_a_fully_redeemed_supply_is_still_fully_backed() -> None:
     assert not np.isnan(m.recorder.queue_peak_fraction).any()
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="model._check takes max() of an empty borrower array")
 def test_invariant_checks_run_without_borrowers() -> None:
     """A vault without loans (every cohort empty) can be run with check_invariants=True; today _check raises
     ValueError ('zero-size array to reduction operation maximum') on its negative-balance test."""
     simulate(quiet_scenario(30, 1, loans=0), check_invariants=True)
+
+
+def test_bank_run_through_partial_fills_keeps_share_totals() -> None:
+    """Loans at 80% LTV (3-month term), no unstaked USDai, everyone requests on day 1: the queue is paid in
+    partial fills as loans repay, until every share is redeemed. The model's running share totals
+    (UsdaiModel.move_shares) then differ from the books by round-off (~1e-8 shares) while the books say 0,
+    and _check's tolerance 1e-9·max(total, 1) raises InvariantError ('running share totals disagree') on
+    day 90; the tolerance should scale with the shares ever issued (or the totals be recounted)."""
+    data = quiet_scenario(120, 1, loans=2).model_dump()
+    data["borrowers"]["cohorts"][0].update(term_months=3, requested_ltv=0.8)
+    data["shocks"] = [{"type": "redemption_wave", "fraction_of_supply": 1.0, "start_day": 1.0}]
+    data["depositors"].update(deposit_rate_per_year=3.0, deposit_hurdle=-10.0, deposit_fraction=1.0)
+    data["protocol"]["unstaked_usdai_usd"] = 0.0
+    simulate(Scenario.model_validate(data), check_invariants=True)

@@ -4,7 +4,7 @@ Source: a16z, "Generalized property tests for ERC4626 vaults" (github.com/a16z/e
 ERC4626.prop.sol, ``prop_RT_*``): no one can make a free profit by going in and straight back out.
 
 The model has no convert/preview functions: deposits are the ``depositors`` phase (shares = USD /
-NAV_opt per share), redemptions are an ERC-7540 request (shares → pending) serviced by the ``service``
+NAV_opt per share), redemptions an ERC-7540 request (``UsdaiModel.place_requests``) paid by the ``service``
 phase at the window end (USD = shares × NAV_cons per share). ERC-4626's ``mint(shares)`` and
 ``withdraw(assets)`` do not exist in the model; they are expressed here through its two prices:
 mint(s) deposits s·price_opt, withdraw(a) redeems a/price_cons shares. The vault state (idle USDai, a
@@ -21,7 +21,6 @@ from usdai_sim.agents import borrowers as br
 from usdai_sim.ledger import Ledger
 from usdai_sim.model import UsdaiModel, depositors, service
 from usdai_sim.params import compile_params
-from usdai_sim.protocol.vault import window_end_day
 from usdai_sim.scenario.schema import Scenario
 
 REL = 1e-12  # float64 round-off allowed on a round trip (the contracts' "delta")
@@ -84,14 +83,10 @@ def deposit(m: UsdaiModel, assets: float) -> float:
 def redeem(m: UsdaiModel, shares: float) -> float:
     """ERC-7540 request of ``shares`` now, serviced at the window end (nothing else happens); returns USD."""
     d = m.depositors
-    d.shares[0, ACTOR] -= shares
-    d.pending_shares[0, ACTOR] += shares
-    d.queue_key[0, ACTOR] = d.request_day[0, ACTOR] = m.day
-    d.window_end_day[0, ACTOR] = window_end_day(m.day, 30.0)
-    m.move_shares(np.zeros(1), np.array([shares]), np.zeros(1))
-    m._nav()
+    m.ledger = Ledger(1)
+    m.place_requests(np.array([0]), np.array([ACTOR]), np.array([shares]), m.day)
     before = d.wallet_usd[0, ACTOR]
-    m.ledger, m.day_end = Ledger(1), d.window_end_day[0, ACTOR]
+    m.ledger, m.day_end = Ledger(1), float(d.window_end_day[0, ACTOR])
     service(m)
     m.day = m.day_end
     assume(d.pending_shares[0, ACTOR] == 0.0)  # fully serviced (idle USDai sufficed)
@@ -203,14 +198,24 @@ def test_pending_redeemers_share_a_loss_recognised_before_service() -> None:
     (price 1.0); the actor requests 1e7 shares; a $100M loss (price 0.9) before the window ends pays $9M."""
     m = vault(6e8, 4e8, 0.0, 1e7, 9.9e8)
     d = m.depositors
-    d.shares[0, ACTOR] -= 1e7
-    d.pending_shares[0, ACTOR] += 1e7
-    d.queue_key[0, ACTOR] = d.request_day[0, ACTOR] = 0.0
-    d.window_end_day[0, ACTOR] = 30.0
-    m.move_shares(np.zeros(1), np.array([1e7]), np.zeros(1))
     m.ledger = Ledger(1)
+    m.place_requests(np.array([0]), np.array([ACTOR]), np.array([1e7]), 0.0)
     m.recognise_loss(np.array([[1e8]]))
     m._nav()
     m.day_end = 30.0
     service(m)
     assert d.wallet_usd[0, ACTOR] == pytest.approx(9e6, rel=1e-12)
+
+
+def test_first_deposit_into_an_emptied_vault_is_worth_what_was_paid() -> None:
+    """ERC-4626's empty-vault case: after every holder has redeemed, round-off can leave dust shares (here
+    1e-9, from partial fills) and no assets. A $1,000 deposit must then be worth ≈ $1,000 (the price must
+    not be 0 or dust/dust). Today price_opt = 0/1e-9 = 0, the deposit mints inf shares (divide by zero),
+    and NAV per share becomes 0 — found by the protocol state machine after a bank run and a fraud wave."""
+    m = vault(0.0, 0.0, 0.0, 0.0, 0.0)
+    m.depositors.pending_shares[0, OTHERS] = 1e-9
+    m.total_shares, m.pending_total = m.count_shares()
+    m._nav()
+    shares = deposit(m, 1000.0)
+    assert np.isfinite(shares)
+    assert shares * m.price_cons[0] == pytest.approx(1000.0, rel=1e-6)

@@ -36,8 +36,10 @@ from usdai_sim.scenario.schema import Scenario
 
 N_PATHS, N_DEPOSITORS, WINDOW = 4, 4, 30
 NAV0_USD = 5e7
+# Holders may ask for all their shares, so paths can be emptied: a deposit into an emptied vault keeps
+# the last price (test_erc4626.test_first_deposit_into_an_emptied_vault_is_worth_what_was_paid).
+MAX_REQUEST_FRACTION = 1.0
 REL = 1e-9  # relative tolerance, applied to max(|value|, NAV0_USD): round-off of a path emptied by redemptions
-INSURANCE_COVER_USD = 0.0  # 2e6 once insurance payouts are no longer counted twice (test_liquidation xfail)
 SCENARIO = Scenario.model_validate(
     {
         "simulation": {"horizon_days": 3650, "paths": N_PATHS, "seed": 11},
@@ -82,12 +84,13 @@ SCENARIO = Scenario.model_validate(
             "deposit_hurdle": -10.0,
             "wallet_multiple": 0.0,
             "redeem_base_rate_per_year": 5.0,
+            "request_fraction": MAX_REQUEST_FRACTION,
         },
         "protocol": {
             "initial_susdai_nav_usd": NAV0_USD,
             "unstaked_usdai_usd": 1e7,
             "first_loss_usd": 1e6,
-            "insurance": {"cover_usd": INSURANCE_COVER_USD},
+            "insurance": {"cover_usd": 2e6, "insured_fraction": 0.7},
             "liquidation": {"recourse_delay_days": 20},
             "allocation": {"max_loan_share": 0.95, "min_liquidity_fraction": 0.0},
         },
@@ -209,7 +212,7 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ rules: mutators
 
-    @rule(path=paths, holder=holders, fraction=st.floats(0.01, 1.0))
+    @rule(path=paths, holder=holders, fraction=st.floats(0.01, MAX_REQUEST_FRACTION))
     def request_redemption(self, path: int, holder: int, fraction: float) -> None:
         """A holder without an open request asks to redeem a fraction of its shares (ERC-7540)."""
         self._mutate()
@@ -217,13 +220,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         shares = fraction * d.shares[path, holder]
         if d.pending_shares[path, holder] > 0 or shares < SCENARIO.protocol.queue.min_request_shares:
             return
-        d.shares[path, holder] -= shares
-        d.pending_shares[path, holder] += shares
-        added = np.zeros(N_PATHS)
-        added[path] = shares
-        self.m.move_shares(np.zeros(N_PATHS), added, np.zeros(N_PATHS))
-        d.queue_key[path, holder] = d.request_day[path, holder] = self.m.day
-        d.window_end_day[path, holder] = window_end_day(self.m.day, WINDOW)
+        self.m.place_requests(np.array([path]), np.array([holder]), np.array([shares]), self.m.day)
 
     @rule(days=st.sampled_from(["window", "1", "7", "90"]))
     def pass_time(self, days: str) -> None:
@@ -298,9 +295,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         if self.before is None:
             return
         m = self.m
-        assert close(
-            m.nav_opt - self.before.nav_opt, nav_change_usd(m.ledger, m.interest_fee), self.before.nav_opt
-        )
+        assert close(m.nav_opt - self.before.nav_opt, nav_change_usd(m.ledger, m.interest_fee), self.before.nav_opt)
 
     @invariant()
     def share_totals_match_the_books(self) -> None:
@@ -334,7 +329,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     @invariant()
     def exchange_ratio_falls_only_on_a_loss(self) -> None:
         """Where no loss was recognised this rule, NAV_cons per share did not fall (paths the redemptions
-        emptied are left out: an empty vault's price is a convention, see test_engine's bank-run xfail)."""
+        emptied are left out: an empty vault keeps its last price, see test_engine's bank-run test)."""
         if self.before is None:
             return
         led = self.m.ledger

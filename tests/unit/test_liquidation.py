@@ -205,15 +205,10 @@ def test_bigger_forced_sale_of_a_class_fetches_a_lower_price() -> None:
     np.testing.assert_allclose(per_gpu, [17_550.0, 11_700.0], rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger.nav_change_usd adds insurance_usd although _sell already put the "
-    "payout into the waterfall: insurance is counted twice",
-)
 def test_insurance_payout_is_accounted_once() -> None:
-    """One fleet sold with GPU value insurance (cover $5M, insured 70% of value): the payout reaches NAV once,
-    through the recovery, so the ledger must explain the NAV change exactly (identity_errors is empty).
-    Today the gap equals −payout: 1,000 GPUs × $30,000 × (0.7 − 0.65·0.9) = −$3,450,000."""
+    """One fleet sold with GPU value insurance (cover $5M, insured 70% of value): the payout,
+    1,000 GPUs × $30,000 × (0.7 − 0.65·0.9) = $3,450,000, reaches NAV once, through the sale waterfall,
+    so the ledger explains the NAV change exactly (identity_errors is empty) and the cover shrinks by it."""
     data = impact_scenario().model_dump()
     data["protocol"]["insurance"] = {"cover_usd": 5e6, "insured_fraction": 0.7}
     m = UsdaiModel(compile_params(Scenario.model_validate(data)), 0, 2)
@@ -225,7 +220,5 @@ def test_insurance_payout_is_accounted_once() -> None:
     sales(m)
     m._nav()
     assert m.ledger["insurance_usd"][0] == pytest.approx(3_450_000.0)
-    assert (
-        identity_errors(before, m.nav_opt, m.ledger, m.interest_fee, m.vault.supply_usd, m.vault.reserves_usd)
-        == []
-    )
+    assert m.vault.insurance_left_usd[0] == pytest.approx(5e6 - 3_450_000.0)
+    assert identity_errors(before, m.nav_opt, m.ledger, m.interest_fee, m.vault.supply_usd, m.vault.reserves_usd) == []

@@ -25,16 +25,12 @@ def closed_form_balance(k: int, balance: float = B0, i: float = RATE, m: int = M
     return balance * ((1 + i) ** m - (1 + i) ** k) / ((1 + i) ** m - 1)
 
 
-def run_schedule(
-    balance: float, apr: float, m: int, interest_only: bool
-) -> tuple[list[float], list[float], float]:
+def run_schedule(balance: float, apr: float, m: int, interest_only: bool) -> tuple[list[float], list[float], float]:
     """Iterate scheduled_payment m times: (interest paid, principal paid, each period; final balance)."""
     interest_paid, principal_paid = [], []
     b = np.array([balance])
     for left in range(m, 0, -1):
-        interest, principal = scheduled_payment(
-            b, np.array([apr]), np.array([left]), np.array([interest_only])
-        )
+        interest, principal = scheduled_payment(b, np.array([apr]), np.array([left]), np.array([interest_only]))
         interest_paid.append(float(interest[0]))
         principal_paid.append(float(principal[0]))
         b = b - principal
@@ -71,9 +67,7 @@ def test_schedule_matches_closed_form_balances() -> None:
 def test_last_payment_repays_the_balance_exactly() -> None:
     """With M = 1 left the principal due is the whole balance B_35 = $32,812.22; interest B_35·i = $323.63."""
     b35 = closed_form_balance(35)
-    interest, principal = scheduled_payment(
-        np.array([b35]), np.array([APR]), np.array([1]), np.array([False])
-    )
+    interest, principal = scheduled_payment(np.array([b35]), np.array([APR]), np.array([1]), np.array([False]))
     assert principal[0] == b35
     assert b35 == pytest.approx(32_812.22, abs=CENT)
     assert interest[0] == pytest.approx(323.63, abs=CENT)

@@ -107,9 +107,7 @@ def merton_portfolio(
 def merton_portfolio_pd(ltv: float, vol_common: float, vol_idio: float) -> tuple[float, float]:
     """(PD, ρ) of the Merton portfolio: PD = Φ((ln L + σ²T/2)/(σ√T)), ρ = σ_c²/σ²."""
     sigma2 = vol_common**2 + vol_idio**2
-    return float(
-        norm.cdf((math.log(ltv) + sigma2 * T_YEARS / 2) / math.sqrt(sigma2 * T_YEARS))
-    ), vol_common**2 / sigma2
+    return float(norm.cdf((math.log(ltv) + sigma2 * T_YEARS / 2) / math.sqrt(sigma2 * T_YEARS))), vol_common**2 / sigma2
 
 
 def test_spv_cash_stays_negligible() -> None:
@@ -236,9 +234,7 @@ def test_vasicek_tbill_quantiles_at_horizon_are_gaussian() -> None:
     """Vasicek (1977): r_T is normal with the closed-form mean and variance; the engine's 5% and 95% bands
     at day 360 are within 4 sample-quantile standard errors √(q(1 − q)/P)/φ(x_q) of the normal quantiles."""
     paths, (r0, theta, kappa, sigma) = 4096, (0.02, 0.05, 0.5, 0.01)
-    band = (
-        simulate(rate_scenario("vasicek", r0, theta, kappa, sigma, paths)).band("tbill_rate").loc[TERM_DAYS]
-    )
+    band = simulate(rate_scenario("vasicek", r0, theta, kappa, sigma, paths)).band("tbill_rate").loc[TERM_DAYS]
     mean, var = vasicek_moments(r0, kappa, theta, sigma, T_YEARS)
     sd = math.sqrt(var)
     for q, key in ((0.05, "p05"), (0.95, "p95")):

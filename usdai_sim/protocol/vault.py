@@ -75,9 +75,15 @@ def reserve_yield_usd(
     )
 
 
-def share_price(nav_usd: np.ndarray, total_shares: np.ndarray) -> np.ndarray:
-    """USD per sUSDai; 1.0 for an empty vault."""
-    return np.divide(nav_usd, total_shares, out=np.ones_like(nav_usd), where=total_shares > 0)
+DUST_SHARES = 1e-6
+"""A vault with fewer shares than this is empty: its price is undefined and the last price stands."""
+
+
+def share_price(nav_usd: np.ndarray, total_shares: np.ndarray, last_price: np.ndarray) -> np.ndarray:
+    """USD per sUSDai, NAV / shares; an emptied vault (dust shares) keeps its last price, so the next
+    depositor neither gets round-off dust for free nor pays for it, and no loss is reported."""
+    live = total_shares > DUST_SHARES
+    return np.where(live, nav_usd / np.where(live, total_shares, 1.0), last_price)
 
 
 def window_end_day(day: float, window_days: float) -> float:
@@ -85,19 +91,24 @@ def window_end_day(day: float, window_days: float) -> float:
     return (np.floor(day / window_days) + 1.0) * window_days
 
 
-def accepted_mints(
-    rows: np.ndarray, amount_usd: np.ndarray, supply_usd: np.ndarray, cap_usd: float | None
-) -> np.ndarray:
-    """Mask of mints accepted under the supply cap, in order within each path: supply + running sum ≤ cap.
+def accepted_mints(rows: np.ndarray, amount_usd: np.ndarray, supply_usd: np.ndarray, cap_usd: float | None) -> np.ndarray:
+    """Mask of mints accepted under the supply cap; each is checked alone, amount + supply ≤ cap, in order
+    within its path (``rows``, sorted), so a rejected mint does not block a later one that fits.
 
-    ``rows`` (the path of each mint) is sorted ascending; ``supply_usd`` is (P,).
+    Vectorised over paths: the k-th mint of every path is decided together (a loop over ranks, not agents).
     """
-    if cap_usd is None:
-        return np.ones(amount_usd.shape, bool)
-    running = np.cumsum(amount_usd)
-    starts = np.r_[True, rows[1:] != rows[:-1]] if rows.size else np.zeros(0, bool)
-    base = np.maximum.accumulate(np.where(starts, running - amount_usd, 0.0)) if rows.size else running
-    return running - base + supply_usd[rows] <= cap_usd * (1.0 + 1e-12)
+    accepted = np.ones(amount_usd.shape, bool)
+    if cap_usd is None or rows.size == 0:
+        return accepted
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    rank = np.arange(rows.size) - np.repeat(starts, np.diff(np.r_[starts, rows.size]))
+    room = cap_usd * (1.0 + 1e-12) - supply_usd.astype(float)
+    for r in range(int(rank.max()) + 1):
+        at = np.flatnonzero(rank == r)
+        fits = amount_usd[at] <= room[rows[at]]
+        accepted[at] = fits
+        room[rows[at[fits]]] -= amount_usd[at[fits]]
+    return accepted
 
 
 def fifo_fill(
