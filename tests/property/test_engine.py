@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from usdai_sim.engine import simulate
-from usdai_sim.errors import InvariantError
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import compile_params
 from usdai_sim.scenario.library import builtin_names, load_scenario
