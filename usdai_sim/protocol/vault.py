@@ -91,7 +91,9 @@ def window_end_day(day: float, window_days: float) -> float:
     return (np.floor(day / window_days) + 1.0) * window_days
 
 
-def accepted_mints(rows: np.ndarray, amount_usd: np.ndarray, supply_usd: np.ndarray, cap_usd: float | None) -> np.ndarray:
+def accepted_mints(
+    rows: np.ndarray, amount_usd: np.ndarray, supply_usd: np.ndarray, cap_usd: float | None
+) -> np.ndarray:
     """Mask of mints accepted under the supply cap; each is checked alone, amount + supply ≤ cap, in order
     within its path (``rows``, sorted), so a rejected mint does not block a later one that fits.
 
