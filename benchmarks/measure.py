@@ -107,7 +107,7 @@ class MemorySampler(threading.Thread):
     """Samples the summed PSS of this process and its children every ``interval_s`` (a diagnostic).
 
     PSS splits shared pages between the processes that map them, so forked workers are not counted
-    twice; the anonymous part excludes pages of memory-mapped files (the per-path series).
+    twice; the anonymous part excludes file-backed pages.
     """
 
     def __init__(self, interval_s: float = 0.25) -> None:

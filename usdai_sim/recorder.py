@@ -151,11 +151,11 @@ class Recorder:
 
     @staticmethod
     def _queue_usd(m: UsdaiModel) -> np.ndarray:
-        return m.pending_total * m.price_cons
+        return np.maximum(m.pending_total, 0.0) * m.price_cons
 
     @staticmethod
     def _queue_fraction(m: UsdaiModel) -> np.ndarray:
-        pending = m.pending_total
+        pending = np.maximum(m.pending_total, 0.0)
         return np.divide(pending, m.total_shares, out=np.zeros_like(pending), where=m.total_shares > 0)
 
     def _ltv(self, m: UsdaiModel) -> tuple[np.ndarray, np.ndarray]:
