@@ -1,8 +1,8 @@
-"""Streaming aggregation of one work block: nothing grows with the number of paths kept in memory.
+"""Streaming aggregation of one work block: nothing kept in memory grows with the number of steps.
 
-* per-path series (float32), one row every ``record_every_steps`` steps, written into an array the
-  engine provides (a slice of a disk-backed memmap), so quantile bands are computed at the end over
-  all paths, independent of chunking;
+* per-path series (float32), one row every ``record_every_steps`` steps, written into the sink the
+  engine provides (a block's view of a scratch file, ``series.SeriesFile``), so quantile bands are
+  computed at the end over all paths, independent of chunking;
 * the ledger, summed per seed block of paths each step (float64), so totals do not depend on chunking;
 * integer histograms (LTV of live loans per record, waits of completed redemptions);
 * per-path running extremes (drawdown, first loss day, queue peak, longest wait, backing).
