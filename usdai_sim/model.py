@@ -70,7 +70,7 @@ class UsdaiModel(mesa.Model):
         self.n_paths, self.first_path = n_paths, first_path
         self.check_invariants = check_invariants
         self.streams = Streams(scenario.simulation.seed, first_path, n_paths)
-        self.day, self.step_index = 0.0, 0
+        self.day, self.day_end, self.step_index = 0.0, 0.0, 0
         self.book = BorrowerBook.new(params.borrowers, n_paths)
         self.depositors = DepositorBook.new(params.depositors, n_paths)
         proto = scenario.protocol
@@ -559,7 +559,7 @@ def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
 def originate(m: UsdaiModel) -> None:
     """Fund pending loan requests in arrival order while lending capacity lasts; stale requests lapse."""
     book, bp = m.book, m.params.borrowers
-    day = getattr(m, "day_end", 0.0)
+    day = m.day_end
     pending = book.status == br.PENDING
     lapsed = pending & (day > bp.origination_day + m.scenario.borrowers.demand_patience_days)
     book.status = np.where(lapsed, br.LAPSED, book.status).astype(np.int8)
