@@ -128,6 +128,7 @@ def run_block(
             progress(n_paths, k + 1)
     if series_out is not None:
         series_out.close()
+    model.remove_all_agents()  # drop the agent <-> model references so the block's arrays are freed
     rec = model.recorder
     return BlockOutput(
         first_path,

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import mesa
 import numpy as np
 
+from usdai_sim.agents.base import ColumnAgent
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, BorrowerParams
 from usdai_sim.protocol.loans import accrual, scheduled_payment
 
@@ -340,12 +340,8 @@ def start_defaults(
     return reversed_usd
 
 
-class Borrower(mesa.Agent):
+class Borrower(ColumnAgent):
     """One GPU operator; its state is column ``col`` of the model's BorrowerBook, on every path."""
-
-    def __init__(self, model: mesa.Model, col: int) -> None:
-        super().__init__(model)
-        self.col = col
 
     @property
     def gpu_class(self) -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mesa
 import numpy as np
 
+from usdai_sim.agents.base import ColumnAgent
 from usdai_sim.params import DAYS_PER_YEAR, DepositorParams
 from usdai_sim.scenario.schema import Depositors
 
@@ -146,12 +146,8 @@ def decide(
     )
 
 
-class Depositor(mesa.Agent):
+class Depositor(ColumnAgent):
     """One sUSDai holder; its state is column ``col`` of the model's DepositorBook, on every path."""
-
-    def __init__(self, model: mesa.Model, col: int) -> None:
-        super().__init__(model)
-        self.col = col
 
     @property
     def shares(self) -> np.ndarray:
