@@ -124,7 +124,7 @@ class UsdaiModel(mesa.Model):
         self.value_usd_per_gpu = (
             list_usd * dep * self.market.resale_index[:, cls] * np.exp(self.book.idio_log)
         )
-        self.collateral_usd = self.book.gpus * self.value_usd_per_gpu
+        self.collateral_usd = br.collateral_usd(self.book, self.value_usd_per_gpu)
 
     def _utilisation(self) -> np.ndarray:
         return np.minimum(
@@ -273,7 +273,7 @@ def operate(m: UsdaiModel) -> None:
     br.operate(
         m.book, m.params.borrowers, spot, m.utilisation, m.params.classes.power_kw_per_gpu[cls], m.dt_days
     )
-    m.collateral_usd = m.book.gpus * m.value_usd_per_gpu
+    m.collateral_usd = br.collateral_usd(m.book, m.value_usd_per_gpu)
 
 
 def accrue(m: UsdaiModel) -> None:
@@ -341,7 +341,7 @@ def defaults(m: UsdaiModel) -> None:
     )
     for code, name in enumerate(br.ROUTES, start=1):
         m.ledger.add(f"defaults_{name}", route == code)
-    m.collateral_usd = book.gpus * m.value_usd_per_gpu
+    m.collateral_usd = br.collateral_usd(book, m.value_usd_per_gpu)
     policy = m.scenario.protocol.loss_recognition
     if policy.policy == "on_default":
         expected = (
