@@ -225,8 +225,14 @@ class OperatorSpec:
     utilisation_logit: float
     power_usd_per_kwh: float
     idle_power_fraction: float
-    colocation_usd_per_gpu_hour: float
+    colocation_usd_per_kw_month: float
     overhead_usd_per_gpu_month: float
+    repair_usd_per_gpu_month: float
+    pue: float
+    contract_months: float
+    renter_default_rate_per_year: float
+    renter_default_elasticity: float
+    sponsor_support_months: float
     initial_cash_months: float
     dsra_months: float
     sweep_months: float
@@ -285,7 +291,8 @@ class GpuBorrower(mesa.Agent):
         self.principal = self.originated = self.accrued = self.late = self.cash = self.dsra = 0.0
         self.due_interest = self.due_principal = self.claim_interest = self.loss = self.recovered = 0.0
         self.grace_until = self.sale_day = self.next_due = math.inf
-        self.apr = self.contract_price = 0.0
+        self.apr = self.contract_price = self.sponsor = 0.0
+        self.share = spec.contracted_share
         self.payments_left = 0
         self.value_per_gpu = self.info.list_price_usd * depreciation(spec.age_years, self.info.depreciation)
 
@@ -299,7 +306,9 @@ class GpuBorrower(mesa.Agent):
         self.payments_left, self.next_due = s.term_payments, PERIOD_DAYS
         payment = sum(scheduled_payment(self.principal, self.apr, self.payments_left, s.interest_only))
         self.dsra, self.cash = s.dsra_months * payment, s.initial_cash_months * payment
+        self.sponsor = s.sponsor_support_months * payment
         self.contract_price = s.contract_price_fraction * m.rental[s.gpu_class]
+        self.share = s.contracted_share
         self.status = ACTIVE
 
     def step(self) -> None:
@@ -330,19 +339,30 @@ class GpuBorrower(mesa.Agent):
             self.check_default(m.day_end)
 
     def operate(self, spot: float, utilisation: float, dt_days: float) -> None:
-        """Rental revenue minus power, colocation and overhead into cash, floored at zero."""
+        """Roll the contract book; rental revenue minus power, colocation, overhead and repairs into cash."""
         s = self.spec
-        share = s.contracted_share
+        self.roll_contracts(spot, dt_days)
+        share = self.share
         busy = share + (1.0 - share) * utilisation
         hours = 24.0 * dt_days
         price = share * self.contract_price + (1.0 - share) * utilisation * spot
-        power = (
-            self.info.power_kw_per_gpu
-            * s.power_usd_per_kwh
-            * (s.idle_power_fraction + (1.0 - s.idle_power_fraction) * busy)
-        )
-        opex = hours * (power + s.colocation_usd_per_gpu_hour) + s.overhead_usd_per_gpu_month * dt_days / 30.0
+        kw = self.info.power_kw_per_gpu
+        power = kw * s.pue * s.power_usd_per_kwh * (s.idle_power_fraction + (1.0 - s.idle_power_fraction) * busy)
+        monthly = kw * s.colocation_usd_per_kw_month + s.overhead_usd_per_gpu_month + s.repair_usd_per_gpu_month
+        opex = hours * (power + monthly / (24.0 * PERIOD_DAYS))
         self.cash = max(self.cash + self.gpus * (hours * price - opex), 0.0)
+
+    def roll_contracts(self, spot: float, dt_days: float) -> None:
+        """Renters default at h₀·(p_c / f·R)^k; a share dt/(30·L) of the target book is signed at f·R."""
+        s = self.spec
+        market = s.contract_price_fraction * spot
+        over = self.contract_price / market if market > 0 else 1.0
+        hazard = s.renter_default_rate_per_year * over**s.renter_default_elasticity
+        renew = min(dt_days / (PERIOD_DAYS * s.contract_months), 1.0)
+        kept = self.share * math.exp(-hazard * dt_days / DAYS_PER_YEAR) * (1.0 - renew)
+        signed = s.contracted_share * renew
+        self.share = kept + signed
+        self.contract_price = (kept * self.contract_price + signed * market) / self.share if self.share > 0 else market
 
     def accrue(self, dt_days: float) -> None:
         """Interest on the balance; grace interest on a missed payment."""
@@ -373,8 +393,10 @@ class GpuBorrower(mesa.Agent):
             refinance = min(
                 max(amount - self.cash - self.dsra, 0.0), s.refinance_ltv * self.gpus * self.value_per_gpu
             )
-        if self.cash + self.dsra + refinance >= amount:
-            self.pay(amount, refinance)
+        support = min(max(amount - self.cash - self.dsra - refinance, 0.0), self.sponsor)
+        if self.cash + self.dsra + refinance + support >= amount:
+            self.sponsor -= support
+            self.pay(amount, refinance + support)
         elif due:
             self.grace_until = self.next_due + self.model.rules.grace_days
 

@@ -151,12 +151,12 @@ def censored_waits(m: UsdaiModel, n_bins: int) -> np.ndarray:
 def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
     """Per-path outcomes at the horizon (the columns of ``paths.parquet``)."""
     book, rec, sim = m.book, m.recorder, m.scenario.simulation
-    originated = book.originated_usd > 0
     defaulted = book.default_route > 0
+    sold = book.status == br.CLOSED
     pending_age = np.where(m.depositors.pending_shares > 0, m.day - m.depositors.request_day, 0.0).max(axis=1)
     cols = {
         "path": np.arange(m.first_path, m.first_path + m.n_paths),
-        "loans_originated": originated.sum(axis=1),
+        "loans_originated": book.loans.sum(axis=1),
         "loans_defaulted": defaulted.sum(axis=1),
         **{
             f"defaults_{name}": (book.default_route == code).sum(axis=1)
@@ -168,6 +168,7 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "recovery_usd": book.recovered_usd.sum(axis=1),
         "sold_exposure_usd": np.where(book.status == br.CLOSED, book.ead_usd, 0.0).sum(axis=1),
         "unsold_defaulted_usd": np.where(book.status == br.DEFAULTED, book.principal_usd, 0.0).sum(axis=1),
+        **loss_columns(book, sold, m.params.borrowers.class_index, m.scenario.class_names),
         "susdai_exchange_ratio_final": m.price_cons,
         "susdai_return_annualised": m.price_cons ** (365.0 / sim.horizon_days) - 1.0,
         "max_drawdown": rec.max_drawdown,
@@ -179,6 +180,21 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "nav_final_usd": m.nav_cons,
         "usdai_supply_final_usd": m.vault.supply_usd,
     }
+    return cols
+
+
+def loss_columns(
+    book: br.BorrowerBook, sold: np.ndarray, class_index: np.ndarray, class_names: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Per path: sold exposure and loss by default route and by GPU class, and recoveries by source (USD)."""
+    cols: dict[str, np.ndarray] = {}
+    groups = [(f"route_{name}", sold & (book.default_route == code)) for code, name in enumerate(br.ROUTES, 1)]
+    groups += [(f"class_{name}", sold & (class_index == c)) for c, name in enumerate(class_names)]
+    for label, mask in groups:
+        cols[f"sold_exposure_{label}_usd"] = np.where(mask, book.ead_usd, 0.0).sum(axis=1)
+        cols[f"loss_{label}_usd"] = np.where(mask, book.loss_usd, 0.0).sum(axis=1)
+    for source in ("reserve", "gpu", "recourse"):
+        cols[f"recovery_{source}_usd"] = getattr(book, f"recovered_{source}_usd").sum(axis=1)
     return cols
 
 

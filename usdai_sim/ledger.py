@@ -42,7 +42,7 @@ EVENTS: dict[str, str] = {
     "loans_originated": "loans funded",
     "loans_repaid": "loans repaid in full at maturity",
     "defaults_payment": "payment defaults (grace expired)",
-    "defaults_strategic": "strategic defaults (collateral below the walk-away fraction of debt)",
+    "defaults_strategic": "strategic defaults (owner walked away: below its default boundary, or collateral barrier)",
     "defaults_fraud": "fraud defaults",
     "defaults_covenant": "maintenance-LTV covenant defaults",
     "collateral_sales": "defaulted fleets sold",

@@ -15,13 +15,15 @@ import numpy as np
 
 from usdai_sim.agents import borrowers as br
 from usdai_sim.agents.borrowers import Borrower, BorrowerBook
+from usdai_sim.agents.default_option import cohort_tables
 from usdai_sim.agents.depositors import Depositor, DepositorBook, Signals, decide
 from usdai_sim.errors import InvariantError
 from usdai_sim.ledger import Ledger, identity_errors
 from usdai_sim.market.gpu import expit, log_factor_step, price_impact_discount, utilisation_step
 from usdai_sim.market.shocks import ShockSchedule
 from usdai_sim.market.state import MarketState, advance_markets, record_forced_sales, tbill_history
-from usdai_sim.params import DAYS_PER_YEAR, PAYMENT_INTERVAL_DAYS, Params
+from usdai_sim.market.valuation import IncomeValuation, trend_deviation
+from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, Params
 from usdai_sim.protocol import liquidation as liq
 from usdai_sim.protocol.loans import scheduled_payment
 from usdai_sim.protocol.vault import (
@@ -72,6 +74,11 @@ class UsdaiModel(mesa.Model):
         self.streams = Streams(scenario.simulation.seed, first_path, n_paths)
         self.day, self.day_end, self.step_index = 0.0, 0.0, 0
         self.book = BorrowerBook.new(params.borrowers, n_paths)
+        self.tables = cohort_tables(scenario)
+        valuation = scenario.markets.gpu.valuation
+        self.valuation = (
+            IncomeValuation(valuation, scenario.markets.rental) if valuation.method == "income" else None
+        )
         self.depositors = DepositorBook.new(params.depositors, n_paths)
         proto = scenario.protocol
         self.vault = VaultState.new(
@@ -92,12 +99,36 @@ class UsdaiModel(mesa.Model):
         self.depositor_agents = [Depositor(self, col) for col in range(len(params.depositors.balance_usd))]
         self.wave_hit = np.zeros(n_paths)
         self.queue_due_day = np.inf  # earliest window end among open requests: no servicing before it
-        self.origination_order = np.argsort(params.borrowers.origination_day, kind="stable")
+        self._draw_arrivals()
+        self.origination_order = np.argsort(self._queue_key(), kind="stable")
         self.class_columns = [np.flatnonzero(params.class_onehot[:, c]) for c in range(len(params.classes.names))]
         self.recorder = Recorder(self, series_out)
         self._initial_state()
 
     # -------------------------------------------------------------- helpers
+
+    def _draw_arrivals(self) -> None:
+        """Request days of the arrival columns, per path: a Poisson process per cohort (exponential gaps at the
+        cohort's rate, cumulated over its arrival columns in order). The fleet's build day follows from its age."""
+        bp, book = self.params.borrowers, self.book
+        arriving = bp.arrival_rate_per_day > 0
+        if arriving.any():
+            gaps = -np.log1p(-self.streams.uniform("arrivals", int(arriving.sum())))
+            days = np.zeros(book.request_day.shape)
+            days[:, arriving] = gaps / bp.arrival_rate_per_day[arriving]
+            for g in np.unique(bp.cohort[arriving]):
+                cols = np.flatnonzero(arriving & (bp.cohort == g))
+                book.request_day[:, cols] = np.cumsum(days[:, cols], axis=1)
+        self.fleet_built_day = book.request_day - bp.age_years * DAYS_PER_YEAR
+
+    def _queue_key(self) -> np.ndarray:
+        """Funding order of requests: planned origination day, or an arrival column's expected arrival day."""
+        bp = self.params.borrowers
+        rank = np.zeros(bp.count)
+        for g in np.unique(bp.cohort):
+            cols = np.flatnonzero((bp.cohort == g) & (bp.arrival_rate_per_day > 0))
+            rank[cols] = np.arange(1, cols.size + 1) / bp.arrival_rate_per_day[cols]
+        return np.where(bp.arrival_rate_per_day > 0, rank, bp.origination_day)
 
     def _initial_state(self) -> None:
         """Day 0: price the collateral, fund the loans requested at day 0, record."""
@@ -117,14 +148,28 @@ class UsdaiModel(mesa.Model):
         self.recorder.start(self)
 
     def _value_collateral(self) -> None:
-        """Resale value per GPU (P, B) = list × depreciation(age) × class index × exp(idiosyncratic)."""
+        """Resale value per GPU (P, B) = list × fundamental fraction × liquidity index × exp(idiosyncratic);
+        the fundamental fraction is the income value (``market/valuation.py``) or the depreciation curve."""
         cls = self.params.borrowers.class_index
-        dep = self.params.depreciation[self.step_index]
         list_usd = self.params.classes.list_price_usd[cls]
-        self.value_usd_per_gpu = (
-            list_usd * dep * self.market.resale_index[:, cls] * np.exp(self.book.idio_log)
-        )
+        self.fundamental = list_usd * self._fundamental_fraction()
+        self.value_usd_per_gpu = self.fundamental * self.market.resale_index[:, cls] * np.exp(self.book.idio_log)
         self.collateral_usd = br.collateral_usd(self.book, self.value_usd_per_gpu)
+
+    def _fundamental_fraction(self) -> np.ndarray:
+        if self.valuation is None:
+            return np.broadcast_to(self.params.depreciation[self.step_index], self.book.status.shape)
+        rental = self.scenario.markets.rental
+        t_years = self.day_end / DAYS_PER_YEAR
+        deviation = trend_deviation(
+            self.market.rental_usd_per_gpu_hour,
+            self.params.classes.rental_anchor_usd_per_gpu_hour,
+            rental.drift_per_year,
+            t_years,
+        )
+        life = self.scenario.markets.gpu.valuation.economic_life_years
+        life_left = life - (self.day_end - self.fleet_built_day) / DAYS_PER_YEAR
+        return self.valuation.value_fraction(t_years, deviation, self.params.borrowers.class_index, life_left)
 
     def _utilisation(self) -> np.ndarray:
         return np.minimum(
@@ -298,7 +343,9 @@ def accrue(m: UsdaiModel) -> None:
 
 
 def collect(m: UsdaiModel) -> None:
-    """Due payments are paid from cash, then the reserve; misses start the grace period; loans mature."""
+    """Owners below their default boundary walk; due payments are paid from cash, the reserve, then the
+    sponsor's bounded support; misses start the grace period; loans mature and healthy owners re-borrow."""
+    br.decide_walk(m.book, m.params.borrowers, m.day_end, m.tables)
     unowed = m.book.accrued_usd.copy()
     paid, matured = br.collect(
         m.book,
@@ -322,6 +369,18 @@ def collect(m: UsdaiModel) -> None:
     m.book.cash_usd = np.where(matured, 0.0, m.book.cash_usd)
     m.book.dsra_usd = np.where(matured, 0.0, m.book.dsra_usd)
     m.ledger.add("accrued_reversed_usd", np.where(matured, unowed - paid.interest_usd, 0.0))
+    if m.scenario.borrowers.refinance_at_maturity and matured.any():
+        _request_again(m, matured)
+
+
+def _request_again(m: UsdaiModel, matured: np.ndarray) -> None:
+    """An owner whose fleet has at least half a loan term of economic life left asks for a new loan now."""
+    bp = m.params.borrowers
+    life = m.scenario.markets.gpu.valuation.economic_life_years
+    life_left = life - (m.day_end - m.fleet_built_day) / DAYS_PER_YEAR
+    again = matured & (life_left * 12.0 >= 0.5 * bp.term_payments)
+    m.book.status = np.where(again, br.PENDING, m.book.status).astype(np.int8)
+    m.book.request_day = np.where(again, m.day_end, m.book.request_day)
 
 
 def defaults(m: UsdaiModel) -> None:
@@ -332,8 +391,9 @@ def defaults(m: UsdaiModel) -> None:
     m.ledger.add("prepayments_usd", prepaid)
     rate = bp.fraud_rate_per_year * m.market_shocks.fraud_multiplier[:, None]
     p_fraud = 1.0 - np.exp(-rate * m.dt_days / DAYS_PER_YEAR)
+    barrier = m.scenario.borrowers.default_rule == "collateral_barrier"
     route = br.default_routes(
-        book, bp, m.collateral_usd, m.day_end, p_fraud, m.streams.uniform("fraud", bp.count)
+        book, bp, m.collateral_usd, m.day_end, p_fraud, m.streams.uniform("fraud", bp.count), barrier
     )
     liq_spec = m.scenario.protocol.liquidation
     m.ledger.add(
@@ -380,19 +440,19 @@ def _sell(m: UsdaiModel, selling: np.ndarray) -> None:
         selling, liq.gross_proceeds(book.gpus, m.value_usd_per_gpu, m.sale_factor, discount[:, cls]), 0.0
     )
     fee = spec.fee_fraction * gross
-    insured = (
-        m.scenario.protocol.insurance.insured_fraction
-        * book.gpus
-        * m.params.classes.list_price_usd[cls]
-        * m.params.depreciation[m.step_index]
-    )
+    insured = m.scenario.protocol.insurance.insured_fraction * book.gpus * m.fundamental
     payout = liq.insurance_payout(np.where(selling, insured, 0.0), gross, m.vault.insurance_left_usd)
     m.vault.insurance_left_usd -= payout.sum(axis=1)
-    available = np.where(selling, gross - fee + book.dsra_usd + book.cash_usd + payout, 0.0)
+    reserve = np.where(selling, book.dsra_usd + book.cash_usd, 0.0)
+    available = np.where(selling, gross - fee + payout, 0.0) + reserve
     principal = np.where(selling, book.principal_usd, 0.0)
     to_principal, to_interest, surplus = liq.waterfall(
         available, principal, np.where(selling, book.claim_interest_usd, 0.0)
     )
+    recovered = to_principal + to_interest
+    from_reserve = np.minimum(reserve, recovered)  # the reserve is applied first, then the fleet's proceeds
+    book.recovered_reserve_usd += from_reserve
+    book.recovered_gpu_usd += recovered - from_reserve
     _settle_sale(m, selling, to_principal, to_interest, surplus)
     for name, amount in (
         ("sale_gross_usd", gross),
@@ -448,6 +508,7 @@ def _collect_recourse(m: UsdaiModel) -> None:
     m.vault.receive(amount.sum(axis=1))
     m.ledger.add("recourse_usd", amount)
     book.recovered_usd += amount
+    book.recovered_recourse_usd += amount
     book.loss_usd -= amount
     book.recourse_usd = np.where(due, 0.0, book.recourse_usd)
     book.recourse_day = np.where(due, np.inf, book.recourse_day)
@@ -561,10 +622,10 @@ def originate(m: UsdaiModel) -> None:
     book, bp = m.book, m.params.borrowers
     day = m.day_end
     pending = book.status == br.PENDING
-    lapsed = pending & (day > bp.origination_day + m.scenario.borrowers.demand_patience_days)
+    lapsed = pending & (day > book.request_day + m.scenario.borrowers.demand_patience_days)
     book.status = np.where(lapsed, br.LAPSED, book.status).astype(np.int8)
     m.ledger.add("demand_lapsed", lapsed)
-    wanting = pending & ~lapsed & (bp.origination_day <= day)
+    wanting = pending & ~lapsed & (book.request_day <= day)
     if not wanting.any():
         return
     appraised = m.collateral_usd
@@ -603,6 +664,13 @@ def _open_loans(
     apr = np.where(bp.floating, m.market.tbill[rows] + bp.floating_spread, bp.apr)
     interest, first_principal = scheduled_payment(principal, apr, bp.term_payments, bp.interest_only)
     payment = interest + first_principal
+    spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index]
+    contract_price = bp.contract_price_fraction * spot
+    revenue_rate, opex_rate = br.operating_rates(
+        bp, bp.contracted_share, contract_price, spot, m.utilisation[rows, cols],
+        m.params.classes.power_kw_per_gpu[bp.class_index],
+    )
+    revenue0 = book.gpus[rows, cols] * revenue_rate * HOURS_PER_DAY * DAYS_PER_YEAR
     values = {
         "status": br.ACTIVE,
         "principal_usd": principal,
@@ -611,10 +679,17 @@ def _open_loans(
         "next_due_day": day + PAYMENT_INTERVAL_DAYS,
         "dsra_usd": bp.dsra_months * payment,
         "cash_usd": bp.initial_cash_months * payment,
-        "originated_usd": principal,
+        "sponsor_left_usd": bp.sponsor_support_months * payment,
+        "originated_usd": book.originated_usd[rows, cols] + principal,
+        "loans": book.loans[rows, cols] + 1,
         "appraised_usd": appraised[rows, cols],
-        "contract_price_usd_per_gpu_hour": bp.contract_price_fraction
-        * m.market.rental_usd_per_gpu_hour[rows, bp.class_index],
+        "contracted_share": bp.contracted_share,
+        "contract_price_usd_per_gpu_hour": contract_price,
+        "revenue0_usd_per_year": revenue0,
+        "revenue_usd_per_year": revenue0,
+        "cost_ratio": opex_rate / np.maximum(revenue_rate, 1e-12),
+        "debt_ratio": payment * DAYS_PER_YEAR / PAYMENT_INTERVAL_DAYS / np.maximum(revenue0, 1e-12),
+        "walked": False,
     }
     for name, value in values.items():
         getattr(book, name)[rows, cols] = value

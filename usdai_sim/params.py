@@ -60,7 +60,7 @@ class BorrowerParams:
     utilisation_logit: np.ndarray
     power_usd_per_kwh: np.ndarray
     idle_power_fraction: np.ndarray
-    colocation_usd_per_gpu_hour: np.ndarray
+    colocation_usd_per_kw_month: np.ndarray
     overhead_usd_per_gpu_month: np.ndarray
     initial_cash_months: np.ndarray
     dsra_months: np.ndarray
@@ -68,6 +68,13 @@ class BorrowerParams:
     walk_ratio: np.ndarray
     fraud_rate_per_year: np.ndarray
     failure_rate_per_year: np.ndarray
+    pue: np.ndarray
+    repair_usd_per_gpu_month: np.ndarray
+    contract_months: np.ndarray
+    renter_default_rate_per_year: np.ndarray
+    renter_default_elasticity: np.ndarray
+    sponsor_support_months: np.ndarray
+    arrival_rate_per_day: np.ndarray
     insured_hardware: np.ndarray
     refinance_ltv: np.ndarray
     maintenance_ltv: np.ndarray
@@ -144,7 +151,7 @@ def _cohort_columns(cohort: Cohort, class_index: int, liq_missing: Dist, rng: np
         "utilisation_logit": logit(draw(cohort.utilisation_level, n, rng)),
         "power_usd_per_kwh": draw(cohort.power_usd_per_kwh, n, rng),
         "idle_power_fraction": np.full(n, cohort.idle_power_fraction),
-        "colocation_usd_per_gpu_hour": draw(cohort.colocation_usd_per_gpu_hour, n, rng),
+        "colocation_usd_per_kw_month": draw(cohort.colocation_usd_per_kw_month, n, rng),
         "overhead_usd_per_gpu_month": draw(cohort.overhead_usd_per_gpu_month, n, rng),
         "initial_cash_months": draw(cohort.initial_cash_months, n, rng),
         "dsra_months": np.full(n, cohort.dsra_months),
@@ -152,6 +159,12 @@ def _cohort_columns(cohort: Cohort, class_index: int, liq_missing: Dist, rng: np
         "walk_ratio": draw(cohort.strategic_walk_ratio, n, rng),
         "fraud_rate_per_year": draw(cohort.fraud_rate_per_year, n, rng),
         "failure_rate_per_year": np.full(n, cohort.hardware_failure_rate_per_year),
+        "pue": draw(cohort.pue, n, rng),
+        "repair_usd_per_gpu_month": draw(cohort.repair_usd_per_gpu_month, n, rng),
+        "contract_months": np.full(n, cohort.contract_months),
+        "renter_default_rate_per_year": np.full(n, cohort.renter_default_rate_per_year),
+        "renter_default_elasticity": np.full(n, cohort.renter_default_elasticity),
+        "sponsor_support_months": np.full(n, cohort.sponsor_support_months),
         "insured_hardware": np.full(n, cohort.hardware_insured),
         "refinance_ltv": np.full(n, cohort.refinance_ltv),
         "maintenance_ltv": np.full(n, maint),
@@ -160,14 +173,33 @@ def _cohort_columns(cohort: Cohort, class_index: int, liq_missing: Dist, rng: np
     }
 
 
+def arrival_slots(cohort: Cohort, horizon_days: float) -> int:
+    """Borrower columns reserved for a cohort's Poisson arrivals: mean + 5 standard deviations + 2, so that
+    running out of slots within the horizon has negligible probability (< 1e-6)."""
+    mean = cohort.arrivals_per_month * horizon_days / PAYMENT_INTERVAL_DAYS
+    return int(np.ceil(mean + 5.0 * np.sqrt(mean) + 2.0)) if mean > 0 else 0
+
+
 def compile_borrowers(scenario: Scenario, rng: np.random.Generator) -> BorrowerParams:
-    """Draw every cohort's borrowers and stack them into (n_borrowers,) arrays."""
+    """Draw every cohort's borrowers and stack them into (n_borrowers,) arrays.
+
+    Each cohort has its ``count`` initial borrowers, then ``arrival_slots`` columns for new loan requests
+    drawn from the same distributions; an arrival column's request day is drawn per path by the model
+    (``arrival_rate_per_day`` > 0 marks it).
+    """
     names = scenario.class_names
     missing = scenario.protocol.liquidation.fraud_missing_fraction
-    parts = [_cohort_columns(c, names.index(c.gpu_class), missing, rng) for c in scenario.borrowers.cohorts]
+    horizon = scenario.simulation.horizon_days
+    parts, cohort_ids = [], []
+    for i, c in enumerate(scenario.borrowers.cohorts):
+        slots = arrival_slots(c, horizon)
+        part = _cohort_columns(c.model_copy(update={"count": c.count + slots}), names.index(c.gpu_class),
+                               missing, rng)
+        part["arrival_rate_per_day"] = np.r_[np.zeros(c.count), np.full(slots, c.arrivals_per_month / 30.0)]
+        parts.append(part)
+        cohort_ids.append(np.full(c.count + slots, i))
     columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    cohort = np.concatenate([np.full(c.count, i) for i, c in enumerate(scenario.borrowers.cohorts)])
-    return BorrowerParams(cohort=cohort, **columns)
+    return BorrowerParams(cohort=np.concatenate(cohort_ids), **columns)
 
 
 def pareto_balances(total_usd: float, n: int, alpha: float, rng: np.random.Generator) -> np.ndarray:

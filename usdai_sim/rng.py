@@ -30,6 +30,7 @@ PURPOSES = (
     "shocks",
     "qev",
     "wave",
+    "arrivals",
 )
 
 

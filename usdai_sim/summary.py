@@ -107,6 +107,24 @@ def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
         "principal_originated_usd": quantile_summary(paths["principal_originated_usd"]),
         "unsold_defaulted_usd": quantile_summary(paths["unsold_defaulted_usd"]),
         "first_loss_used_usd": quantile_summary(paths["first_loss_used_usd"]),
+        **lgd_breakdown(paths),
+    }
+
+
+def lgd_breakdown(paths: pd.DataFrame) -> dict[str, Any]:
+    """Pooled LGD (loss / exposure of sold defaults, recourse netted) by route and GPU class, and the split of
+    all recoveries by source (reserve = DSRA + SPV cash, GPU sale proceeds, springing recourse)."""
+    def pooled(label: str) -> float:
+        return _ratio(paths[f"loss_{label}_usd"].sum(), paths[f"sold_exposure_{label}_usd"].sum())
+
+    routes = ("payment", "strategic", "fraud", "covenant")
+    classes = [c[len("loss_class_"):-len("_usd")] for c in paths.columns if c.startswith("loss_class_")]
+    sources = {s: float(paths[f"recovery_{s}_usd"].sum()) for s in ("reserve", "gpu", "recourse")}
+    total = sum(sources.values())
+    return {
+        "loss_given_default_by_route": {r: pooled(f"route_{r}") for r in routes},
+        "loss_given_default_by_class": {c: pooled(f"class_{c}") for c in classes},
+        "recovery_split": {s: _ratio(v, total) for s, v in sources.items()},
     }
 
 

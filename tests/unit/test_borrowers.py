@@ -127,8 +127,8 @@ def test_grace_expiry_routes_a_payment_default() -> None:
     book = loan_book(bp)
     collect(book, bp, 30.0)
     none = np.zeros(book.status.shape)
-    assert br.default_routes(book, bp, np.full(none.shape, 1e9), 59.0, none, none + 0.5).sum() == 0
-    route = br.default_routes(book, bp, np.full(none.shape, 1e9), 60.0, none, none + 0.5)
+    assert br.default_routes(book, bp, np.full(none.shape, 1e9), 59.0, none, none + 0.5, False).sum() == 0
+    route = br.default_routes(book, bp, np.full(none.shape, 1e9), 60.0, none, none + 0.5, False)
     assert route[:, 0].tolist() == [br.ROUTE_PAYMENT] * 3
 
 
@@ -158,14 +158,20 @@ def test_refinancing_only_for_the_final_payment() -> None:
 
 def test_operating_cash_flow_hand_computed() -> None:
     """1 GPU, 1 day: contracted share 0.5 at $2/h, the rest 80% utilised at $3/h spot →
-    revenue 24·(0.5·2 + 0.5·0.8·3) = $52.80; busy share 0.9, power 1.2 kW·$0.1·(0.3 + 0.7·0.9) = $0.1116/h,
-    colocation $0.2/h, overhead $30/month: opex 24·(0.1116 + 0.2) + 30/30 = $8.4784; cash +$44.3216."""
+    revenue 24·(0.5·2 + 0.5·0.8·3) = $52.80; busy share 0.9, power 1.2 kW·PUE 1.25·$0.08·(0.3 + 0.7·0.9)
+    = $0.1116/h, colocation $120/kW-month·1.2 kW/720 h = $0.2/h, overhead $20 + repairs $10 a month:
+    opex 24·(0.1116 + 0.2) + 30/30 = $8.4784; cash +$44.3216. Contracts renew at 2/3 × $3 = $2 (the
+    price does not move) and renters do not default."""
     bp = params(
         gpus=1,
         contracted_share=0.5,
-        power_usd_per_kwh=0.1,
-        colocation_usd_per_gpu_hour=0.2,
-        overhead_usd_per_gpu_month=30.0,
+        contract_price_fraction=2.0 / 3.0,
+        renter_default_rate_per_year=0.0,
+        power_usd_per_kwh=0.08,
+        pue=1.25,
+        colocation_usd_per_kw_month=120.0,
+        overhead_usd_per_gpu_month=20.0,
+        repair_usd_per_gpu_month=10.0,
         idle_power_fraction=0.3,
         hardware_failure_rate_per_year=0.0,
     )
@@ -197,13 +203,14 @@ def test_covenant_breach_cured_from_cash_or_clock_started() -> None:
 
 
 def test_default_route_priority_and_strategic_walk() -> None:
-    """Fraud beats payment; collateral $400k < walk ratio 0.5 × $1M → strategic; $600k → no default."""
+    """Fraud beats payment; under the collateral barrier, collateral $400k < walk ratio 0.5 × $1M → strategic;
+    $600k → no default."""
     bp = params(strategic_walk_ratio=0.5)
     book = loan_book(bp, n_paths=3)
     book.grace_until_day[0, 0] = 50.0
     fraud_u = np.array([[0.0], [1.0], [1.0]])
     collateral = np.array([[1e9], [4e5], [6e5]])
-    route = br.default_routes(book, bp, collateral, 60.0, np.full((3, 1), 0.5), fraud_u)
+    route = br.default_routes(book, bp, collateral, 60.0, np.full((3, 1), 0.5), fraud_u, True)
     assert route[:, 0].tolist() == [br.ROUTE_FRAUD, br.ROUTE_STRATEGIC, 0]
 
 
@@ -246,8 +253,10 @@ def late_bullet_model() -> UsdaiModel:
                         "fraud_rate_per_year": 0.0,
                         "contracted_share": 0.0,
                         "utilisation_level": 0.0,
+                        "sponsor_support_months": 0.0,
                     }
-                ]
+                ],
+                "refinance_at_maturity": False,
             },
             "depositors": {"count": 1},
         }

@@ -21,7 +21,7 @@ from benchmarks.per_agent_mesa import run_paths
 from benchmarks.workloads import baseline, inert_depositors, sized
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import compile_params
-from usdai_sim.scenario.schema import Scenario, Spread
+from usdai_sim.scenario.schema import Scenario, Spread, Valuation
 
 Z_MAX = 4.0
 BORROWERS = 20
@@ -37,11 +37,24 @@ METRICS = (
 
 
 def calm() -> Scenario:
-    """The baseline's first cohort, 20 borrowers, one year; no springing recourse (not in the baseline)."""
+    """The baseline's first cohort, 20 borrowers, one year; no springing recourse, no new arrivals, and the
+    per-agent model's world: depreciation-curve values, GBM liquidity factors, the collateral-barrier rule
+    (the per-agent baseline has neither the income valuation nor the default option; issue #18)."""
     scenario = inert_depositors(sized(baseline(), ENGINE_PATHS, BORROWERS, 10, HORIZON_DAYS))
     liquidation = scenario.protocol.liquidation.model_copy(update={"recourse_recovery_fraction": 0.0})
+    gpu = scenario.markets.gpu.model_copy(
+        update={"valuation": Valuation(method="depreciation"), "liquidity_kappa_per_year": 0.0}
+    )
+    cohort = scenario.borrowers.cohorts[0].model_copy(update={"arrivals_per_month": 0.0})
+    borrowers = scenario.borrowers.model_copy(
+        update={"cohorts": (cohort,), "default_rule": "collateral_barrier", "refinance_at_maturity": False}
+    )
     return scenario.model_copy(
-        update={"protocol": scenario.protocol.model_copy(update={"liquidation": liquidation})}
+        update={
+            "protocol": scenario.protocol.model_copy(update={"liquidation": liquidation}),
+            "markets": scenario.markets.model_copy(update={"gpu": gpu}),
+            "borrowers": borrowers,
+        }
     )
 
 

@@ -77,8 +77,10 @@ def merton_portfolio(
         "hardware_failure_rate_per_year": 0.0,
         "contracted_share": 0.0,
         "power_usd_per_kwh": 0.0,
-        "colocation_usd_per_gpu_hour": 0.0,
+        "colocation_usd_per_kw_month": 0.0,
         "overhead_usd_per_gpu_month": 0.0,
+        "repair_usd_per_gpu_month": 0.0,
+        "sponsor_support_months": 0.0,
     }
     return Scenario.model_validate(
         {
@@ -90,10 +92,12 @@ def merton_portfolio(
                     "common": {"drift_per_year": drift, "vol_per_sqrt_year": vol_common},
                     "class_factor": flat,
                     "idiosyncratic": {"drift_per_year": 0.0, "vol_per_sqrt_year": vol_idio},
+                    "liquidity_kappa_per_year": 0.0,
+                    "valuation": {"method": "depreciation"},
                     "classes": {"H100": h100},
                 },
             },
-            "borrowers": {"cohorts": [cohort]},
+            "borrowers": {"cohorts": [cohort], "default_rule": "collateral_barrier", "refinance_at_maturity": False},
             "depositors": INERT,
             "protocol": {
                 "grace_days": 0,

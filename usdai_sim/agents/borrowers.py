@@ -1,12 +1,19 @@
 """GPU operators: their state arrays (n_paths, n_borrowers), their vectorised rules, and agent views.
 
-Cash flow of an operator with an active loan over dt days (USD):
-    revenue = GPUs · 24·dt · [s · contract_price + (1 − s) · u · spot_rental]
-        (s = contracted share, billed take-or-pay; u = utilisation of the rest)
-    opex    = GPUs · 24·dt · [kW · $/kWh · (idle + (1 − idle)·(s + (1 − s)·u)) + colocation]
-              + GPUs · overhead_per_month · dt/30
-    cash   ← max(cash + revenue − opex, 0)   (the SPV cannot go below zero; a shortfall is the sponsor's)
-Hardware fails at rate h per year: GPUs ← GPUs · exp(−h·dt/365) (expected fleet), unless insured.
+Operating cash flow of an operator with an active loan, per GPU-hour (USD), with s its contracted share
+(take-or-pay, billed at the contract price p_c), u the utilisation of the rest (billed at the spot rental R):
+    revenue = s·p_c + (1 − s)·u·R
+    opex    = kW · PUE · $/kWh · (idle + (1 − idle)·(s + (1 − s)·u)) + (kW · colocation + overhead + repairs)/720
+              (colocation in $/kW-month; overhead and repairs in $/GPU-month; 720 hours a month)
+Over dt days: cash ← max(cash + 24·dt·GPUs·(revenue − opex), 0): an SPV cannot go below zero, and a
+shortfall at a payment date is met by the reserve, then by the sponsor's bounded support (``collect``).
+Contract book (a ladder of contracts of average length L months, expiring evenly): each step renters
+default at hazard h = h₀·(p_c/(f·R))^k on the contracted share (the capacity goes to spot), a fraction
+a = dt/(30·L) of the target book is (re)signed at the then-current market f·R:
+    s' = s·e^{−h·dt/365}·(1 − a) + s*·a,    p_c' = (s·e^{−h·dt/365}·(1 − a)·p_c + s*·a·f·R) / s'
+so a rental crash reaches contracted revenue as contracts roll off, not on day 1.
+Hardware is permanently lost at rate λ per year: GPUs ← GPUs · exp(−λ·dt/365) (expected fleet), unless
+insured; repairable failures are a cost (repairs per GPU-month).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from usdai_sim.agents.base import ColumnAgent
+from usdai_sim.agents.default_option import BoundaryTable
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, BorrowerParams
 from usdai_sim.protocol.loans import accrual, scheduled_payment
 
@@ -57,6 +65,20 @@ class BorrowerBook:
     appraised_usd: np.ndarray
     recovered_usd: np.ndarray
     loss_usd: np.ndarray
+    contracted_share: np.ndarray
+    revenue0_usd_per_year: np.ndarray
+    revenue_usd_per_year: np.ndarray
+    cost_ratio: np.ndarray
+    debt_ratio: np.ndarray
+    sponsor_left_usd: np.ndarray
+    walked: np.ndarray
+    default_state: np.ndarray
+    default_boundary: np.ndarray
+    request_day: np.ndarray
+    loans: np.ndarray
+    recovered_reserve_usd: np.ndarray
+    recovered_gpu_usd: np.ndarray
+    recovered_recourse_usd: np.ndarray
 
     @classmethod
     def new(cls, bp: BorrowerParams, n_paths: int) -> BorrowerBook:
@@ -70,6 +92,12 @@ class BorrowerBook:
         zeros["payments_left"] = np.zeros(shape, dtype=np.int32)
         zeros["gpus"] = np.broadcast_to(bp.gpus, shape).copy()
         zeros["util_logit"] = np.broadcast_to(bp.utilisation_logit, shape).copy()
+        zeros["contracted_share"] = np.broadcast_to(bp.contracted_share, shape).copy()
+        zeros["request_day"] = np.broadcast_to(bp.origination_day, shape).copy()
+        zeros["walked"] = np.zeros(shape, dtype=bool)
+        zeros["loans"] = np.zeros(shape, dtype=np.int32)
+        for name in ("default_state", "default_boundary"):
+            zeros[name] = np.full(shape, np.nan)
         return cls(**zeros)
 
     def take(self, rows: np.ndarray, cols: np.ndarray, names: tuple[str, ...]) -> BorrowerBook:
@@ -94,6 +122,50 @@ class BorrowerBook:
         return np.where(self.status == ACTIVE, self.accrued_usd, 0.0)
 
 
+HOURS_PER_MONTH = HOURS_PER_DAY * PAYMENT_INTERVAL_DAYS
+
+
+def operating_rates(
+    bp: BorrowerParams,
+    share: np.ndarray,
+    contract_price: np.ndarray,
+    spot_usd_per_gpu_hour: np.ndarray,
+    utilisation: np.ndarray,
+    power_kw_per_gpu: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(revenue, opex) per GPU-hour, USD (module docstring); arguments broadcast."""
+    busy = share + (1.0 - share) * utilisation
+    revenue = share * contract_price + (1.0 - share) * utilisation * spot_usd_per_gpu_hour
+    power = (
+        power_kw_per_gpu
+        * bp.pue
+        * bp.power_usd_per_kwh
+        * (bp.idle_power_fraction + (1.0 - bp.idle_power_fraction) * busy)
+    )
+    monthly = (
+        power_kw_per_gpu * bp.colocation_usd_per_kw_month + bp.overhead_usd_per_gpu_month + bp.repair_usd_per_gpu_month
+    )
+    fixed = monthly / HOURS_PER_MONTH
+    return revenue, power + fixed
+
+
+def roll_contracts(book: BorrowerBook, bp: BorrowerParams, spot_usd_per_gpu_hour: np.ndarray, dt_days: float) -> None:
+    """Renter defaults and roll-off/renewal of the contract book (module docstring), active loans only."""
+    active = book.status == ACTIVE
+    market = bp.contract_price_fraction * spot_usd_per_gpu_hour
+    with np.errstate(divide="ignore", invalid="ignore"):
+        over = np.where(market > 0, book.contract_price_usd_per_gpu_hour / market, 1.0)
+    hazard = bp.renter_default_rate_per_year * over**bp.renter_default_elasticity
+    renew = np.minimum(dt_days / (PAYMENT_INTERVAL_DAYS * bp.contract_months), 1.0)
+    kept = book.contracted_share * np.exp(-hazard * dt_days / DAYS_PER_YEAR) * (1.0 - renew)
+    signed = bp.contracted_share * renew
+    share = kept + signed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        price = np.where(share > 0, (kept * book.contract_price_usd_per_gpu_hour + signed * market) / share, market)
+    book.contracted_share = np.where(active, share, book.contracted_share)
+    book.contract_price_usd_per_gpu_hour = np.where(active, price, book.contract_price_usd_per_gpu_hour)
+
+
 def operate(
     book: BorrowerBook,
     bp: BorrowerParams,
@@ -102,23 +174,18 @@ def operate(
     power_kw_per_gpu: np.ndarray,
     dt_days: float,
 ) -> np.ndarray:
-    """Add one step's operating cash flow to active borrowers' cash (module docstring); return revenue."""
+    """Roll the contract book, add one step's operating cash flow to active borrowers' cash; return revenue."""
+    roll_contracts(book, bp, spot_usd_per_gpu_hour, dt_days)
     active = book.status == ACTIVE
-    s = bp.contracted_share
-    busy = s + (1.0 - s) * utilisation
+    revenue_rate, opex_rate = operating_rates(
+        bp, book.contracted_share, book.contract_price_usd_per_gpu_hour, spot_usd_per_gpu_hour, utilisation,
+        power_kw_per_gpu,
+    )
     hours = HOURS_PER_DAY * dt_days
-    price = s * book.contract_price_usd_per_gpu_hour + (1.0 - s) * utilisation * spot_usd_per_gpu_hour
-    power = (
-        power_kw_per_gpu
-        * bp.power_usd_per_kwh
-        * (bp.idle_power_fraction + (1.0 - bp.idle_power_fraction) * busy)
-    )
-    opex_per_gpu = (
-        hours * (power + bp.colocation_usd_per_gpu_hour) + bp.overhead_usd_per_gpu_month * dt_days / 30.0
-    )
-    revenue = np.where(active, book.gpus * hours * price, 0.0)
+    revenue = np.where(active, book.gpus * hours * revenue_rate, 0.0)
+    book.revenue_usd_per_year = np.where(active, book.gpus * revenue_rate * HOURS_PER_DAY * DAYS_PER_YEAR, 0.0)
     book.cash_usd = np.where(
-        active, np.maximum(book.cash_usd + revenue - book.gpus * opex_per_gpu, 0.0), book.cash_usd
+        active, np.maximum(book.cash_usd + revenue - book.gpus * hours * opex_rate, 0.0), book.cash_usd
     )
     decay = np.where(bp.insured_hardware, 1.0, np.exp(-bp.failure_rate_per_year * dt_days / DAYS_PER_YEAR))
     live = active | (book.status == DEFAULTED)
@@ -139,12 +206,13 @@ def accrue(book: BorrowerBook, bp: BorrowerParams, grace_apr_premium: float, dt_
 
 PAYMENT_FIELDS = (
     "status", "principal_usd", "apr", "payments_left", "next_due_day", "accrued_usd", "due_interest_usd",
-    "due_principal_usd", "late_interest_usd", "grace_until_day", "cash_usd", "dsra_usd",
+    "due_principal_usd", "late_interest_usd", "grace_until_day", "cash_usd", "dsra_usd", "sponsor_left_usd",
+    "walked",
 )
 """The loan fields the payment rule reads or writes."""
 DEFAULT_FIELDS = (
     "status", "default_route", "default_day", "sale_day", "ead_usd", "claim_interest_usd", "principal_usd",
-    "accrued_usd", "late_interest_usd", "gpus", "grace_until_day", "breach_until_day",
+    "accrued_usd", "late_interest_usd", "gpus", "grace_until_day", "breach_until_day", "cash_usd", "walked",
 )
 """The loan fields a default writes or reads."""
 
@@ -213,19 +281,23 @@ def collect_loans(
 ) -> tuple[Payments, np.ndarray]:
     """The payment rule on loan arrays of any shape (``tbill`` broadcast to them).
 
+    A payment is met from cash, then the reserve, then the sponsor's remaining support (bounded: USD left
+    of ``sponsor_support_months`` of debt service); an operator that has walked (``walked``) pays nothing.
     A final payment the borrower cannot meet from cash and reserve is refinanced against the fleet:
     a new lender advances up to refinance_ltv × collateral value (so a bullet loan defaults at
     maturity exactly when cash + reserve + refinance_ltv · V_T < what is owed, as in Merton's model).
     """
     due = _schedule_due(book, bp, day, tbill)
-    attempt = due | ((book.status == ACTIVE) & np.isfinite(book.grace_until_day))
+    attempt = (due | ((book.status == ACTIVE) & np.isfinite(book.grace_until_day))) & ~book.walked
     amount = book.due_interest_usd + book.due_principal_usd + book.late_interest_usd
     final = book.payments_left <= 1
     refinance = np.where(
         final, np.clip(amount - book.cash_usd - book.dsra_usd, 0.0, bp.refinance_ltv * collateral), 0.0
     )
-    pay = attempt & (book.cash_usd + book.dsra_usd + refinance >= amount)
-    book.cash_usd += np.where(pay, refinance, 0.0)
+    support = np.clip(amount - book.cash_usd - book.dsra_usd - refinance, 0.0, book.sponsor_left_usd)
+    pay = attempt & (book.cash_usd + book.dsra_usd + refinance + support >= amount)
+    book.cash_usd += np.where(pay, refinance + support, 0.0)
+    book.sponsor_left_usd -= np.where(pay, support, 0.0)
     _spend(book, pay, amount)
     paid = Payments(
         interest_usd=np.where(pay, book.due_interest_usd, 0.0),
@@ -289,6 +361,36 @@ def covenant_check(book: BorrowerBook, bp: BorrowerParams, collateral: np.ndarra
     return prepay
 
 
+def decide_walk(
+    book: BorrowerBook, bp: BorrowerParams, day: float, tables: list[BoundaryTable | None]
+) -> np.ndarray:
+    """At its payment date, each performing loan's owner compares its revenue factor x = revenue now /
+    revenue at origination with its cohort's default boundary x_B(payments left, cost ratio, debt ratio)
+    and walks away when x < x_B (``agents/default_option.py``). Marks ``walked`` and records x and x_B for
+    the walkers; returns the walkers (P, B). Cohorts without a table (``collateral_barrier``) never walk here.
+    """
+    walk = np.zeros(book.status.shape, bool)
+    due = (book.status == ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
+    rows, cols = np.nonzero(due)
+    if rows.size == 0:
+        return walk
+    revenue0 = book.revenue0_usd_per_year[rows, cols]
+    x = np.where(revenue0 > 0, book.revenue_usd_per_year[rows, cols] / np.maximum(revenue0, 1e-300), np.inf)
+    boundary = np.full(rows.size, -np.inf)
+    for g, table in enumerate(tables):
+        sel = bp.cohort[cols] == g
+        if table is not None and sel.any():
+            r, c = rows[sel], cols[sel]
+            boundary[sel] = table.lookup(book.payments_left[r, c], book.cost_ratio[r, c], book.debt_ratio[r, c])
+    walking = x < boundary
+    r, c = rows[walking], cols[walking]
+    walk[r, c] = True
+    book.walked[r, c] = True
+    book.default_state[r, c] = x[walking]
+    book.default_boundary[r, c] = boundary[walking]
+    return walk
+
+
 def default_routes(
     book: BorrowerBook,
     bp: BorrowerParams,
@@ -296,13 +398,20 @@ def default_routes(
     day: float,
     fraud_probability: np.ndarray,
     uniforms: np.ndarray,
+    barrier: bool,
 ) -> np.ndarray:
-    """Route of each new default this step (0 = none); fraud > payment > covenant > strategic."""
+    """Route of each new default this step (0 = none); fraud > payment > covenant > strategic.
+
+    Strategic: the owner walked at a payment date (``decide_walk``), or, under the Black–Cox
+    ``collateral_barrier`` rule (``barrier``), collateral < walk_ratio × principal at any step.
+    """
     active = book.status == ACTIVE
     fraud = active & (uniforms < fraud_probability)
     payment = active & (book.grace_until_day <= day)
     covenant = active & (book.breach_until_day <= day)
-    strategic = active & (collateral < bp.walk_ratio * book.principal_usd)
+    strategic = active & book.walked
+    if barrier:
+        strategic |= active & (collateral < bp.walk_ratio * book.principal_usd)
     route = np.select(
         [fraud, payment, covenant, strategic],
         [ROUTE_FRAUD, ROUTE_PAYMENT, ROUTE_COVENANT, ROUTE_STRATEGIC],
@@ -316,7 +425,8 @@ def start_defaults(
 ) -> np.ndarray:
     """Move newly defaulted loans to DEFAULTED; schedule the sale; return accrued interest reversed (P, B).
 
-    Fraud removes the missing fraction of the fleet. The lender's interest claim becomes
+    Fraud removes the missing fraction of the fleet and the SPV's operating cash (the reserve, held by the
+    lender, stays). The lender's interest claim becomes
     accrued + grace interest; accrual stops. Only the defaulting loans are touched.
     """
     reversed_usd = np.zeros(route.shape)
@@ -333,9 +443,12 @@ def start_defaults(
     sub.claim_interest_usd[:] = sub.accrued_usd + sub.late_interest_usd
     reversed_usd[rows, cols] = sub.accrued_usd
     sub.accrued_usd[:] = 0.0
-    sub.gpus *= np.where(new_route == ROUTE_FRAUD, 1.0 - bp.fraud_missing_fraction[cols], 1.0)
+    fraud = new_route == ROUTE_FRAUD
+    sub.gpus *= np.where(fraud, 1.0 - bp.fraud_missing_fraction[cols], 1.0)
+    sub.cash_usd[:] = np.where(fraud, 0.0, sub.cash_usd)  # a fraudulent operator's SPV cash is gone
     sub.grace_until_day[:] = np.inf
     sub.breach_until_day[:] = np.inf
+    sub.walked[:] = False
     book.put(sub, rows, cols, DEFAULT_FIELDS)
     return reversed_usd
 

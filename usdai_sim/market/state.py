@@ -1,7 +1,8 @@
 """Market state per path and its one-step update (T-bill, GPU resale factors, rentals, price impact).
 
-Resale index of class c (multiplies list price × depreciation):
-    I_c = exp(X_common + X_c + impact_c) · shock multipliers,  X log-normal factors (gpu.log_factor_step)
+Resale (liquidity) index of class c (multiplies the fundamental value: list price × income or depreciation):
+    I_c = exp(X_common + X_c + impact_c) · shock multipliers,  X log factors: OU around 0 at speed
+    ``liquidity_kappa_per_year`` (gpu.ou_step), or geometric Brownian motions when it is 0
 Rental price of class c ($/GPU-hour):
     R_c = anchor_c · exp(μ_R·t + U_c) · shock multipliers,  U_c an OU deviation whose shocks have
     correlation ρ with the class's total resale shock (σ_g·z_g + σ_c·z_c)/√(σ_g² + σ_c²).
@@ -19,7 +20,7 @@ from usdai_sim.market.rates import cir_step, historical_rate_path, vasicek_step
 from usdai_sim.market.shocks import MarketShocks
 from usdai_sim.params import DAYS_PER_YEAR, ClassParams
 from usdai_sim.rng import Streams
-from usdai_sim.scenario.schema import Markets, PriceImpact, Simulation
+from usdai_sim.scenario.schema import Factor, Markets, PriceImpact, Simulation
 
 
 @dataclass
@@ -83,6 +84,13 @@ def advance_tbill(
         state.tbill_base = np.full_like(state.tbill_base, history_value)
 
 
+def _liquidity_step(x: np.ndarray, factor: Factor, kappa_per_year: float, dt_years: float, z: np.ndarray) -> np.ndarray:
+    """One step of a log liquidity factor: an OU around 0 at speed κ (drift unused), or the GBM log when κ = 0."""
+    if kappa_per_year > 0:
+        return ou_step(x, 0.0, kappa_per_year, factor.vol_per_sqrt_year, dt_years, z)
+    return log_factor_step(x, factor.drift_per_year, factor.vol_per_sqrt_year, dt_years, z)
+
+
 def advance_gpu(
     state: MarketState, markets: Markets, streams: Streams, n_classes: int, dt_years: float
 ) -> np.ndarray:
@@ -90,15 +98,9 @@ def advance_gpu(
     gpu = markets.gpu
     z_common = streams.normal("gpu_common")
     z_class = streams.normal("gpu_class", n_classes)
-    state.common_log = log_factor_step(
-        state.common_log, gpu.common.drift_per_year, gpu.common.vol_per_sqrt_year, dt_years, z_common
-    )
-    state.class_log = log_factor_step(
-        state.class_log,
-        gpu.class_factor.drift_per_year,
-        gpu.class_factor.vol_per_sqrt_year,
-        dt_years,
-        z_class,
+    state.common_log = _liquidity_step(state.common_log, gpu.common, gpu.liquidity_kappa_per_year, dt_years, z_common)
+    state.class_log = _liquidity_step(
+        state.class_log, gpu.class_factor, gpu.liquidity_kappa_per_year, dt_years, z_class
     )
     sg, sc = gpu.common.vol_per_sqrt_year, gpu.class_factor.vol_per_sqrt_year
     total = np.hypot(sg, sc)

@@ -68,8 +68,8 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "default_rate_principal": (
         "fraction", "exposure at default / principal originated, all paths pooled"),
     "defaults_by_route": (
-        "defaults per path", "mean defaults per path by route: payment (grace expired), strategic, fraud, "
-        "covenant (maintenance LTV)"),
+        "defaults per path", "mean defaults per path by route: payment (cash, reserve and sponsor support "
+        "short after grace), strategic (walked away: below the default boundary), fraud, covenant (maintenance LTV)"),
     "loss_given_default": (
         "fraction", "per path, principal loss / exposure of defaulted loans whose collateral was sold"),
     "recovery_rate": ("fraction", "per path, 1 − loss given default"),
@@ -85,6 +85,12 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
         "USD", "per path, principal of defaulted loans whose collateral is unsold at the horizon (loss not "
         "yet recognised)"),
     "first_loss_used_usd": ("USD", "per path, first-loss capital used to absorb losses"),
+    "loss_given_default_by_route": (
+        "fraction", "pooled LGD (loss net of recourse / exposure of sold defaults) by default route"),
+    "loss_given_default_by_class": ("fraction", "pooled LGD of sold defaults by GPU class"),
+    "recovery_split": (
+        "fraction", "share of all recoveries from the reserve (DSRA + SPV cash), GPU sale proceeds and "
+        "springing recourse"),
     # peg
     "usdai_backing_ratio_min": (
         "ratio", "lowest USDai reserves / USDai supply on any path and day (1 = fully backed)"),

@@ -13,6 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from usdai_sim.market.catalog import GPU_CATALOG
 
+
+def meta(unit: str, source: str) -> dict[str, Any]:
+    """Schema extras of a field: its unit and the source of its default (or "assumption: why")."""
+    return {"unit": unit, "source": source}
+
+
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -148,12 +154,41 @@ class Factor(Frozen):
     vol_per_sqrt_year: NonNegative = 0.0
 
 
-class Gpu(Frozen):
-    """Resale value per GPU = list × depreciation(age) × exp(common + class + idiosyncratic) × shocks."""
+class Valuation(Frozen):
+    """How a GPU's fundamental value is set (``usdai_sim/market/valuation.py``).
 
-    common: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.20)
-    class_factor: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.10)
-    idiosyncratic: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.10)
+    ``income``: value = list price × PV(expected rental net of operating cost over the remaining economic
+    life) / the same PV for a new GPU at day 0 — so a rental collapse lowers resale value through the model.
+    ``depreciation``: value = list price × the age curve of ``classes.*.depreciation`` (the Merton/Black–Cox
+    world of the closed-form checks; rentals do not move it).
+    """
+
+    method: Literal["income", "depreciation"] = "income"
+    discount_rate: Annotated[float, Field(gt=0.0, le=1.0, json_schema_extra=meta(
+        "per year", "assumption: GPU-loan pricing 10-17% APY (DOMAIN.md, Dec 2025) plus a premium"))] = 0.15
+    economic_life_years: Annotated[float, Field(gt=0.0, le=20.0, json_schema_extra=meta(
+        "years", "assumption: 7 yr, past the 4-6 yr accounting lives (10-K filings 2025, DOMAIN.md); "
+        "with the rental drift it reproduces the vintage factors (calibration page)"))] = 7.0
+    billable_fraction: Annotated[float, Field(gt=0.0, le=1.0, json_schema_extra=meta(
+        "fraction", "neoclouds bill 85-95% (DOMAIN.md utilisation row)"))] = 0.85
+    opex_fraction_of_rental: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
+        "fraction of the day-0 rental", "CoreWeave 2024 adj. EBITDA ~64% -> opex ~36% (IPO prospectus 2025)"))] = 0.36
+
+
+class Gpu(Frozen):
+    """Resale value per GPU = fundamental value (``valuation``) × liquidity factor × exp(idiosyncratic).
+
+    Liquidity factor of class c = exp(common + class + impact) × resale shocks: the secondary market's
+    discount or premium to fundamental value. With ``liquidity_kappa_per_year`` > 0 the common and class
+    log factors mean-revert to 0 (thin markets recover); 0 keeps them geometric Brownian motions.
+    """
+
+    common: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.10)
+    class_factor: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.05)
+    idiosyncratic: Factor = Factor(drift_per_year=0.0, vol_per_sqrt_year=0.05)
+    liquidity_kappa_per_year: Annotated[float, Field(ge=0.0, json_schema_extra=meta(
+        "per year", "assumption: secondary-market dislocations fade within about a year"))] = 1.0
+    valuation: Valuation = Valuation()
     classes: dict[str, GpuClass] = Field(default_factory=default_gpu_classes)
 
     @model_validator(mode="before")
@@ -167,7 +202,9 @@ class Gpu(Frozen):
 class Rental(Frozen):
     """Log rental price per class: OU around log(anchor) + drift·t, correlated with the resale factor."""
 
-    drift_per_year: float = -0.05
+    drift_per_year: Annotated[float, Field(json_schema_extra=meta(
+        "per year (log)", "assumption: a class's rental falls as newer generations arrive; "
+        "-8%/yr makes the income value reproduce the DOMAIN.md vintage factors (calibration page)"))] = -0.08
     vol_per_sqrt_year: NonNegative = 0.30
     kappa_per_year: NonNegative = 0.5
     correlation_with_resale: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.6
@@ -209,19 +246,50 @@ class Cohort(Frozen):
     amortisation: Literal["amortising", "interest_only"] = "amortising"
     origination_day: Dist = 0.0
     contracted_share: Dist = Spread(low=0.3, high=0.8)
-    contract_price_fraction: Dist = 1.0
+    contract_price_fraction: Dist = Field(default=0.75, json_schema_extra=meta(
+        "fraction of the spot rental", "H100 1-year contracts $1.70-2.35 vs on-demand median ~$2.95 "
+        "(SemiAnalysis; GPU price index, Oct 2025-May 2026)"))
+    contract_months: Annotated[float, Field(gt=0.0, le=120.0, json_schema_extra=meta(
+        "months", "CoreWeave: committed contracts average ~4 years (IPO prospectus 2025); smaller "
+        "operators sign 1-year contracts (SemiAnalysis): 24 is an assumption between them"))] = 24.0
+    renter_default_rate_per_year: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
+        "per year", "assumption: near single-B corporate default rates for AI-startup renters"))] = 0.03
+    renter_default_elasticity: Annotated[float, Field(ge=0.0, le=10.0, json_schema_extra=meta(
+        "dimensionless", "assumption: hazard × (trend rental / rental)^k; renters fail as the market "
+        "reprices below their contract"))] = 2.0
     utilisation_level: Dist = Spread(low=0.75, high=0.95)
     power_usd_per_kwh: Dist = Spread(low=0.06, high=0.12)
+    pue: Dist = Field(default=Spread(low=1.2, high=1.5), json_schema_extra=meta(
+        "dimensionless", "data-centre norms PUE 1.2-1.5 (DOMAIN.md operator economics)"))
     idle_power_fraction: Fraction = 0.3
-    colocation_usd_per_gpu_hour: Dist = Spread(low=0.15, high=0.30)
-    overhead_usd_per_gpu_month: Dist = 40.0
+    colocation_usd_per_kw_month: Dist = Field(default=Spread(low=150.0, high=220.0), json_schema_extra=meta(
+        "USD per kW of IT load per month", "assumption: high-density colocation in Tier III/IV sites"))
+    overhead_usd_per_gpu_month: Dist = Field(default=250.0, json_schema_extra=meta(
+        "USD per GPU-month", "assumption: staff, network, software, sales; sets the EBITDA margin near "
+        "CoreWeave's 64% less a small-operator discount (calibration page)"))
+    repair_usd_per_gpu_month: Dist = Field(default=20.0, json_schema_extra=meta(
+        "USD per GPU-month", "assumption: ~9%/yr interruptions (Meta, Llama 3) mostly repaired or replaced "
+        "under warranty at ~10% of a $25k GPU"))
     initial_cash_months: Dist = Spread(low=1.0, high=3.0)
     dsra_months: NonNegative = 3.0
     cash_sweep_above_months: NonNegative = 3.0
-    strategic_walk_ratio: Dist = Spread(low=0.5, high=0.8)
+    sponsor_support_months: Annotated[float, Field(ge=0.0, le=120.0, json_schema_extra=meta(
+        "months of debt service", "assumption: a parent covers SPV shortfalls of about one quarter while "
+        "continuing is worth it (Iris Energy 2022 stopped when it was not)"))] = 3.0
+    default_friction_months: Annotated[float, Field(ge=0.0, le=120.0, json_schema_extra=meta(
+        "months of revenue at origination", "assumption: lost customer contracts, reputation and legal cost "
+        "of handing a fleet back"))] = 3.0
+    equity_discount_rate: Annotated[float, Field(gt=0.0, le=2.0, json_schema_extra=meta(
+        "per year", "assumption: operators' cost of equity above their 10-17% debt (DOMAIN.md loan pricing)"))] = 0.25
+    strategic_walk_ratio: Dist = Field(default=Spread(low=0.5, high=0.8), json_schema_extra=meta(
+        "collateral / principal", "assumption; used only by default_rule: collateral_barrier (Black-Cox)"))
     fraud_rate_per_year: Dist = 0.005
-    hardware_failure_rate_per_year: NonNegative = 0.09
+    hardware_failure_rate_per_year: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
+        "per year", "permanent loss of collateral 1-2%/yr: assumption (DOMAIN.md hardware failure row: 9%/yr "
+        "interruptions are mostly repaired, the cost is in repair_usd_per_gpu_month)"))] = 0.015
     hardware_insured: bool = False
+    arrivals_per_month: Annotated[float, Field(ge=0.0, le=100.0, json_schema_extra=meta(
+        "loans per month", "assumption: new loan requests of this template (Poisson)"))] = 0.0
     refinance_ltv: Fraction = 0.6
     maintenance_ltv: Annotated[float, Field(gt=0.0, le=2.0)] | None = None
     covenant_cure_days: Annotated[int, Field(ge=0)] = 30
@@ -236,10 +304,18 @@ class Cohort(Frozen):
 
 
 class Borrowers(Frozen):
-    """The GPU-operator population."""
+    """The GPU-operator population and the rule by which a solvent operator walks away.
+
+    ``option`` (default): walk at a payment date when the operator's revenue factor is below its default
+    boundary (continuing, with the option to walk later, is worth less than walking;
+    ``usdai_sim/agents/default_option.py``); ``myopic``: the same without the option to walk later;
+    ``collateral_barrier``: walk as soon as collateral < strategic_walk_ratio × principal (Black–Cox).
+    """
 
     cohorts: Annotated[tuple[Cohort, ...], Field(min_length=1)] = (Cohort(),)
     demand_patience_days: Annotated[int, Field(ge=0)] = 90
+    default_rule: Literal["option", "myopic", "collateral_barrier"] = "option"
+    refinance_at_maturity: bool = True
 
     @property
     def count(self) -> int:
@@ -270,8 +346,11 @@ class Liquidation(Frozen):
     fee_fraction: Fraction = 0.10
     surplus_to: Literal["protocol", "borrower"] = "protocol"
     price_impact: PriceImpact = PriceImpact()
-    fraud_missing_fraction: Dist = Spread(low=0.3, high=0.8)
-    recourse_recovery_fraction: Fraction = 0.3
+    fraud_missing_fraction: Dist = Field(default=Spread(low=0.6, high=1.0), json_schema_extra=meta(
+        "fraction of the fleet", "Maple/Orthogonal Dec 2022: expected recovery $2.5M of $36M (LGD ~93%); "
+        "missing or double-pledged GPUs (DOMAIN.md)"))
+    recourse_recovery_fraction: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
+        "fraction of the shortfall", "Maple/Orthogonal Dec 2022: ~7% of the claim recovered (DOMAIN.md)"))] = 0.1
     recourse_delay_days: Annotated[int, Field(ge=0)] = 180
 
 

@@ -1,0 +1,1 @@
+"""Calibration: the model's own figures next to public ones (``usdai-sim calibrate``)."""

@@ -1,0 +1,68 @@
+"""Fundamental GPU value by the income approach: what the GPU can still earn, discounted.
+
+For a GPU of class c with ℓ years of economic life left, at time t (years), per GPU-hour of anchor rental:
+    PV(t, ℓ) = ∫₀^ℓ e^{−rτ} · max(0, b · E[R_c(t+τ)]/A_c − o) dτ
+    E[R_c(t+τ)]/A_c = exp(μ(t+τ) + U_c(t)·e^{−κτ} + ½·σ²(1 − e^{−2κτ})/(2κ))
+where R_c is the class's rental ($/GPU-hour), A_c its day-0 anchor, U_c = log(R_c/(A_c·e^{μt})) its current
+deviation from trend (rental shocks included: the market expects them to fade at the OU speed κ), b the
+billable fraction, o the operating cost as a fraction of the anchor (a generic operator's), r the valuation
+discount rate (per year). The integral is a midpoint sum over months (units: years × fraction of anchor).
+Value fraction of list price = PV(t, ℓ)/PV(0, L) with L the economic life: a new GPU on trend at day 0 is
+worth its list price, and everything after that moves with the rental market and the GPU's age.
+Limits: σ = 0, μ = 0, o = 0 → value ∝ (1 − e^{−rℓ}) (an annuity); a rental collapse of factor q scales
+the revenue term by q^{e^{−κτ}}; PV is non-decreasing in U and in ℓ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from usdai_sim.scenario.schema import Rental, Valuation
+
+MONTHS_PER_YEAR = 12
+
+
+class IncomeValuation:
+    """Evaluates PV(t, ℓ) on a monthly τ grid for every path and class, then reads it per borrower."""
+
+    def __init__(self, spec: Valuation, rental: Rental) -> None:
+        self.spec, self.rental = spec, rental
+        months = int(np.ceil(spec.economic_life_years * MONTHS_PER_YEAR))
+        self.tau = (np.arange(months) + 0.5) / MONTHS_PER_YEAR
+        kappa, sigma = rental.kappa_per_year, rental.vol_per_sqrt_year
+        self.decay = np.exp(-kappa * self.tau)
+        half_var = 0.5 * sigma**2 * (self.tau if kappa == 0 else -np.expm1(-2 * kappa * self.tau) / (2 * kappa))
+        self.log_base = rental.drift_per_year * self.tau + half_var
+        self.weight = np.exp(-spec.discount_rate * self.tau) / MONTHS_PER_YEAR
+        self.new_gpu_pv = float(self.cumulative(0.0, np.zeros((1, 1)))[0, 0, -1])
+
+    def cumulative(self, t_years: float, deviation: np.ndarray) -> np.ndarray:
+        """PV up to each month of life, (P, C, months + 1), starting with 0 (deviation U is (P, C))."""
+        spec = self.spec
+        log_r = self.rental.drift_per_year * t_years + self.log_base + deviation[..., None] * self.decay
+        net = np.maximum(spec.billable_fraction * np.exp(log_r) - spec.opex_fraction_of_rental, 0.0)
+        out = np.zeros((*deviation.shape, self.tau.size + 1))
+        np.cumsum(net * self.weight, axis=-1, out=out[..., 1:])
+        return out
+
+    def value_fraction(
+        self, t_years: float, deviation: np.ndarray, class_index: np.ndarray, life_left_years: np.ndarray
+    ) -> np.ndarray:
+        """Value / list price of each borrower's GPUs, (P, B): PV(t, ℓ) / PV(0, L) read at ℓ (P, B) per borrower."""
+        cum = self.cumulative(t_years, deviation)
+        n_nodes = cum.shape[-1]
+        months = np.clip(life_left_years * MONTHS_PER_YEAR, 0.0, n_nodes - 1.0)
+        low = np.minimum(months.astype(np.int64), n_nodes - 2)
+        frac = months - low
+        flat = cum.reshape(cum.shape[0], -1)
+        base = class_index * n_nodes + low
+        v0 = np.take_along_axis(flat, base, axis=1)
+        v1 = np.take_along_axis(flat, base + 1, axis=1)
+        return (v0 + (v1 - v0) * frac) / self.new_gpu_pv
+
+
+def trend_deviation(
+    rental_usd_per_gpu_hour: np.ndarray, anchor_usd_per_gpu_hour: np.ndarray, drift_per_year: float, t_years: float
+) -> np.ndarray:
+    """U = log(R / (A·e^{μt})): the rental's deviation from its trend, shocks included, (P, C)."""
+    return np.log(rental_usd_per_gpu_hour / anchor_usd_per_gpu_hour) - drift_per_year * t_years
