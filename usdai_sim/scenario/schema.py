@@ -500,7 +500,8 @@ class ValidationTarget(Frozen):
     """An observed outcome and the tolerance band, set before running, that the model's median must hit.
 
     ``metric`` is a replay metric of ``usdai_sim.calibration.replays`` (listed in the README); values are
-    in the metric's unit (fractions of 1 unless the metric says otherwise).
+    in the metric's unit (fractions of 1 unless the metric says otherwise). Metrics over a window of the
+    run read ``from_day`` and ``to_day`` (days from the start; default the whole horizon).
     """
 
     metric: str
@@ -509,11 +510,15 @@ class ValidationTarget(Frozen):
     high: float
     source: str
     note: str = ""
+    from_day: NonNegative | None = None
+    to_day: NonNegative | None = None
 
     @model_validator(mode="after")
     def _band_ordered(self) -> ValidationTarget:
         if self.high < self.low:
             raise ValueError(f"high must be >= low (got low={self.low}, high={self.high})")
+        if self.from_day is not None and self.to_day is not None and self.to_day <= self.from_day:
+            raise ValueError("to_day must be after from_day")
         return self
 
 
