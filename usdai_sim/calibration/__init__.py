@@ -1,0 +1,1 @@
+"""Calibration and validation pages: the model against observed figures and episodes."""
