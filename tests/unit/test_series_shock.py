@@ -103,3 +103,19 @@ def test_missing_csv(tmp_path: Path) -> None:
     path.write_text("shocks:\n  - {type: series, target: rental, csv: nowhere.csv}\n")
     with pytest.raises(ScenarioError, match="cannot read series CSV"):
         load_scenario(path)
+
+
+def _recovery_usd(liquidity: float) -> float:
+    from usdai_sim.engine import simulate
+
+    scenario = Scenario.model_validate({
+        "simulation": {"horizon_days": 120, "paths": 4},
+        "borrowers": {"cohorts": [{"count": 5, "gpus": 500, "fraud_rate_per_year": 365.0}]},
+        "shocks": [{"type": "series", "target": "liquidity", "days": [0], "values": [liquidity]}],
+    })
+    return float(simulate(scenario).paths["recovery_usd"].sum())
+
+
+def test_thinner_secondary_market_recovers_less() -> None:
+    """Liquidity × 0.01 leaves 1% of the market depth, so the fire-sale discount of the same sales is larger."""
+    assert _recovery_usd(0.01) < _recovery_usd(1.0)
