@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from usdai_sim.recorder import series_names
+from usdai_sim.scenario.schema import dist_bounds
 
 if TYPE_CHECKING:
     from usdai_sim.results import Results
@@ -111,6 +112,11 @@ def _routes(results: Results) -> str:
     return f"Defaults per path by route: {parts} (of {loans:.1f} loans written)."
 
 
+def _pooled_lgd(results: Results) -> str:
+    lgd = results.summary.get("loss_given_default_pooled")
+    return "n/a" if lgd is None else f"{lgd:.1%}"
+
+
 def default_mechanism(results: Results) -> str:
     """What drives defaults: the borrower default rule, with this run's defaults by route."""
     return (
@@ -122,21 +128,25 @@ def default_mechanism(results: Results) -> str:
 
 def recovery_mechanism(results: Results) -> str:
     """What drives the loss on a default: sale factors, fraud's missing collateral, recourse."""
-    lgd = results.summary.get("loss_given_default_pooled")
-    lgd_text = "n/a" if lgd is None else f"{lgd:.1%}"
+    spec = results.scenario.protocol.liquidation
+    low, high = dist_bounds(spec.fraud_missing_fraction)
     return (
         "The loss on a default is set by the liquidation route (protocol.liquidation): the forced-sale factor "
-        "for the time to sell, the fire-sale discount, the fee, and for fraud the share of collateral missing "
-        f"and the recourse recovered after its delay. Pooled LGD in this run: {lgd_text}. {_routes(results)}"
+        "for the time to sell, the fire-sale discount and the fee; for fraud, a share of the collateral is "
+        f"missing ({low:.0%}-{high:.0%}) and {spec.recourse_recovery_fraction:.0%} of the shortfall comes back "
+        f"through recourse after {spec.recourse_delay_days} days. Pooled LGD in this run: {_pooled_lgd(results)}. "
+        f"{_routes(results)}"
     )
 
 
 def holder_mechanism(results: Results) -> str:
     """What carries a loan loss to sUSDai holders: first-loss capital, recognition on sale."""
     used = results.paths["first_loss_used_usd"].mean()
+    protocol = results.scenario.protocol
     return (
-        "A loss reaches the exchange ratio when the collateral is sold (protocol.loss_recognition), after "
-        f"first-loss capital is used (mean used per path: ${used:,.0f}). {_routes(results)}"
+        f"A loss reaches the exchange ratio when it is recognised ({protocol.loss_recognition.policy}) and "
+        f"only after first-loss capital is used up (${protocol.first_loss_usd:,.0f} at the start; mean used "
+        f"per path ${used:,.0f}). Pooled LGD in this run: {_pooled_lgd(results)}. {_routes(results)}"
     )
 
 
