@@ -43,7 +43,8 @@ def test_every_replay_is_built_in() -> None:
 
 def test_committed_page_is_in_sync(runs: list[replays.ReplayRun]) -> None:
     """Regenerating the page reproduces it; run `make validation` after changing the model or a replay."""
-    assert PAGE.read_text(encoding="utf-8") == validation_page.markdown(runs, replays.PAGE_PATHS)
+    fresh = validation_page.markdown(runs, replays.PAGE_PATHS)
+    assert PAGE.read_text(encoding="utf-8") == fresh, "reports/validation.md is stale: run `make validation`"
 
 
 def test_replays_that_passed_still_pass(runs: list[replays.ReplayRun]) -> None:

@@ -171,19 +171,26 @@ def _draw_observed(run: ReplayRun, ax: Axes) -> bool:
     return True
 
 
+def _fan(run: ReplayRun, ax: Axes, variable: str, label: str) -> None:
+    band = run.results.band(variable)
+    ax.fill_between(band.index, band["p05"], band["p95"], color="#1f4e79", alpha=0.25, label="5-95%")
+    ax.plot(band.index, band["p50"], color="#1f4e79", label=f"{label} (median)")
+
+
 def _draw_drivers(run: ReplayRun, ax: Axes) -> None:
     _draw_series_shocks(run, ax)
     observed = _draw_observed(run, ax)
-    ax.set_title("observed vs model (index)" if observed else "drivers (index, 1.0 = unchanged)")
-    ax.set_xlabel(f"days from {run.scenario.simulation.start_date}")
     if ax.lines:
-        ax.legend(fontsize=7)
+        ax.set_title("observed vs model (index)" if observed else "drivers (index, 1.0 = unchanged)")
+    else:
+        _fan(run, ax, "defaults_cumulative", "loans defaulted")
+        ax.set_title("loans defaulted so far (no market driver)")
+    ax.set_xlabel(f"days from {run.scenario.simulation.start_date}")
+    ax.legend(fontsize=7)
 
 
 def _draw_exchange_ratio(run: ReplayRun, ax: Axes) -> None:
-    band = run.results.band("exchange_ratio")
-    ax.fill_between(band.index, band["p05"], band["p95"], color="#1f4e79", alpha=0.25, label="5-95%")
-    ax.plot(band.index, band["p50"], color="#1f4e79", label="median")
+    _fan(run, ax, "exchange_ratio", "exchange ratio")
     ax.set_title("sUSDai exchange ratio")
     ax.set_xlabel(f"days from {run.scenario.simulation.start_date}")
     ax.legend(fontsize=7)
