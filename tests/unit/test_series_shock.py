@@ -98,6 +98,26 @@ def test_bad_csv_is_one_error_at_the_csv_key(tmp_path: Path, csv_text: str, mess
     assert "s.yaml:3" in str(info.value) and "shocks[0].csv" in str(info.value)
 
 
+def test_header_only_csv_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="days and values must be non-empty"):
+        load_scenario(_write(tmp_path, "date,value,source\n"))
+
+
+def test_non_utf8_csv(tmp_path: Path) -> None:
+    path = _write(tmp_path, "")
+    (tmp_path / "drv.csv").write_bytes(b"date,value,source\n2022-01-01,1.0,\xff\xfe\n")
+    with pytest.raises(ScenarioError, match="cannot read series CSV"):
+        load_scenario(path)
+
+
+def test_csv_and_inline_values_together(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("shocks:\n  - {type: series, target: rental, csv: x.csv, days: [0], values: [1.0]}\n")
+    with pytest.raises(ScenarioError, match="either csv or days and values") as info:
+        load_scenario(path)
+    assert "s.yaml:2" in str(info.value)
+
+
 def test_missing_csv(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text("shocks:\n  - {type: series, target: rental, csv: nowhere.csv}\n")

@@ -77,6 +77,8 @@ def _inline_csv_paths(data: dict[str, Any], lines: dict, default_file: str) -> N
             file, line = locate(lines, ("shocks", i, "csv"), default_file)
             key = f"shocks[{i}].csv"
             if shock.get("type") == "series":
+                if "days" in shock or "values" in shock:
+                    raise ScenarioError(file, line, key, "give either csv or days and values, not both")
                 csv_path = find_series_csv(str(shock.pop("csv")), Path(file).parent)
                 where = (file, line, key)
                 shock["days"], shock["values"] = read_series_csv(csv_path, _start_date(data), where)
