@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= baseline
 OUT ?= reports/$(SCENARIO)
 
-.PHONY: run test test-deep bench lint docs clean
+.PHONY: run test test-deep bench lint docs validation clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check usdai_sim tests benchmarks
 	$(BIN)/mypy usdai_sim
+
+validation: $(STAMP)
+	$(BIN)/usdai-sim replay-report --out reports/validation.md
 
 docs: $(STAMP)
 	$(BIN)/python -m usdai_sim.readme README.md

@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/compare"), help="where to write the comparison"
     )
     compare.add_argument("--force", action="store_true", help="replace an existing comparison directory")
+    replay = sub.add_parser("replay-report", help="run the historical replays and write the validation page")
+    replay.add_argument("--paths", type=int, help="Monte Carlo paths per replay (default: the page's)")
+    replay.add_argument(
+        "--out", type=Path, default=Path("reports/validation.md"), help="the page (figures go beside it)"
+    )
+    replay.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
@@ -269,6 +275,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay_report(args: argparse.Namespace) -> int:
+    from usdai_sim.calibration import replays, validation_page
+
+    paths = replays.PAGE_PATHS if args.paths is None else args.paths
+    if paths <= 0:
+        raise UsageError(f"--paths: must be a positive number of paths (got {paths})")
+    if args.out.suffix != ".md":
+        raise UsageError(f"--out: the page must be a .md file (got {args.out})")
+    _check_writable(args.out)
+    progress = None if args.quiet else (lambda name: print(f"running {name}", file=sys.stderr))
+    runs = replays.run_all(paths, progress)
+    validation_page.write_page(runs, paths, args.out)
+    checks = [c for run in runs for c in run.checks]
+    print(f"validation page written to {args.out}: {sum(c.passed for c in checks)} of {len(checks)} targets pass")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -276,6 +299,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schema": cmd_schema,
     "report": cmd_report,
     "compare": cmd_compare,
+    "replay-report": cmd_replay_report,
 }
 
 

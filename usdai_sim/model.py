@@ -434,7 +434,11 @@ def _sell(m: UsdaiModel, selling: np.ndarray) -> None:
     window = record_forced_sales(m.market, sold, m.params.classes, spec.price_impact, m.dt_days)
     impact = spec.price_impact
     discount = price_impact_discount(
-        window, m.params.classes.depth_gpus_per_30d, 0.0, impact.discount_slope, impact.max_discount
+        window,
+        m.params.classes.depth_gpus_per_30d * m.market_shocks.liquidity_multiplier,
+        0.0,
+        impact.discount_slope,
+        impact.max_discount,
     )
     gross = np.where(
         selling, liq.gross_proceeds(book.gpus, m.value_usd_per_gpu, m.sale_factor, discount[:, cls]), 0.0

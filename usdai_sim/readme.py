@@ -45,12 +45,20 @@ def report_guide() -> str:
     return "".join(f"- **{spec.title}** — {spec.reading}\n" for spec in specs)
 
 
+def replay_metrics() -> str:
+    """The metrics a replay's validation target can name, with their meaning and unit."""
+    from usdai_sim.calibration.metrics import METRICS
+
+    return "".join(f"- `{name}` — {metric.description}\n" for name, metric in METRICS.items())
+
+
 GENERATED: dict[str, Callable[[], str]] = {
     "SCENARIO LIST": scenario_list,
     "SCENARIO KEYS": reference.markdown,
     "PHASES": phase_table,
     "METRICS": metrics_table,
     "REPORT": report_guide,
+    "REPLAY METRICS": replay_metrics,
 }
 
 

@@ -18,6 +18,7 @@ from usdai_sim.scenario.schema import (
     RedemptionWaveShock,
     RentalShock,
     Scenario,
+    SeriesShock,
     Shock,
     TbillPathShock,
     TbillShiftShock,
@@ -48,6 +49,7 @@ class MarketShocks:
     tbill_override: np.ndarray
     fraud_multiplier: np.ndarray
     wave_fraction: np.ndarray
+    liquidity_multiplier: np.ndarray
 
 
 class ShockSchedule:
@@ -90,6 +92,7 @@ class ShockSchedule:
             tbill_override=np.full(p, np.nan),
             fraud_multiplier=np.ones(p),
             wave_fraction=np.zeros(p),
+            liquidity_multiplier=np.ones((p, c)),
         )
         for i, shock in enumerate(self.shocks):
             self._apply(i, shock, day, out)
@@ -113,6 +116,8 @@ class ShockSchedule:
             out.wave_fraction += shock.fraction_of_supply * e
         elif isinstance(shock, NewGenerationShock):
             self._apply_new_generation(i, shock, day, out)
+        elif isinstance(shock, SeriesShock):
+            self._apply_series(i, shock, day, out)
 
     def _apply_path(self, i: int, shock: TbillPathShock, day: float, out: MarketShocks) -> None:
         elapsed = day - self.start_day[i]
@@ -129,3 +134,15 @@ class ShockSchedule:
         resale = decay * (1.0 + shock.resale_jump * launched)
         out.resale_multiplier *= np.where(mask, resale[:, None], 1.0)
         out.rental_multiplier *= np.where(mask, (1.0 + shock.rental_jump * launched)[:, None], 1.0)
+
+    def _apply_series(self, i: int, shock: SeriesShock, day: float, out: MarketShocks) -> None:
+        value = np.interp(day - self.start_day[i], shock.days, shock.values)
+        factor = 1.0 + (value - 1.0) * self._e(i, day)
+        if shock.target == "utilisation":
+            out.utilisation_multiplier *= factor
+            return
+        per_class = np.where(self._class_mask(shock.classes), factor[:, None], 1.0)
+        target = {"rental": out.rental_multiplier, "resale": out.resale_multiplier}.get(
+            shock.target, out.liquidity_multiplier
+        )
+        target *= per_class

@@ -12,7 +12,8 @@ from typing import Any
 
 from usdai_sim.errors import ScenarioError
 from usdai_sim.scenario.load import Provenance, locate, resolve_extends, validate
-from usdai_sim.scenario.schema import Scenario, cross_check
+from usdai_sim.scenario.schema import Scenario, Simulation, cross_check
+from usdai_sim.scenario.series_csv import find_series_csv, read_series_csv
 
 DEFAULT_SCENARIO = "baseline"
 
@@ -62,13 +63,28 @@ def _read_rate_csv(csv_path: Path, file: str, line: int | None, key: str) -> tup
     return days, rates
 
 
+def _start_date(data: dict[str, Any]) -> str:
+    simulation = data.get("simulation")
+    given = simulation.get("start_date") if isinstance(simulation, dict) else None
+    return str(given) if given is not None else Simulation().start_date
+
+
 def _inline_csv_paths(data: dict[str, Any], lines: dict, default_file: str) -> None:
-    """Replace ``csv: FILE`` in tbill_path shocks by its ``days``/``rates`` (relative to the YAML file)."""
+    """Replace ``csv: FILE`` in tbill_path shocks by ``days``/``rates`` and in series shocks by
+    ``days``/``values`` (the file relative to the YAML file; series files also from the packaged replays)."""
     for i, shock in enumerate(data.get("shocks") or []):
         if isinstance(shock, dict) and "csv" in shock:
             file, line = locate(lines, ("shocks", i, "csv"), default_file)
+            key = f"shocks[{i}].csv"
+            if shock.get("type") == "series":
+                if "days" in shock or "values" in shock:
+                    raise ScenarioError(file, line, key, "give either csv or days and values, not both")
+                csv_path = find_series_csv(str(shock.pop("csv")), Path(file).parent)
+                where = (file, line, key)
+                shock["days"], shock["values"] = read_series_csv(csv_path, _start_date(data), where)
+                continue
             csv_path = Path(file).parent / str(shock.pop("csv"))
-            shock["days"], shock["rates"] = _read_rate_csv(csv_path, file, line, f"shocks[{i}].csv")
+            shock["days"], shock["rates"] = _read_rate_csv(csv_path, file, line, key)
 
 
 def load_scenario(ref: str | os.PathLike[str]) -> tuple[Scenario, Provenance]:

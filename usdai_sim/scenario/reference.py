@@ -30,6 +30,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("protocol.queue.qev", schema.Qev),
     ("protocol.allocation", schema.Allocation),
     ("shocks[i] (all types)", schema.ShockBase),
+    ("validation[i]", schema.ValidationTarget),
 )
 SHOCKS: tuple[type[BaseModel], ...] = (
     schema.GpuResaleShock,
@@ -40,6 +41,7 @@ SHOCKS: tuple[type[BaseModel], ...] = (
     schema.FraudShock,
     schema.RedemptionWaveShock,
     schema.NewGenerationShock,
+    schema.SeriesShock,
 )
 
 

@@ -532,6 +532,32 @@ class NewGenerationShock(ShockBase):
     rental_jump: Annotated[float, Field(ge=-1.0)] = 0.0
 
 
+class SeriesShock(ShockBase):
+    """An observed driver: ``target`` of the named classes (all when empty) × value(t) (1.0 = unchanged).
+
+    value(t) is linear between ``values`` on ``days`` after ``start_day`` (negative: before it), the first
+    value before the first day and the last after the last; from a CSV (``date,value,source``) via ``csv``.
+    ``liquidity`` multiplies the secondary-market depth that sets the fire-sale discount (values must be
+    > 0); ``utilisation`` multiplies every borrower's utilisation.
+    """
+
+    type: Literal["series"]
+    target: Literal["rental", "resale", "liquidity", "utilisation"]
+    classes: tuple[str, ...] = ()
+    days: tuple[float, ...] = ()
+    values: tuple[NonNegative, ...] = ()
+
+    @model_validator(mode="after")
+    def _aligned(self) -> SeriesShock:
+        if not self.days or len(self.days) != len(self.values):
+            raise ValueError("days and values must be non-empty and of equal length")
+        if any(b <= a for a, b in zip(self.days, self.days[1:], strict=False)):
+            raise ValueError("days must be strictly increasing")
+        if self.target == "liquidity" and min(self.values) <= 0:
+            raise ValueError("liquidity values must be > 0 (they divide the volume sold)")
+        return self
+
+
 Shock = Annotated[
     GpuResaleShock
     | RentalShock
@@ -540,9 +566,39 @@ Shock = Annotated[
     | TbillPathShock
     | FraudShock
     | RedemptionWaveShock
-    | NewGenerationShock,
+    | NewGenerationShock
+    | SeriesShock,
     Field(discriminator="type"),
 ]
+
+
+# ---------------------------------------------------------------- validation
+
+
+class ValidationTarget(Frozen):
+    """An observed outcome and the tolerance band, set before running, that the model's median must hit.
+
+    ``metric`` is a replay metric of ``usdai_sim.calibration.replays`` (listed in the README); values are
+    in the metric's unit (fractions of 1 unless the metric says otherwise). Metrics over a window of the
+    run read ``from_day`` and ``to_day`` (days from the start; default the whole horizon).
+    """
+
+    metric: str
+    observed: float
+    low: float
+    high: float
+    source: str
+    note: str = ""
+    from_day: NonNegative | None = None
+    to_day: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _band_ordered(self) -> ValidationTarget:
+        if self.high < self.low:
+            raise ValueError(f"high must be >= low (got low={self.low}, high={self.high})")
+        if self.from_day is not None and self.to_day is not None and self.to_day <= self.from_day:
+            raise ValueError("to_day must be after from_day")
+        return self
 
 
 # ---------------------------------------------------------------- scenario
@@ -559,6 +615,7 @@ class Scenario(Frozen):
     depositors: Depositors = Depositors()
     protocol: Protocol = Protocol()
     shocks: tuple[Shock, ...] = ()
+    validation: tuple[ValidationTarget, ...] = ()
 
     @property
     def class_names(self) -> tuple[str, ...]:
