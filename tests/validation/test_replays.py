@@ -73,13 +73,14 @@ def test_page_names_every_miss_and_its_mechanism(runs: list[replays.ReplayRun]) 
 DRIVERS = {
     "simulation.horizon_days", "simulation.step_days", "simulation.start_date",
     "markets.tbill.model", "markets.tbill.history_start_date", "markets.rental.drift_per_year",
+    "markets.gpu.valuation.method",  # resale driven by an observed price series instead of the income approach
     "protocol.incentive_apr", "shocks",
 }
 COHORT_SHAPE = {
     "name", "count", "gpu_class", "gpus", "age_years", "requested_ltv", "apr", "rate_type", "floating_spread",
     "term_months", "amortisation", "origination_day", "contracted_share", "contract_price_fraction",
-    "utilisation_level", "power_usd_per_kwh", "colocation_usd_per_gpu_hour", "overhead_usd_per_gpu_month",
-    "initial_cash_months",
+    "utilisation_level", "power_usd_per_kwh", "colocation_usd_per_kw_month", "overhead_usd_per_gpu_month",
+    "repair_usd_per_gpu_month", "pue", "initial_cash_months",
 }
 PROTOCOL_SHAPE = {
     "protocol.initial_susdai_nav_usd", "protocol.unstaked_usdai_usd", "protocol.first_loss_usd",

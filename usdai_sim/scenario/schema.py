@@ -283,7 +283,9 @@ class Cohort(Frozen):
         "per year", "assumption: operators' cost of equity above their 10-17% debt (DOMAIN.md loan pricing)"))] = 0.25
     strategic_walk_ratio: Dist = Field(default=Spread(low=0.5, high=0.8), json_schema_extra=meta(
         "collateral / principal", "assumption; used only by default_rule: collateral_barrier (Black-Cox)"))
-    fraud_rate_per_year: Dist = 0.005
+    fraud_rate_per_year: Dist = Field(default=0.001, json_schema_extra=meta(
+        "per year", "assumption: fraud is rare where fleets are verified (bailment, tokenised GPUs, third-party "
+        "appraisals) and a minority of defaults in secured lending; no public rate exists (DOMAIN.md)"))
     hardware_failure_rate_per_year: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
         "per year", "permanent loss of collateral 1-2%/yr: assumption (DOMAIN.md hardware failure row: 9%/yr "
         "interruptions are mostly repaired, the cost is in repair_usd_per_gpu_month)"))] = 0.015
