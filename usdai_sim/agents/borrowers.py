@@ -174,7 +174,11 @@ def operate(
     power_kw_per_gpu: np.ndarray,
     dt_days: float,
 ) -> np.ndarray:
-    """Roll the contract book, add one step's operating cash flow to active borrowers' cash; return revenue."""
+    """Roll the contract book, add one step's operating cash flow to active borrowers' cash; return revenue.
+
+    The revenue rate the owner judges its business by (``revenue_usd_per_year``, USD/yr) is the exponential
+    average of the daily rate with a 30-day time constant — a month's P&L, not one day's utilisation.
+    """
     roll_contracts(book, bp, spot_usd_per_gpu_hour, dt_days)
     active = book.status == ACTIVE
     revenue_rate, opex_rate = operating_rates(
@@ -183,7 +187,11 @@ def operate(
     )
     hours = HOURS_PER_DAY * dt_days
     revenue = np.where(active, book.gpus * hours * revenue_rate, 0.0)
-    book.revenue_usd_per_year = np.where(active, book.gpus * revenue_rate * HOURS_PER_DAY * DAYS_PER_YEAR, 0.0)
+    now = book.gpus * revenue_rate * HOURS_PER_DAY * DAYS_PER_YEAR
+    weight = -np.expm1(-dt_days / PAYMENT_INTERVAL_DAYS)
+    book.revenue_usd_per_year = np.where(
+        active, book.revenue_usd_per_year + weight * (now - book.revenue_usd_per_year), 0.0
+    )
     book.cash_usd = np.where(
         active, np.maximum(book.cash_usd + revenue - book.gpus * hours * opex_rate, 0.0), book.cash_usd
     )
@@ -212,7 +220,8 @@ PAYMENT_FIELDS = (
 """The loan fields the payment rule reads or writes."""
 DEFAULT_FIELDS = (
     "status", "default_route", "default_day", "sale_day", "ead_usd", "claim_interest_usd", "principal_usd",
-    "accrued_usd", "late_interest_usd", "gpus", "grace_until_day", "breach_until_day", "cash_usd", "walked",
+    "accrued_usd", "late_interest_usd", "gpus", "grace_until_day", "breach_until_day", "cash_usd", "dsra_usd",
+    "walked",
 )
 """The loan fields a default writes or reads."""
 
@@ -425,8 +434,8 @@ def start_defaults(
 ) -> np.ndarray:
     """Move newly defaulted loans to DEFAULTED; schedule the sale; return accrued interest reversed (P, B).
 
-    Fraud removes the missing fraction of the fleet and the SPV's operating cash (the reserve, held by the
-    lender, stays). The lender's interest claim becomes
+    Fraud removes the missing fraction of the fleet and empties the SPV's cash and reserve (assumption: the
+    operator controls the SPV's accounts; Maple/Orthogonal 2022 lost ~93%). The lender's interest claim becomes
     accrued + grace interest; accrual stops. Only the defaulting loans are touched.
     """
     reversed_usd = np.zeros(route.shape)
@@ -445,7 +454,8 @@ def start_defaults(
     sub.accrued_usd[:] = 0.0
     fraud = new_route == ROUTE_FRAUD
     sub.gpus *= np.where(fraud, 1.0 - bp.fraud_missing_fraction[cols], 1.0)
-    sub.cash_usd[:] = np.where(fraud, 0.0, sub.cash_usd)  # a fraudulent operator's SPV cash is gone
+    sub.cash_usd[:] = np.where(fraud, 0.0, sub.cash_usd)  # a fraudulent operator's SPV accounts are empty
+    sub.dsra_usd[:] = np.where(fraud, 0.0, sub.dsra_usd)
     sub.grace_until_day[:] = np.inf
     sub.breach_until_day[:] = np.inf
     sub.walked[:] = False

@@ -5,7 +5,8 @@ For a GPU of class c with ℓ years of economic life left, at time t (years), pe
     E[R_c(t+τ)]/A_c = exp(μ(t+τ) + U_c(t)·e^{−κτ} + ½·σ²(1 − e^{−2κτ})/(2κ))
 where R_c is the class's rental ($/GPU-hour), A_c its day-0 anchor, U_c = log(R_c/(A_c·e^{μt})) its current
 deviation from trend (rental shocks included: the market expects them to fade at the OU speed κ), b the
-billable fraction, o the operating cost as a fraction of the anchor (a generic operator's), r the valuation
+billable fraction, o = (opex share of day-0 revenue) × b the operating cost as a fraction of the anchor (a
+generic operator's, fixed in USD: it does not fall with rentals), r the valuation
 discount rate (per year). The integral is a midpoint sum over months (units: years × fraction of anchor).
 Value fraction of list price = PV(t, ℓ)/PV(0, L) with L the economic life: a new GPU on trend at day 0 is
 worth its list price, and everything after that moves with the rental market and the GPU's age.
@@ -40,7 +41,8 @@ class IncomeValuation:
         """PV up to each month of life, (P, C, months + 1), starting with 0 (deviation U is (P, C))."""
         spec = self.spec
         log_r = self.rental.drift_per_year * t_years + self.log_base + deviation[..., None] * self.decay
-        net = np.maximum(spec.billable_fraction * np.exp(log_r) - spec.opex_fraction_of_rental, 0.0)
+        b = spec.billable_fraction
+        net = np.maximum(b * np.exp(log_r) - spec.opex_fraction_of_revenue * b, 0.0)
         out = np.zeros((*deviation.shape, self.tau.size + 1))
         np.cumsum(net * self.weight, axis=-1, out=out[..., 1:])
         return out

@@ -171,8 +171,9 @@ class Valuation(Frozen):
         "with the rental drift it reproduces the vintage factors (calibration page)"))] = 7.0
     billable_fraction: Annotated[float, Field(gt=0.0, le=1.0, json_schema_extra=meta(
         "fraction", "neoclouds bill 85-95% (DOMAIN.md utilisation row)"))] = 0.85
-    opex_fraction_of_rental: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
-        "fraction of the day-0 rental", "CoreWeave 2024 adj. EBITDA ~64% -> opex ~36% (IPO prospectus 2025)"))] = 0.36
+    opex_fraction_of_revenue: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
+        "fraction of day-0 revenue",
+        "CoreWeave 2024 adj. EBITDA ~64% -> cash opex ~36% of revenue (IPO prospectus 2025)"))] = 0.36
 
 
 class Gpu(Frozen):
@@ -204,7 +205,7 @@ class Rental(Frozen):
 
     drift_per_year: Annotated[float, Field(json_schema_extra=meta(
         "per year (log)", "assumption: a class's rental falls as newer generations arrive; "
-        "-8%/yr makes the income value reproduce the DOMAIN.md vintage factors (calibration page)"))] = -0.08
+        "-10%/yr makes the income value reproduce the DOMAIN.md vintage factors (calibration page)"))] = -0.10
     vol_per_sqrt_year: NonNegative = 0.30
     kappa_per_year: NonNegative = 0.5
     correlation_with_resale: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.6
