@@ -23,7 +23,7 @@ from usdai_sim.agents import borrowers as br
 from usdai_sim.errors import RunTooLargeError
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.model import UsdaiModel
-from usdai_sim.params import compile_params
+from usdai_sim.params import borrower_columns, compile_params
 from usdai_sim.recorder import record_count, series_names
 from usdai_sim.results import Results, build_results
 from usdai_sim.rng import SEED_BLOCK
@@ -60,7 +60,7 @@ def with_overrides(scenario: Scenario, paths: int | None = None, seed: int | Non
 def bytes_per_path(scenario: Scenario) -> int:
     """Estimated in-memory state of one path in a work block (bytes)."""
     return (
-        scenario.borrowers.count * BYTES_PER_BORROWER_PATH
+        borrower_columns(scenario) * BYTES_PER_BORROWER_PATH
         + scenario.depositors.count * BYTES_PER_DEPOSITOR_PATH
     )
 

@@ -180,6 +180,12 @@ def arrival_slots(cohort: Cohort, horizon_days: float) -> int:
     return int(np.ceil(mean + 5.0 * np.sqrt(mean) + 2.0)) if mean > 0 else 0
 
 
+def borrower_columns(scenario: Scenario) -> int:
+    """Columns of the borrower arrays: every cohort's initial borrowers plus its arrival slots."""
+    horizon = scenario.simulation.horizon_days
+    return sum(c.count + arrival_slots(c, horizon) for c in scenario.borrowers.cohorts)
+
+
 def compile_borrowers(scenario: Scenario, rng: np.random.Generator) -> BorrowerParams:
     """Draw every cohort's borrowers and stack them into (n_borrowers,) arrays.
 
