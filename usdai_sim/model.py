@@ -25,6 +25,7 @@ from usdai_sim.market.state import MarketState, advance_markets, record_forced_s
 from usdai_sim.market.valuation import IncomeValuation, trend_deviation
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, Params
 from usdai_sim.protocol import liquidation as liq
+from usdai_sim.protocol import loss_recognition as lr
 from usdai_sim.protocol.loans import scheduled_payment
 from usdai_sim.protocol.vault import (
     VaultState,
@@ -79,6 +80,7 @@ class UsdaiModel(mesa.Model):
         self.valuation = (
             IncomeValuation(valuation, scenario.markets.rental) if valuation.method == "income" else None
         )
+        self.losses = lr.LossSchedule.new((n_paths, params.borrowers.count))
         self.depositors = DepositorBook.new(params.depositors, n_paths)
         proto = scenario.protocol
         self.vault = VaultState.new(
@@ -179,7 +181,7 @@ class UsdaiModel(mesa.Model):
     def _nav(self, loans_changed: bool = True) -> None:
         """NAV (both), total shares and prices; the loan sums are reused when only the vault side moved."""
         if loans_changed:
-            self.carrying_usd = self.book.carrying_usd().sum(axis=1)
+            self.carrying_usd = self.book.carrying_usd().sum(axis=1) + self.losses.unrecognised_usd()
             self.accrued_net_usd = (1.0 - self.interest_fee) * self.book.active_accrued_usd().sum(axis=1)
         self.nav_cons = self.vault.idle_usd + self.carrying_usd
         self.nav_opt = self.nav_cons + self.accrued_net_usd
@@ -212,8 +214,12 @@ class UsdaiModel(mesa.Model):
         self._nav(loans_changed=False)
 
     def recognise_loss(self, loss_usd: np.ndarray) -> None:
-        """Book a principal loss (P, B) (negative = write-back); first-loss capital absorbs positive losses."""
+        """Write a loan down by a principal loss (P, B) (negative = write-back) and book it."""
         self.book.writedown_usd += loss_usd
+        self.book_loss(loss_usd)
+
+    def book_loss(self, loss_usd: np.ndarray) -> None:
+        """Book a recognised principal loss (P, B) in NAV; first-loss capital absorbs positive losses."""
         per_path = loss_usd.sum(axis=1)
         self.ledger.add("principal_loss_usd", per_path)
         absorbed = np.minimum(np.maximum(per_path, 0.0), self.vault.first_loss_left_usd)
@@ -402,16 +408,26 @@ def defaults(m: UsdaiModel) -> None:
     for code, name in enumerate(br.ROUTES, start=1):
         m.ledger.add(f"defaults_{name}", route == code)
     m.collateral_usd = br.collateral_usd(book, m.value_usd_per_gpu)
-    policy = m.scenario.protocol.loss_recognition
+    apply_loss_policy(m, route)
+
+
+def apply_loss_policy(m: UsdaiModel, route: np.ndarray) -> None:
+    """Write-downs before and after a sale per ``protocol.loss_recognition`` (protocol/loss_recognition.py)."""
+    book, policy = m.book, m.scenario.protocol.loss_recognition
+    if policy.policy == "on_sale":
+        return
+    expected = lr.expected_loss_usd(
+        book.principal_usd, m.collateral_usd, m.sale_factor,
+        m.scenario.protocol.liquidation.fee_fraction, book.dsra_usd + book.cash_usd,
+    )
     if policy.policy == "on_default":
-        expected = (
-            m.collateral_usd * m.sale_factor * (1.0 - liq_spec.fee_fraction) + book.dsra_usd + book.cash_usd
-        )
-        m.recognise_loss(np.where(route > 0, np.maximum(book.principal_usd - expected, 0.0), 0.0))
-    elif policy.policy == "linear":
-        elapsed = m.day_end - book.default_day - policy.writedown_grace_days
-        target = book.principal_usd * np.clip(elapsed / policy.writedown_days, 0.0, 1.0)
-        m.recognise_loss(np.where(book.status == br.DEFAULTED, target - book.writedown_usd, 0.0))
+        m.recognise_loss(np.where(route > 0, expected, 0.0))
+        return
+    m.losses.expected_usd = np.where(route > 0, expected, m.losses.expected_usd)
+    f = lr.linear_fraction(m.day_end, book.default_day, policy.writedown_grace_days, policy.writedown_days)
+    target = f * m.losses.expected_usd
+    m.recognise_loss(np.where(book.status == br.DEFAULTED, target - book.writedown_usd, 0.0))
+    m.book_loss(m.losses.advance_tail(m.day_end, policy.writedown_grace_days, policy.writedown_days))
 
 
 def sales(m: UsdaiModel) -> None:
@@ -477,7 +493,11 @@ def _settle_sale(
     m.vault.receive(
         to_principal.sum(axis=1) + to_interest.sum(axis=1) - fee + keep_surplus * surplus.sum(axis=1)
     )
-    m.recognise_loss(np.where(selling, book.principal_usd - book.writedown_usd - to_principal, 0.0))
+    realised = np.where(selling, book.principal_usd - to_principal, 0.0)
+    if m.scenario.protocol.loss_recognition.policy == "linear":
+        m.book_loss(m.losses.start_tail(selling, realised, book.writedown_usd, book.default_day))
+    else:
+        m.recognise_loss(np.where(selling, realised - book.writedown_usd, 0.0))
     shortfall = book.principal_usd - to_principal
     claim = liq.springing_recourse(
         np.where(selling, shortfall, 0.0),
