@@ -21,6 +21,7 @@ import numpy as np
 
 from usdai_sim.agents import borrowers as br
 from usdai_sim.errors import RunTooLargeError
+from usdai_sim.holder_outcomes import holder_columns
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import borrower_columns, compile_params
@@ -179,6 +180,7 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "usdai_backing_ratio_min": rec.backing_min,
         "nav_final_usd": m.nav_cons,
         "usdai_supply_final_usd": m.vault.supply_usd,
+        **holder_columns(m),
     }
     return cols
 

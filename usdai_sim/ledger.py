@@ -34,7 +34,11 @@ FLOWS: dict[str, str] = {
     "sale_gross_usd": "gross collateral sale proceeds (memo)",
     "liquidation_fee_usd": "liquidation fees paid from sale proceeds (memo)",
     "borrower_surplus_usd": "sale surplus returned to borrowers (memo)",
-    "unstaked_redemptions_usd": "unstaked USDai redeemed 1:1 in redemption waves (memo; not sUSDai value)",
+    "unstaked_redemptions_usd": "unstaked USDai redeemed 1:1 by its holders (memo; not sUSDai value)",
+    "unstaked_inflows_usd": "new unstaked USDai minted by holders in calm conditions (memo; not sUSDai value)",
+    "exits_usd": "sUSDai value stakers asked to take out, by sale or redemption request (memo)",
+    "secondary_sales_usd": "sUSDai value sold to arbitrageurs in the secondary market, at NAV (memo)",
+    "secondary_discount_usd": "discount to NAV paid by secondary-market sellers to arbitrageurs (memo)",
     "qev_burned_shares": "sUSDai burned in QEV priority bids (shares)",
     "qev_admin_shares": "sUSDai paid to the admin from QEV bids (shares)",
 }

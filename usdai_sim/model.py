@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from usdai_sim import depositor_phases as dph
 from usdai_sim.agents import borrowers as br
 from usdai_sim.agents.borrowers import Borrower, BorrowerBook
 from usdai_sim.agents.default_option import cohort_tables
-from usdai_sim.agents.depositors import Depositor, DepositorBook, Signals, decide
+from usdai_sim.agents.depositors import Depositor
 from usdai_sim.errors import InvariantError
 from usdai_sim.ledger import Ledger, identity_errors
 from usdai_sim.market.gpu import expit, log_factor_step, price_impact_discount, utilisation_step
@@ -29,7 +30,6 @@ from usdai_sim.protocol import loss_recognition as lr
 from usdai_sim.protocol.loans import scheduled_payment
 from usdai_sim.protocol.vault import (
     VaultState,
-    accepted_mints,
     fifo_fill,
     qev_bids,
     reserve_yield_usd,
@@ -81,7 +81,7 @@ class UsdaiModel(mesa.Model):
             IncomeValuation(valuation, scenario.markets.rental) if valuation.method == "income" else None
         )
         self.losses = lr.LossSchedule.new((n_paths, params.borrowers.count))
-        self.depositors = DepositorBook.new(params.depositors, n_paths)
+        dph.new_holder_state(self)
         proto = scenario.protocol
         self.vault = VaultState.new(
             n_paths,
@@ -98,7 +98,7 @@ class UsdaiModel(mesa.Model):
         )
         self.interest_fee = proto.admin_fee_loan_interest_bps / 1e4
         self.borrower_agents = [Borrower(self, col) for col in range(params.borrowers.count)]
-        self.depositor_agents = [Depositor(self, col) for col in range(len(params.depositors.balance_usd))]
+        self.depositor_agents = [Depositor(self, col) for col in range(self.depositors.shares.shape[1])]
         self.wave_hit = np.zeros(n_paths)
         self.queue_due_day = np.inf  # earliest window end among open requests: no servicing before it
         self._draw_arrivals()
@@ -543,53 +543,13 @@ def nav(m: UsdaiModel) -> None:
     m._nav()
 
 
-def _signals(m: UsdaiModel) -> Signals:
-    """What depositors observe: trailing APY − T-bill, drawdown from peak, queue share, wave probability."""
-    hit = m.market_shocks.wave_fraction
-    wave_p = np.clip((hit - m.wave_hit) / np.maximum(1.0 - m.wave_hit, 1e-9), 0.0, 1.0)
-    m.wave_hit = np.maximum(hit, m.wave_hit)
-    pending = m.pending_total
-    queue_share = np.divide(pending, m.total_shares, out=np.zeros_like(pending), where=m.total_shares > 0)
-    spread = m.recorder.trailing_apy(m.scenario.depositors.yield_lookback_days) - m.market.tbill
-    return Signals(spread, m.recorder.drawdown(m.price_cons), queue_share, wave_p)
-
-
-def _unstaked_wave(m: UsdaiModel, wave_probability: np.ndarray) -> None:
-    """Holders of unstaked USDai join a redemption wave in the same proportion; they redeem 1:1 at once."""
-    redeemed = m.vault.unstaked_usd * wave_probability
-    m.vault.unstaked_usd = m.vault.unstaked_usd - redeemed
-    m.vault.reserves_usd = m.vault.reserves_usd - redeemed
-    m.ledger.add("unstaked_redemptions_usd", redeemed)
-
-
 def depositors(m: UsdaiModel) -> None:
-    """Depositors deposit (mint + stake at NAV_opt) or request redemption (shares → pending)."""
-    spec, d = m.scenario.depositors, m.depositors
-    queue = m.scenario.protocol.queue
-    signals = _signals(m)
-    _unstaked_wave(m, signals.wave_probability)
-    dec = decide(
-        d,
-        m.params.depositors,
-        spec,
-        signals,
-        m.streams.uniform("depositors", d.shares.shape[1]),
-        queue.min_request_shares,
-        m.dt_days,
-    )
-    rows, cols = dec.deposit_rows, dec.deposit_cols
-    accepted = accepted_mints(rows, dec.deposit_usd, m.vault.supply_usd, m.scenario.protocol.supply_cap_usd)
-    m.ledger.add("mints_rejected", np.bincount(rows[~accepted], minlength=m.n_paths))
-    rows, cols, amount = rows[accepted], cols[accepted], dec.deposit_usd[accepted]
-    per_path = np.bincount(rows, weights=amount, minlength=m.n_paths)
-    d.wallet_usd[rows, cols] -= amount
-    minted = amount / m.price_opt[rows]
-    d.shares[rows, cols] += minted
-    m.vault.receive(per_path)
-    m.ledger.add("deposits_usd", per_path)
-    m.ledger.add("deposits", np.bincount(rows, minlength=m.n_paths))
-    m.move_shares(minted=np.bincount(rows, weights=minted, minlength=m.n_paths), pending_added=0.0, burned=0.0)
-    m.place_requests(dec.request_rows, dec.request_cols, dec.request_shares, m.day_end)
+    """Holders see the signals; unstaked holders redeem 1:1 or add USDai; stakers deposit, sell or queue."""
+    signals = dph.observe(m)
+    dph.bear_losses(m, signals)
+    dph.unstaked_flows(m, signals)
+    dph.staker_flows(m, signals)
+    m.signals = signals
 
 
 def service(m: UsdaiModel) -> None:
@@ -610,6 +570,7 @@ def service(m: UsdaiModel) -> None:
     removed = row_totals(before - after)
     m.move_shares(minted=np.zeros(m.n_paths), pending_added=-removed, burned=removed)
     d.wallet_usd[:, cols] += paid
+    dph.record_payouts(m, cols, paid)
     m.vault.pay_out(row_totals(paid))
     m.ledger.add("redemptions_usd", row_totals(paid))
     m.ledger.add("redemptions_completed", done)
@@ -626,7 +587,7 @@ def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
     bidding = eligible & (
         m.streams.uniform("qev", d.shares.shape[1])[:, cols] < m.scenario.depositors.qev_bid_probability
     )
-    bid_bps = m.params.depositors.qev_bid_bps[cols]
+    bid_bps = m.dparams.qev_bid_bps[:, cols]
     burned = qev_bids(d.pending_shares[:, cols], bid_bps, bidding, qev.min_bid_bps, qev.max_bid_bps)
     d.pending_shares[:, cols] -= burned
     d.queue_key[:, cols] = np.where(

@@ -1,7 +1,8 @@
-"""Compile a Scenario into flat numpy parameter arrays: per GPU class, per borrower, per depositor.
+"""Compile a Scenario into flat numpy parameter arrays: per GPU class and per borrower.
 
-Agents' static parameters are drawn once from the "population" stream, so a borrower is the same
-operator on every path; paths differ only in what happens to it.
+Borrowers' static parameters are drawn once from the "population" stream, so a borrower is the same
+operator on every path; paths differ only in what happens to it. Depositors and unstaked holders are
+drawn per path (``usdai_sim/population.py``, ``agents/depositors.py``, ``agents/holders.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 
 from usdai_sim.market.gpu import depreciation_factor, logit
 from usdai_sim.rng import population_rng
-from usdai_sim.scenario.schema import Cohort, Depositors, Dist, Scenario, Spread
+from usdai_sim.scenario.schema import Cohort, Dist, Scenario, Spread
 
 DAYS_PER_YEAR = 365.0
 PAYMENT_INTERVAL_DAYS = 30.0
@@ -92,29 +93,12 @@ class BorrowerParams:
 
 
 @dataclass(frozen=True)
-class DepositorParams:
-    """Per depositor, shape (n_depositors,)."""
-
-    balance_usd: np.ndarray
-    wallet_usd: np.ndarray
-    deposit_hurdle: np.ndarray
-    spread_threshold: np.ndarray
-    spread_sensitivity: np.ndarray
-    loss_threshold: np.ndarray
-    loss_sensitivity: np.ndarray
-    herd_threshold: np.ndarray
-    herd_sensitivity: np.ndarray
-    qev_bid_bps: np.ndarray
-
-
-@dataclass(frozen=True)
 class Params:
     """Everything the model needs, as arrays; ``depreciation`` is (n_steps + 1, n_borrowers)."""
 
     scenario: Scenario
     classes: ClassParams
     borrowers: BorrowerParams
-    depositors: DepositorParams
     depreciation: np.ndarray
     class_onehot: np.ndarray
 
@@ -208,30 +192,6 @@ def compile_borrowers(scenario: Scenario, rng: np.random.Generator) -> BorrowerP
     return BorrowerParams(cohort=np.concatenate(cohort_ids), **columns)
 
 
-def pareto_balances(total_usd: float, n: int, alpha: float, rng: np.random.Generator) -> np.ndarray:
-    """n balances with Pareto(alpha) weights scaled to sum to total_usd."""
-    weights = rng.pareto(alpha, n) + 1.0
-    return total_usd * weights / weights.sum()
-
-
-def compile_depositors(spec: Depositors, total_usd: float, rng: np.random.Generator) -> DepositorParams:
-    """Draw depositors' balances and behavioural parameters."""
-    n = spec.count
-    balance = pareto_balances(total_usd, n, spec.balance_pareto_alpha, rng)
-    return DepositorParams(
-        balance_usd=balance,
-        wallet_usd=balance * spec.wallet_multiple,
-        deposit_hurdle=draw(spec.deposit_hurdle, n, rng),
-        spread_threshold=draw(spec.spread_threshold, n, rng),
-        spread_sensitivity=draw(spec.spread_sensitivity_per_year, n, rng),
-        loss_threshold=draw(spec.loss_threshold, n, rng),
-        loss_sensitivity=draw(spec.loss_sensitivity_per_year, n, rng),
-        herd_threshold=draw(spec.herd_threshold, n, rng),
-        herd_sensitivity=draw(spec.herd_sensitivity_per_year, n, rng),
-        qev_bid_bps=draw(spec.qev_bid_bps, n, rng),
-    )
-
-
 def depreciation_table(scenario: Scenario, borrowers: BorrowerParams) -> np.ndarray:
     """Depreciation factor of each borrower's GPUs at the end of each step, (n_steps + 1, n_borrowers).
 
@@ -260,6 +220,5 @@ def compile_params(scenario: Scenario) -> Params:
     rng = population_rng(scenario.simulation.seed)
     classes = compile_classes(scenario)
     borrowers = compile_borrowers(scenario, rng)
-    depositors = compile_depositors(scenario.depositors, scenario.protocol.initial_susdai_nav_usd, rng)
     onehot = (borrowers.class_index[:, None] == np.arange(len(classes.names))[None, :]).astype(float)
-    return Params(scenario, classes, borrowers, depositors, depreciation_table(scenario, borrowers), onehot)
+    return Params(scenario, classes, borrowers, depreciation_table(scenario, borrowers), onehot)

@@ -40,6 +40,10 @@ BASE_SERIES: dict[str, str] = {
     "defaults_cumulative": "loans defaulted so far (count)",
     "principal_loss_cumulative_usd": "principal loss recognised so far (USD)",
     "first_loss_left_usd": "first-loss capital not yet used (USD)",
+    "secondary_discount": "sUSDai secondary-market discount to NAV (fraction)",
+    "loss_news": "holders' attention to recent loss events, decaying (fraction of NAV)",
+    "yield_spread": "stakers' signal: trailing realised excess yield over the T-bill (annual decimal)",
+    "unstaked_usd": "USDai held outside the vault by unstaked holders (USD)",
 }
 LTV_BINS = np.linspace(0.0, 2.0, 41)
 FIRST_DROP_TOLERANCE = 1e-12
@@ -168,6 +172,17 @@ class Recorder:
         )
         return live, ltv
 
+    @staticmethod
+    def _signal_values(m: UsdaiModel) -> dict[str, np.ndarray]:
+        zeros = np.zeros(m.n_paths)
+        s = m.signals
+        return {
+            "secondary_discount": zeros if s is None else s.discount,
+            "loss_news": zeros if s is None else s.loss_news,
+            "yield_spread": zeros if s is None else s.spread,
+            "unstaked_usd": m.vault.unstaked_usd,
+        }
+
     def _write_series(self, m: UsdaiModel, row: int) -> None:
         live, ltv = self._ltv(m)
         self.ltv_hist[row] += np.histogram(np.clip(ltv[live], 0.0, 2.0 - 1e-12), LTV_BINS)[0]
@@ -195,6 +210,7 @@ class Recorder:
             "defaults_cumulative": self.cumulative["defaults"],
             "principal_loss_cumulative_usd": self.cumulative["loss"],
             "first_loss_left_usd": m.vault.first_loss_left_usd,
+            **self._signal_values(m),
         }
         block = [values[name] for name in BASE_SERIES]
         block += list(m.market.resale_index.T) + list(m.market.rental_usd_per_gpu_hour.T)

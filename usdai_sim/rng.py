@@ -31,6 +31,10 @@ PURPOSES = (
     "qev",
     "wave",
     "arrivals",
+    "depositor_population",
+    "holder_population",
+    "borrower_population",
+    "holders",
 )
 
 

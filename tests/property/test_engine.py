@@ -162,7 +162,7 @@ def test_no_loans_exchange_ratio_compounds_reserve_yield_exactly() -> None:
     scenario = quiet_scenario(360, 1, loans=0)
     res = simulate(scenario)
     expected = closed_form_nav(360, np.zeros(0))
-    shares = compile_params(scenario).depositors.balance_usd.sum()
+    shares = scenario.protocol.initial_susdai_nav_usd
     np.testing.assert_allclose(res.paths["nav_final_usd"], expected, rtol=1e-12)
     np.testing.assert_allclose(res.paths["susdai_exchange_ratio_final"], expected / shares, rtol=1e-12)
 

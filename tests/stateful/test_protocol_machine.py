@@ -349,7 +349,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         eligible = had & (b.window_end <= self.m.day_end)
         assert not np.any(paid & ~eligible)
         unpaid = eligible & (d.pending_shares > 0)
-        col = np.arange(N_DEPOSITORS)
+        col = np.arange(d.pending_shares.shape[1])
         for p, a in zip(*np.nonzero(unpaid), strict=True):
             later = (b.key[p] > b.key[p, a]) | ((b.key[p] == b.key[p, a]) & (col > a))
             assert not np.any(paid[p] & eligible[p] & later)

@@ -26,7 +26,7 @@ def small_model(qev: bool = False, n_paths: int = 4) -> UsdaiModel:
         }
     )
     model = UsdaiModel(compile_params(scenario), 0, n_paths, check_invariants=True)
-    model.depositors.shares[:] = 100.0
+    model.depositors.shares[:, :4] = 100.0  # the last column is the arbitrageurs' book, empty
     model.total_shares, model.pending_total = model.count_shares()
     model._nav()
     return model
@@ -60,7 +60,7 @@ def test_request_waits_for_its_window_end() -> None:
     at_day(m, 30.0)
     service(m)
     assert m.depositors.pending_shares[:, 0] == pytest.approx(0.0)
-    assert m.depositors.wallet_usd[:, 0] == pytest.approx(m.params.depositors.wallet_usd[0] + 50.0)
+    assert m.depositors.wallet_usd[:, 0] == pytest.approx(m.dparams.wallet_usd[:, 0] + 50.0)
 
 
 def test_fifo_with_partial_fill_keeping_its_place() -> None:

@@ -1,29 +1,112 @@
-"""sUSDai holders: state arrays (n_paths, n_depositors), behaviour rules, and agent views.
+"""sUSDai stakers: per-path populations, behaviour rules on observed signals, exits, and agent views.
 
-Each step a depositor without an open request asks to redeem with probability 1 − exp(−h·dt/365),
-with the hazard per year
-    h = base + s_spread · (θ_spread − spread)⁺ + s_loss · (drawdown − θ_loss)⁺ + s_herd · (queue share − θ_herd)⁺
-where spread = trailing sUSDai APY − T-bill, drawdown = 1 − price / running peak price, and queue
-share = pending value / sUSDai NAV; a redemption wave adds its own probability. A depositor whose
-spread beats its hurdle deposits a fraction of its wallet with probability 1 − exp(−d·dt/365).
-One uniform per depositor and step decides both (request if u < p_redeem, deposit if u ≥ 1 − p_deposit);
-only the few depositors whose uniform falls below a per-path bound of p_redeem are examined further.
+Signals (spread, drawdown, loss news, unfunded queue share, expected wait, secondary discount) are
+defined in ``usdai_sim/agents/signals.py``. Each step a staker without an open request wants out with
+probability 1 − exp(−h·Δ/365)·(1 − wave), with the hazard per year
+    h = base + ρ · [ s_spread·(θ_spread − spread)⁺ + s_loss·(drawdown − θ_loss)⁺ + s_news·loss news
+                     + s_herd·(unfunded queue share − θ_herd)⁺ ]
+(ρ = ``run_proneness``; sensitivities s and thresholds θ drawn per staker and path), plus a scripted
+redemption wave's probability. A staker who wants out sells in the secondary market when the discount is
+at most its tolerance (``exit_discount_tolerance``), within the arbitrageurs' daily capital, and requests
+redemption through the queue otherwise (and for the part the market could not absorb). A staker whose
+spread beats its hurdle deposits a fraction of its wallet with probability 1 − exp(−d·Δ/365). One uniform
+per staker and step decides both (want out if u < p_out, deposit if u ≥ 1 − p_deposit).
+
+Populations: balances are capped Pareto shares of the initial NAV (``usdai_sim/population.py``), drawn per
+path unless ``simulation.population_seed`` fixes one population. The last column is the arbitrageurs'
+book: it starts empty, buys what stakers sell, never deposits or redeems.
+
+Who bears the loss: each step's net recognised loss (after first-loss capital) is borne by the holders of
+shares (held + pending) pro rata, accumulated per staker in ``loss_borne_usd``; secondary sellers also pay
+the discount (``discount_paid_usd``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from usdai_sim.agents.base import ColumnAgent
-from usdai_sim.params import DAYS_PER_YEAR, DepositorParams
-from usdai_sim.scenario.schema import Depositors
+from usdai_sim.agents.signals import Signals
+from usdai_sim.params import DAYS_PER_YEAR
+from usdai_sim.population import capped_pareto_shares, draw_dist, population_uniforms
+from usdai_sim.scenario.schema import Depositors, Scenario
+
+DRAWN = (
+    "balance",
+    "deposit_hurdle",
+    "spread_threshold",
+    "spread_sensitivity",
+    "loss_threshold",
+    "loss_sensitivity",
+    "news_sensitivity",
+    "herd_threshold",
+    "herd_sensitivity",
+    "exit_tolerance",
+    "qev_bid_bps",
+)
+
+
+@dataclass(frozen=True)
+class DepositorParams:
+    """Per path and staker, (n_paths, n_stakers + 1); the last column is the arbitrageurs' (inert)."""
+
+    balance_usd: np.ndarray
+    wallet_usd: np.ndarray
+    redeem_base_rate_per_year: np.ndarray
+    deposit_hurdle: np.ndarray
+    spread_threshold: np.ndarray
+    spread_sensitivity: np.ndarray
+    loss_threshold: np.ndarray
+    loss_sensitivity: np.ndarray
+    news_sensitivity: np.ndarray
+    herd_threshold: np.ndarray
+    herd_sensitivity: np.ndarray
+    exit_tolerance: np.ndarray
+    qev_bid_bps: np.ndarray
+
+    @property
+    def arbitrageur(self) -> int:
+        """Column of the arbitrageurs' book."""
+        return self.balance_usd.shape[1] - 1
+
+
+def _with_arbitrageur(values: np.ndarray, fill: float) -> np.ndarray:
+    return np.concatenate([values, np.full((values.shape[0], 1), fill)], axis=1)
+
+
+def draw_depositors(scenario: Scenario, first_path: int, n_paths: int) -> DepositorParams:
+    """The stakers of paths [first_path, first_path + n_paths) and the arbitrageurs' empty book."""
+    spec = scenario.depositors
+    u = population_uniforms(scenario.simulation, "depositor_population", first_path, n_paths, spec.count, len(DRAWN))
+    col = {name: u[:, :, i] for i, name in enumerate(DRAWN)}
+    balance = scenario.protocol.initial_susdai_nav_usd * capped_pareto_shares(
+        col["balance"], spec.balance_pareto_alpha, spec.max_holder_share
+    )
+    drawn = {
+        "deposit_hurdle": (spec.deposit_hurdle, np.inf),
+        "spread_threshold": (spec.spread_threshold, -np.inf),
+        "spread_sensitivity": (spec.spread_sensitivity_per_year, 0.0),
+        "loss_threshold": (spec.loss_threshold, np.inf),
+        "loss_sensitivity": (spec.loss_sensitivity_per_year, 0.0),
+        "news_sensitivity": (spec.loss_news_sensitivity_per_year, 0.0),
+        "herd_threshold": (spec.herd_threshold, np.inf),
+        "herd_sensitivity": (spec.herd_sensitivity_per_year, 0.0),
+        "exit_tolerance": (spec.exit_discount_tolerance, -1.0),
+        "qev_bid_bps": (spec.qev_bid_bps, 0.0),
+    }
+    return DepositorParams(
+        balance_usd=_with_arbitrageur(balance, 0.0),
+        wallet_usd=_with_arbitrageur(balance * spec.wallet_multiple, 0.0),
+        redeem_base_rate_per_year=_with_arbitrageur(np.full(balance.shape, spec.redeem_base_rate_per_year), 0.0),
+        **{name: _with_arbitrageur(draw_dist(dist, col[name]), fill) for name, (dist, fill) in drawn.items()},
+    )
 
 
 @dataclass
 class DepositorBook:
-    """Dynamic state of every depositor on every path; arrays are (n_paths, n_depositors)."""
+    """Dynamic state of every staker on every path; arrays are (n_paths, n_stakers + 1)."""
 
     shares: np.ndarray
     pending_shares: np.ndarray
@@ -31,119 +114,133 @@ class DepositorBook:
     request_day: np.ndarray
     window_end_day: np.ndarray
     wallet_usd: np.ndarray
+    loss_borne_usd: np.ndarray
+    discount_paid_usd: np.ndarray
+    first_exit_day: np.ndarray
+    exited_usd: np.ndarray
+    sold_usd: np.ndarray
 
     @classmethod
-    def new(cls, dp: DepositorParams, n_paths: int) -> DepositorBook:
+    def new(cls, dp: DepositorParams) -> DepositorBook:
         """Balances staked at a price of 1.0, no open requests."""
-        shape = (n_paths, len(dp.balance_usd))
+        shape = dp.balance_usd.shape
+        zeros = [np.zeros(shape) for _ in range(5)]
         return cls(
-            shares=np.broadcast_to(dp.balance_usd, shape).copy(),
-            pending_shares=np.zeros(shape),
-            queue_key=np.full(shape, np.inf),
-            request_day=np.full(shape, np.inf),
-            window_end_day=np.full(shape, np.inf),
-            wallet_usd=np.broadcast_to(dp.wallet_usd, shape).copy(),
+            dp.balance_usd.copy(), np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.inf),
+            np.full(shape, np.inf), dp.wallet_usd.copy(), zeros[0], zeros[1], np.full(shape, np.inf),
+            zeros[2], zeros[3],
         )
 
-
-@dataclass
-class Signals:
-    """What depositors see, per path (n_paths,)."""
-
-    spread: np.ndarray
-    drawdown: np.ndarray
-    queue_share: np.ndarray
-    wave_probability: np.ndarray
+    def bear_loss(self, net_loss_usd: np.ndarray, total_shares: np.ndarray) -> None:
+        """Spread a per-path net loss over holders of shares (held + pending), pro rata."""
+        per_share = np.divide(net_loss_usd, total_shares, out=np.zeros_like(net_loss_usd), where=total_shares > 0)
+        if np.any(per_share != 0.0):
+            self.loss_borne_usd += per_share[:, None] * (self.shares + self.pending_shares)
 
 
 def redeem_hazard_per_year(
-    dp: DepositorParams, spec: Depositors, signals: Signals, rows: np.ndarray, cols: np.ndarray
+    dp: DepositorParams, run_proneness: float, signals: Signals, rows: np.ndarray, cols: np.ndarray
 ) -> np.ndarray:
-    """h (per year, module docstring) of depositor ``cols[k]`` on path ``rows[k]``."""
-    spread_gap = np.maximum(dp.spread_threshold[cols] - signals.spread[rows], 0.0)
-    loss_gap = np.maximum(signals.drawdown[rows] - dp.loss_threshold[cols], 0.0)
-    herd_gap = np.maximum(signals.queue_share[rows] - dp.herd_threshold[cols], 0.0)
-    return (
-        spec.redeem_base_rate_per_year
-        + dp.spread_sensitivity[cols] * spread_gap
-        + dp.loss_sensitivity[cols] * loss_gap
-        + dp.herd_sensitivity[cols] * herd_gap
+    """h (per year, module docstring) of staker ``cols[k]`` on path ``rows[k]``."""
+    behaviour = (
+        dp.spread_sensitivity[rows, cols] * np.maximum(dp.spread_threshold[rows, cols] - signals.spread[rows], 0.0)
+        + dp.loss_sensitivity[rows, cols] * np.maximum(signals.drawdown[rows] - dp.loss_threshold[rows, cols], 0.0)
+        + dp.news_sensitivity[rows, cols] * signals.loss_news[rows]
+        + dp.herd_sensitivity[rows, cols]
+        * np.maximum(signals.unfunded_queue_share[rows] - dp.herd_threshold[rows, cols], 0.0)
     )
+    return dp.redeem_base_rate_per_year[rows, cols] + run_proneness * behaviour
 
 
-def hazard_bound_per_year(dp: DepositorParams, spec: Depositors, signals: Signals) -> np.ndarray:
-    """An upper bound of h over all depositors, per path: each term at its largest sensitivity and gap."""
-    return (
-        spec.redeem_base_rate_per_year
-        + dp.spread_sensitivity.max() * np.maximum(dp.spread_threshold.max() - signals.spread, 0.0)
-        + dp.loss_sensitivity.max() * np.maximum(signals.drawdown - dp.loss_threshold.min(), 0.0)
-        + dp.herd_sensitivity.max() * np.maximum(signals.queue_share - dp.herd_threshold.min(), 0.0)
-    )
+@dataclass(frozen=True)
+class HazardBounds:
+    """Per path, the largest sensitivities and base rate and the smallest/largest thresholds over stakers."""
+
+    base: np.ndarray
+    spread_s: np.ndarray
+    spread_t: np.ndarray
+    loss_s: np.ndarray
+    loss_t: np.ndarray
+    news_s: np.ndarray
+    herd_s: np.ndarray
+    herd_t: np.ndarray
+
+    @classmethod
+    def of(cls, dp: DepositorParams) -> HazardBounds:
+        """Computed once per population."""
+        return cls(
+            dp.redeem_base_rate_per_year.max(axis=1), dp.spread_sensitivity.max(axis=1),
+            dp.spread_threshold.max(axis=1), dp.loss_sensitivity.max(axis=1), dp.loss_threshold.min(axis=1),
+            dp.news_sensitivity.max(axis=1), dp.herd_sensitivity.max(axis=1), dp.herd_threshold.min(axis=1),
+        )
+
+    def hazard(self, run_proneness: float, s: Signals) -> np.ndarray:
+        """An upper bound of h over all stakers, per path: each term at its largest sensitivity and gap."""
+        return self.base + run_proneness * (
+            self.spread_s * np.maximum(self.spread_t - s.spread, 0.0)
+            + self.loss_s * np.maximum(s.drawdown - self.loss_t, 0.0)
+            + self.news_s * s.loss_news
+            + self.herd_s * np.maximum(s.unfunded_queue_share - self.herd_t, 0.0)
+        )
 
 
-def redeem_probability(
-    hazard_per_year: np.ndarray, wave_probability: np.ndarray, dt_days: float
-) -> np.ndarray:
-    """P(request this step) = 1 − exp(−h·dt/365)·(1 − wave probability)."""
+def exit_probability(hazard_per_year: np.ndarray, wave_probability: np.ndarray, dt_days: float) -> np.ndarray:
+    """P(want out this step) = 1 − exp(−h·Δ/365)·(1 − wave probability)."""
     return 1.0 - np.exp(-hazard_per_year * dt_days / DAYS_PER_YEAR) * (1.0 - wave_probability)
 
 
 @dataclass
 class Decisions:
-    """One step's decisions, sparse: path rows and depositor columns (row-major order) with amounts."""
+    """One step's decisions, sparse: path rows and staker columns (row-major order) with amounts.
+
+    ``exit_*`` are stakers that want out, with the shares they want to sell or redeem and whether they
+    accept the secondary market's discount (``sell``)."""
 
     deposit_rows: np.ndarray
     deposit_cols: np.ndarray
     deposit_usd: np.ndarray
-    request_rows: np.ndarray
-    request_cols: np.ndarray
-    request_shares: np.ndarray
-
-
-def _request_mask(
-    book: DepositorBook,
-    dp: DepositorParams,
-    spec: Depositors,
-    signals: Signals,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    u: np.ndarray,
-    min_request_shares: float,
-    dt_days: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(requests?, shares requested) for candidates (rows, cols) with uniforms ``u``."""
-    hazard = redeem_hazard_per_year(dp, spec, signals, rows, cols)
-    p = redeem_probability(hazard, signals.wave_probability[rows], dt_days)
-    amount = spec.request_fraction * book.shares[rows, cols]
-    return (u < p) & (book.pending_shares[rows, cols] == 0.0) & (amount >= min_request_shares), amount
+    exit_rows: np.ndarray
+    exit_cols: np.ndarray
+    exit_shares: np.ndarray
+    sell: np.ndarray
 
 
 def decide(
     book: DepositorBook,
     dp: DepositorParams,
+    bounds: HazardBounds,
     spec: Depositors,
     signals: Signals,
     uniforms: np.ndarray,
     min_request_shares: float,
     dt_days: float,
 ) -> Decisions:
-    """This step's deposits (USD) and redemption requests (shares), from one uniform per depositor.
+    """This step's deposits (USD) and exits (shares), from one uniform per staker.
 
-    Only depositors whose uniform is below the path's bound on p_redeem (possible requesters) or at least
+    Only stakers whose uniform is below the path's bound on p_out (possible leavers) or at least
     1 − p_deposit (possible depositors) are examined: one pass over the uniforms finds both.
     """
-    bound = redeem_probability(hazard_bound_per_year(dp, spec, signals), signals.wave_probability, dt_days)
+    bound = exit_probability(bounds.hazard(spec.run_proneness, signals), signals.wave_probability, dt_days)
     p_deposit = 1.0 - np.exp(-spec.deposit_rate_per_year * dt_days / DAYS_PER_YEAR)
     rows, cols = np.nonzero((uniforms < bound[:, None]) | (uniforms >= 1.0 - p_deposit))
     u = uniforms[rows, cols]
-    request, shares = _request_mask(book, dp, spec, signals, rows, cols, u, min_request_shares, dt_days)
+    hazard = redeem_hazard_per_year(dp, spec.run_proneness, signals, rows, cols)
+    amount = spec.request_fraction * book.shares[rows, cols]
+    out = (u < exit_probability(hazard, signals.wave_probability[rows], dt_days))
+    out &= (book.pending_shares[rows, cols] == 0.0) & (amount >= min_request_shares)
     wallet = book.wallet_usd[rows, cols]
-    deposit = (u >= 1.0 - p_deposit) & (p_deposit > 0) & ~request
-    deposit &= (signals.spread[rows] > dp.deposit_hurdle[cols]) & (wallet > 0.0)
+    deposit = (u >= 1.0 - p_deposit) & (p_deposit > 0) & ~out
+    deposit &= (signals.spread[rows] > dp.deposit_hurdle[rows, cols]) & (wallet > 0.0)
+    sell = spec.secondary.enabled & (signals.discount[rows] <= dp.exit_tolerance[rows, cols])
     return Decisions(
         rows[deposit], cols[deposit], spec.deposit_fraction * wallet[deposit],
-        rows[request], cols[request], shares[request],
+        rows[out], cols[out], amount[out], sell[out],
     )
+
+
+def take(params: DepositorParams, cols: np.ndarray) -> DepositorParams:
+    """The parameters of stakers ``cols`` only (e.g. without the arbitrageurs' column)."""
+    return DepositorParams(**{f.name: getattr(params, f.name)[:, cols] for f in fields(params)})
 
 
 class Depositor(ColumnAgent):

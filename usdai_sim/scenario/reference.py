@@ -21,6 +21,8 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("borrowers", schema.Borrowers),
     ("borrowers.cohorts[i]", schema.Cohort),
     ("depositors", schema.Depositors),
+    ("depositors.unstaked", schema.UnstakedHolders),
+    ("depositors.secondary", schema.SecondaryMarket),
     ("protocol", schema.Protocol),
     ("protocol.liquidation", schema.Liquidation),
     ("protocol.liquidation.price_impact", schema.PriceImpact),

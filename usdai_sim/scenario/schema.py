@@ -65,6 +65,7 @@ class Simulation(Frozen):
     step_days: Annotated[int, Field(gt=0, le=30)] = 1
     paths: Annotated[int, Field(gt=0, le=1_000_000)] = 1000
     seed: Annotated[int, Field(ge=0)] = 20261126
+    population_seed: Annotated[int, Field(ge=0)] | None = None
     start_date: str = "2026-01-01"
     record_every_steps: Annotated[int, Field(gt=0)] = 1
 
@@ -420,26 +421,62 @@ class Protocol(Frozen):
 # ---------------------------------------------------------------- depositors
 
 
+class UnstakedHolders(Frozen):
+    """Holders of unstaked USDai (``protocol.unstaked_usdai_usd`` in total): redeem 1:1, react to news faster."""
+
+    count: Annotated[int, Field(gt=0, le=1_000_000)] = 200
+    balance_pareto_alpha: Positive = 1.5
+    max_holder_share: Fraction = 0.10
+    redeem_base_rate_per_year: NonNegative = 0.6
+    inflow_rate_per_year: NonNegative = 0.6
+    loss_news_sensitivity_per_year: Dist = Spread(low=0.0, high=1500.0)
+    discount_threshold: Dist = Spread(low=0.0, high=0.01)
+    discount_sensitivity_per_year: Dist = Spread(low=0.0, high=300.0)
+    queue_threshold: Dist = Spread(low=0.05, high=0.20)
+    queue_sensitivity_per_year: Dist = Spread(low=0.0, high=30.0)
+    redeem_limit_usd_per_day: Positive | None = None
+
+
+class SecondaryMarket(Frozen):
+    """Selling sUSDai now at a discount to NAV: d = min(cap, base + a·queue + b·wait/365 + c·loss news)."""
+
+    enabled: bool = True
+    base_discount: Fraction = 0.001
+    queue_slope: NonNegative = 0.05
+    wait_slope_per_year: NonNegative = 0.10
+    loss_news_slope: NonNegative = 2.0
+    max_discount: Fraction = 0.30
+    arbitrage_capital_usd_per_day: NonNegative = 5.0e6
+
+
 class Depositors(Frozen):
     """sUSDai holders: balances and behaviour; rates are hazards per year, thresholds annual decimals."""
 
     count: Annotated[int, Field(gt=0, le=1_000_000)] = 500
     balance_pareto_alpha: Positive = 1.5
+    max_holder_share: Fraction = 0.10
     wallet_multiple: NonNegative = 0.3
     deposit_hurdle: Dist = Spread(low=0.0, high=0.03)
     deposit_rate_per_year: NonNegative = 2.0
     deposit_fraction: Fraction = 0.5
     redeem_base_rate_per_year: NonNegative = 0.3
+    run_proneness: NonNegative = 1.0
     spread_threshold: Dist = Spread(low=-0.01, high=0.01)
     spread_sensitivity_per_year: Dist = Spread(low=0.0, high=200.0)
     loss_threshold: Dist = Spread(low=0.002, high=0.02)
     loss_sensitivity_per_year: Dist = Spread(low=0.0, high=500.0)
-    herd_threshold: Dist = Spread(low=0.05, high=0.20)
+    loss_news_half_life_days: Positive = 14.0
+    loss_news_sensitivity_per_year: Dist = Spread(low=0.0, high=500.0)
+    herd_threshold: Dist = Spread(low=0.0, high=0.05)
     herd_sensitivity_per_year: Dist = Spread(low=0.0, high=20.0)
+    exit_discount_tolerance: Dist = Spread(low=0.0, high=0.03)
     request_fraction: Fraction = 1.0
     qev_bid_bps: Dist = Spread(low=10.0, high=200.0)
     qev_bid_probability: Fraction = 0.2
-    yield_lookback_days: Annotated[int, Field(gt=0)] = 30
+    yield_lookback_days: Annotated[int, Field(gt=0)] = 90
+    first_mover_days: Annotated[int, Field(gt=0)] = 30
+    unstaked: UnstakedHolders = UnstakedHolders()
+    secondary: SecondaryMarket = SecondaryMarket()
 
 
 # ---------------------------------------------------------------- shocks

@@ -1,0 +1,86 @@
+"""Unstaked USDai holders: a behavioural population that redeems 1:1 against reserves.
+
+They hold USDai for payments or yield elsewhere, so they react to stress news faster than stakers and
+do not wait in the sUSDai queue. Each step a holder with a balance redeems all of it with probability
+1 − exp(−h·Δ/365)·(1 − wave), with
+    h = base + ρ · [ s_news·loss news + s_disc·(discount − θ_disc)⁺ + s_queue·(queue share − θ_queue)⁺ ]
+(ρ = ``depositors.run_proneness``; signals from ``usdai_sim/agents/signals.py``). Redemptions are paid
+1:1 from reserves, within ``redeem_limit_usd_per_day`` × Δ per path when set (each redeemer then gets the
+same fraction and keeps the rest). In calm conditions (no loss news, no wave, a queue that liquidity covers) new USDai
+arrives at ``inflow_rate_per_year`` × the initial total, credited to holders pro rata to their initial
+balances. Their flows change USDai supply and reserves, and hence the reserve yield minted to sUSDai.
+Balances are capped Pareto shares of ``protocol.unstaked_usdai_usd``, drawn per path like the stakers'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from usdai_sim.agents.signals import Signals
+from usdai_sim.params import DAYS_PER_YEAR
+from usdai_sim.population import capped_pareto_shares, draw_dist, population_uniforms
+from usdai_sim.scenario.schema import Scenario, UnstakedHolders
+
+CALM_NEWS = 1e-4
+"""Loss news (fraction of NAV in attention) below which conditions count as calm for new inflows."""
+
+
+@dataclass
+class HolderBook:
+    """Per path and holder (n_paths, n_holders): static draws and the current balance."""
+
+    initial_usd: np.ndarray
+    balance_usd: np.ndarray
+    news_sensitivity: np.ndarray
+    discount_threshold: np.ndarray
+    discount_sensitivity: np.ndarray
+    queue_threshold: np.ndarray
+    queue_sensitivity: np.ndarray
+
+    @classmethod
+    def draw(cls, scenario: Scenario, first_path: int, n_paths: int) -> HolderBook:
+        """The unstaked holders of paths [first_path, first_path + n_paths)."""
+        spec, total = scenario.depositors.unstaked, scenario.protocol.unstaked_usdai_usd
+        u = population_uniforms(scenario.simulation, "holder_population", first_path, n_paths, spec.count, 6)
+        balance = total * capped_pareto_shares(u[:, :, 0], spec.balance_pareto_alpha, spec.max_holder_share)
+        return cls(
+            balance, balance.copy(),
+            draw_dist(spec.loss_news_sensitivity_per_year, u[:, :, 1]),
+            draw_dist(spec.discount_threshold, u[:, :, 2]),
+            draw_dist(spec.discount_sensitivity_per_year, u[:, :, 3]),
+            draw_dist(spec.queue_threshold, u[:, :, 4]),
+            draw_dist(spec.queue_sensitivity_per_year, u[:, :, 5]),
+        )
+
+
+def hazard_per_year(book: HolderBook, spec: UnstakedHolders, run_proneness: float, s: Signals) -> np.ndarray:
+    """h (module docstring) per path and holder."""
+    behaviour = (
+        book.news_sensitivity * s.loss_news[:, None]
+        + book.discount_sensitivity * np.maximum(s.discount[:, None] - book.discount_threshold, 0.0)
+        + book.queue_sensitivity * np.maximum(s.queue_share[:, None] - book.queue_threshold, 0.0)
+    )
+    return spec.redeem_base_rate_per_year + run_proneness * behaviour
+
+
+def redemptions_usd(
+    book: HolderBook, spec: UnstakedHolders, run_proneness: float, s: Signals, uniforms: np.ndarray, dt_days: float
+) -> np.ndarray:
+    """USD each holder redeems this step, (n_paths, n_holders), within the daily limit."""
+    h = hazard_per_year(book, spec, run_proneness, s)
+    p = 1.0 - np.exp(-h * dt_days / DAYS_PER_YEAR) * (1.0 - s.wave_probability[:, None])
+    wanted = np.where(uniforms < p, book.balance_usd, 0.0)
+    if spec.redeem_limit_usd_per_day is None:
+        return wanted
+    offered = wanted.sum(axis=1)
+    limit = spec.redeem_limit_usd_per_day * dt_days
+    fraction = np.minimum(1.0, np.divide(limit, offered, out=np.ones_like(offered), where=offered > 0))
+    return wanted * fraction[:, None]
+
+
+def inflows_usd(book: HolderBook, spec: UnstakedHolders, s: Signals, dt_days: float) -> np.ndarray:
+    """New USDai credited to each holder this step in calm conditions (module docstring)."""
+    calm = (s.loss_news < CALM_NEWS) & (s.wave_probability == 0.0) & (s.unfunded_queue_share == 0.0)
+    return np.where(calm[:, None], book.initial_usd * spec.inflow_rate_per_year * dt_days / DAYS_PER_YEAR, 0.0)
