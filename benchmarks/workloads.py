@@ -103,5 +103,9 @@ def inert_depositors(scenario: Scenario) -> Scenario:
         "spread_sensitivity_per_year": 0.0,
         "loss_sensitivity_per_year": 0.0,
         "herd_sensitivity_per_year": 0.0,
+        "loss_news_sensitivity_per_year": 0.0,
+        "unstaked": scenario.depositors.unstaked.model_copy(update={
+            "redeem_base_rate_per_year": 0.0, "inflow_rate_per_year": 0.0, "loss_news_sensitivity_per_year": 0.0,
+            "discount_sensitivity_per_year": 0.0, "queue_sensitivity_per_year": 0.0}),
     }
     return scenario.model_copy(update={"depositors": scenario.depositors.model_copy(update=quiet)})

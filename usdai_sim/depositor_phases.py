@@ -78,9 +78,8 @@ def observe(m: UsdaiModel) -> Signals:
     hit = m.market_shocks.wave_fraction
     wave_p = np.clip((hit - m.wave_hit) / np.maximum(1.0 - m.wave_hit, 1e-9), 0.0, 1.0)
     m.wave_hit = np.maximum(hit, m.wave_hit)
-    net_loss = m.ledger["principal_loss_usd"] - m.ledger["first_loss_usd"]
-    m.tracker.observe(m.price_cons, m.market.tbill, net_loss, m.nav_cons + net_loss, _receipts_usd(m),
-                      float(queue.window_days))
+    news = m.ledger["default_expected_loss_usd"]
+    m.tracker.observe(m.price_cons, m.market.tbill, news, m.nav_cons, _receipts_usd(m), float(queue.window_days))
     pending_usd = np.maximum(m.pending_total, 0.0) * m.price_cons
     nav = np.maximum(m.nav_cons, 1e-9)
     queue_share = np.where(m.total_shares > 0, pending_usd / nav, 0.0)
@@ -115,9 +114,9 @@ def unstaked_flows(m: UsdaiModel, signals: Signals) -> None:
     redeemed = hd.redemptions_usd(h, spec.unstaked, spec.run_proneness, signals, uniforms, m.dt_days)
     minted = hd.inflows_usd(h, spec.unstaked, signals, m.dt_days)
     h.balance_usd = h.balance_usd - redeemed + minted
-    net = minted.sum(axis=1) - redeemed.sum(axis=1)
-    m.vault.unstaked_usd = m.vault.unstaked_usd + net
-    m.vault.reserves_usd = m.vault.reserves_usd + net
+    held = h.balance_usd.sum(axis=1)  # the holders' books are the truth; reserves move by the same change
+    m.vault.reserves_usd = m.vault.reserves_usd + (held - m.vault.unstaked_usd)
+    m.vault.unstaked_usd = held
     m.ledger.add("unstaked_redemptions_usd", redeemed)
     m.ledger.add("unstaked_inflows_usd", minted)
 

@@ -248,6 +248,7 @@ class UsdaiModel(mesa.Model):
             self.interest_fee,
             self.vault.supply_usd,
             self.vault.reserves_usd,
+            self.scenario.protocol.initial_susdai_nav_usd + self.scenario.protocol.unstaked_usdai_usd,
         )
         negatives = [
             name
@@ -414,12 +415,13 @@ def defaults(m: UsdaiModel) -> None:
 def apply_loss_policy(m: UsdaiModel, route: np.ndarray) -> None:
     """Write-downs before and after a sale per ``protocol.loss_recognition`` (protocol/loss_recognition.py)."""
     book, policy = m.book, m.scenario.protocol.loss_recognition
-    if policy.policy == "on_sale":
-        return
     expected = lr.expected_loss_usd(
         book.principal_usd, m.collateral_usd, m.sale_factor,
         m.scenario.protocol.liquidation.fee_fraction, book.dsra_usd + book.cash_usd,
     )
+    m.ledger.add("default_expected_loss_usd", np.where(route > 0, expected, 0.0))
+    if policy.policy == "on_sale":
+        return
     if policy.policy == "on_default":
         m.recognise_loss(np.where(route > 0, expected, 0.0))
         return

@@ -128,6 +128,32 @@ def lgd_breakdown(paths: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+HOLDER_GROUPS = ("unstaked", "left_early", "queued", "stayed", "arbitrageurs", "first_loss", "insurance")
+
+
+def holder_group_metrics(paths: pd.DataFrame) -> dict[str, Any]:
+    """Who bears the loss (mean USD per path by holder group), the first-mover advantage, concentration and
+    the secondary market (``usdai_sim/holder_outcomes.py``)."""
+    leavers, stayers = paths["stress_return_leavers"], paths["stress_return_stayers"]
+    both = leavers.notna() & stayers.notna()
+    return {
+        "loss_by_holder_group_usd": {g: float(paths[f"loss_{g}_usd"].mean()) for g in HOLDER_GROUPS},
+        "first_mover_advantage": {
+            "leavers_return": float(leavers[both].mean()) if both.any() else float("nan"),
+            "stayers_return": float(stayers[both].mean()) if both.any() else float("nan"),
+            "advantage": float((leavers[both] - stayers[both]).mean()) if both.any() else float("nan"),
+            "paths_with_stress": float(paths["stress_day"].notna().mean()),
+        },
+        "secondary_discount_max": quantile_summary(paths["secondary_discount_max"]),
+        "secondary_discount_paid_usd": quantile_summary(paths["secondary_discount_paid_usd"]),
+        "stakers_top1_share": quantile_summary(paths["stakers_top1_share"]),
+        "stakers_top10_share": quantile_summary(paths["stakers_top10_share"]),
+        "stakers_hhi": quantile_summary(paths["stakers_hhi"]),
+        "unstaked_top1_share": quantile_summary(paths["unstaked_top1_share"]),
+        "prob_queue_over_30pct": float(np.mean(paths["queue_peak_fraction"] > 0.3)),
+    }
+
+
 def _finite(value: Any) -> Any:
     """NaN and infinity become None so that summary.json is strict JSON."""
     if isinstance(value, dict):
@@ -145,6 +171,7 @@ def summarise(results: Results) -> dict[str, Any]:
         **liquidity_metrics(results),
         **loan_metrics(paths),
         "usdai_backing_ratio_min": round(float(paths["usdai_backing_ratio_min"].min()), 9),
+        **holder_group_metrics(paths),
         "meta": results.meta,
     }
     return _finite(summary)

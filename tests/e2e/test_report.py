@@ -38,7 +38,8 @@ CLI_TIMEOUT_S = 600
 BROWSER_TIMEOUT_S = 60
 MIN_PIXEL_STD = 0.02
 HELD_CLASSES = ("H100", "H200", "B200", "GB200")
-RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "defaults", "ltv", "queue", "waits",
+RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "defaults", "ltv", "queue", "loss_split",
+               "secondary_discount", "waits",
                "utilisation", "tbill", *(f"resale_index_{c}" for c in HELD_CLASSES),
                *(f"rental_{c}" for c in HELD_CLASSES)}
 COMPARISON_FIGURES = {"exchange_ratio", "holder_loss", "defaults", "queue"}

@@ -22,6 +22,10 @@ INERT_DEPOSITORS = {
     "spread_sensitivity_per_year": 0.0,
     "loss_sensitivity_per_year": 0.0,
     "herd_sensitivity_per_year": 0.0,
+    "loss_news_sensitivity_per_year": 0.0,
+    "unstaked": {"redeem_base_rate_per_year": 0.0, "inflow_rate_per_year": 0.0,
+                 "loss_news_sensitivity_per_year": 0.0, "discount_sensitivity_per_year": 0.0,
+                 "queue_sensitivity_per_year": 0.0},
 }
 FLAT = {"drift_per_year": 0.0, "vol_per_sqrt_year": 0.0}
 

@@ -47,6 +47,10 @@ def scenario() -> Scenario:
                 "spread_sensitivity_per_year": 0.0,
                 "loss_sensitivity_per_year": 0.0,
                 "herd_sensitivity_per_year": 0.0,
+                "loss_news_sensitivity_per_year": 0.0,
+                "unstaked": {"redeem_base_rate_per_year": 0.0, "inflow_rate_per_year": 0.0,
+                             "loss_news_sensitivity_per_year": 0.0, "discount_sensitivity_per_year": 0.0,
+                             "queue_sensitivity_per_year": 0.0},
             },
         }
     )
@@ -64,7 +68,7 @@ def vault(idle: float, loan: float, accrued: float, actor_shares: float, other_s
     m.vault.reserves_usd += idle - m.vault.idle_usd
     m.vault.idle_usd[:] = idle
     d = m.depositors
-    d.shares[0] = [actor_shares, other_shares]
+    d.shares[0, :2] = [actor_shares, other_shares]  # column 2 is the arbitrageurs' book, empty
     d.wallet_usd[:] = 0.0
     m.total_shares, m.pending_total = m.count_shares()
     m._nav()

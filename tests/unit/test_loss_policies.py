@@ -23,7 +23,8 @@ def fraud_at_day_60(policy: str) -> Scenario:
             "borrowers": {"cohorts": [{"count": 3, "gpus": 64, "origination_day": 0, "requested_ltv": 0.7}]},
             "depositors": {"count": 4, "redeem_base_rate_per_year": 0.0, "deposit_rate_per_year": 0.0,
                            "spread_sensitivity_per_year": 0.0, "loss_sensitivity_per_year": 0.0,
-                           "herd_sensitivity_per_year": 0.0},
+                           "herd_sensitivity_per_year": 0.0, "loss_news_sensitivity_per_year": 0.0,
+                           "unstaked": {"redeem_base_rate_per_year": 0.0, "inflow_rate_per_year": 0.0}},
             "protocol": {
                 "initial_susdai_nav_usd": 5e7, "unstaked_usdai_usd": 0.0, "incentive_apr": 0.0,
                 "liquidation": {"recourse_recovery_fraction": 0.0, "time_to_sell_days": 30},

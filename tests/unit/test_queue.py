@@ -20,6 +20,7 @@ def small_model(qev: bool = False, n_paths: int = 4) -> UsdaiModel:
             "depositors": {"count": 4, "redeem_base_rate_per_year": 0.0, "deposit_rate_per_year": 0.0,
                            "spread_sensitivity_per_year": 0.0, "loss_sensitivity_per_year": 0.0,
                            "herd_sensitivity_per_year": 0.0, "qev_bid_probability": 1.0,
+                           "loss_news_sensitivity_per_year": 0.0,
                            "qev_bid_bps": 100.0},
             "protocol": {"initial_susdai_nav_usd": 400.0, "unstaked_usdai_usd": 0.0, "incentive_apr": 0.0,
                          "queue": {"qev": {"enabled": qev}}},

@@ -6,9 +6,12 @@
   missing days count as earning exactly the T-bill (zero excess), so early noise is divided by the full W
   and never annualised from a few days; a one-day loss lowers it by loss·365/W for W days.
 * ``drawdown`` = 1 − P_t / max_{s≤t} P_s.
-* ``loss_news`` — attention to recognised loss events: each event's size is the net loss recognised on
-  its day over the NAV before it; attention decays with half-life H = ``loss_news_half_life_days``:
-      A_t = A_{t−Δ} · 2^(−Δ/H) + loss_t / NAV_{t−Δ}.
+* ``loss_news`` — attention to loss events. A default is public on its day; the event's size is its
+  expected loss at default (``protocol/loss_recognition.py``, EL) over NAV. Attention decays with
+  half-life H = ``loss_news_half_life_days``:
+      A_t = A_{t−Δ} · 2^(−Δ/H) + Σ EL of today's defaults / NAV_t.
+  (Write-downs and sale shortfalls reach holders through the exchange ratio, i.e. ``drawdown``, so the
+  news arrives when the default happens whatever the loss-recognition policy.)
 * ``queue_share`` = pending value / NAV (NAV_cons); ``unfunded_queue_share`` = (pending value − idle)⁺ / NAV,
   the part of the queue that the vault's liquid assets cannot pay at the next window end. The herd term
   responds to this, so a queue that liquidity covers does not feed a run (its damping).
@@ -58,15 +61,16 @@ class SignalTracker:
         self.inflow_usd_per_day = np.zeros(n_paths)
         self.inflow_primed = False
 
-    def observe(self, price: np.ndarray, tbill: np.ndarray, net_loss_usd: np.ndarray, nav_before_usd: np.ndarray,
+    def observe(self, price: np.ndarray, tbill: np.ndarray, news_loss_usd: np.ndarray, nav_usd: np.ndarray,
                 inflow_usd: np.ndarray, queue_window_days: float) -> None:
-        """Take in one step: the price after it, the T-bill, the net loss recognised, the vault's receipts."""
+        """Take in one step: the price after it, the T-bill, the expected loss of today's defaults, NAV and
+        the vault's cash receipts."""
         n = len(self.prices)
         self.cum_tbill[(self.k + 1) % n] = self.cum_tbill[self.k % n] + tbill * self.dt_days / DAYS_PER_YEAR
         self.k += 1
         self.prices[self.k % n] = price
         self.peak = np.maximum(self.peak, price)
-        event = np.divide(net_loss_usd, nav_before_usd, out=np.zeros_like(price), where=nav_before_usd > 0)
+        event = np.divide(news_loss_usd, nav_usd, out=np.zeros_like(price), where=nav_usd > 0)
         self.loss_news = self.loss_news * 0.5 ** (self.dt_days / self.half_life_days) + np.maximum(event, 0.0)
         per_day = inflow_usd / self.dt_days
         if not self.inflow_primed:

@@ -94,6 +94,24 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     # peg
     "usdai_backing_ratio_min": (
         "ratio", "lowest USDai reserves / USDai supply on any path and day (1 = fully backed)"),
+    # who bears the loss
+    "loss_by_holder_group_usd": (
+        "USD", "mean loss per path borne by each holder group: net recognised loss pro rata to the shares "
+        "held when it was recognised, plus secondary-market discounts paid (arbitrageurs' gains negative)"),
+    "first_mover_advantage": (
+        "annual decimal", "from each path's stress start (first loss or redemption wave) to the horizon: "
+        "return of stakers who left within the first N days vs those who stayed (mean over paths)"),
+    "secondary_discount_max": (
+        "fraction", "per path, the widest sUSDai secondary-market discount to NAV"),
+    "secondary_discount_paid_usd": (
+        "USD", "per path, discount to NAV paid by stakers who sold in the secondary market"),
+    "stakers_top1_share": ("fraction", "per path, the largest staker's share of initial sUSDai supply"),
+    "stakers_top10_share": ("fraction", "per path, the ten largest stakers' share of initial sUSDai supply"),
+    "stakers_hhi": (
+        "fraction", "per path, Herfindahl–Hirschman index of initial sUSDai balances (Σ share²)"),
+    "unstaked_top1_share": ("fraction", "per path, the largest unstaked holder's share of unstaked USDai"),
+    "prob_queue_over_30pct": (
+        "fraction", "probability that pending redemptions exceed 30% of sUSDai supply at some point"),
 }
 """summary.json key → (unit, one-line description); the README's metric list is rendered from this."""
 
@@ -104,13 +122,16 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
     "sUSDai holders": METRIC_KEYS[:10],
     "Liquidity: redemptions": METRIC_KEYS[10:15],
     "Loan book": METRIC_KEYS[15:26],
-    "USDai peg": METRIC_KEYS[26:],
+    "USDai peg": METRIC_KEYS[26:27],
+    "Holders: who bears the loss, exits and concentration": METRIC_KEYS[27:],
 }
 SUB_DOCS = {
     "prob_wait_over_days": "share of redemption requests (completed or still pending) that waited "
                            "longer than {} days",
     "defaults_by_route": "mean defaults per path by the {} route",
     "redemption_wait_days": "{} wait of any redemption request, completed or still pending at the horizon",
+    "loss_by_holder_group_usd": "mean USD loss per path borne by the {} group",
+    "first_mover_advantage": "first-mover comparison from the stress start: {}",
 }
 """Descriptions of the non-quantile sub-keys of nested metrics ({} is the sub-key)."""
 QUANTILE_WORDS = {"mean": "mean over paths", "p01": "1st percentile over paths",

@@ -200,6 +200,25 @@ def queue_fan(results: Results, ax: Axes) -> Axes:
                     "Redemption queue", scale=100.0)
 
 
+def discount_fan(results: Results, ax: Axes) -> Axes:
+    """sUSDai secondary-market discount to NAV, in percent."""
+    return time_fan(results, ax, "secondary_discount", "discount to NAV (%)", "sUSDai secondary-market discount",
+                    scale=100.0)
+
+
+def loss_by_group(results: Results, ax: Axes) -> Axes:
+    """Mean USD loss per path by holder group (horizontal bars, USD millions)."""
+    groups = results.summary.get("loss_by_holder_group_usd") or {}
+    names = list(groups)
+    values = [0.0 if groups[n] is None else groups[n] / 1e6 for n in names]
+    ax.barh(names, values, color=FAN_COLOR, alpha=0.8)
+    ax.axvline(0.0, color="black", lw=0.8)
+    ax.set(xlabel="mean loss per path (USD millions; negative = gain)", ylabel="holder group",
+           title="Who bears the loss")
+    ax.grid(alpha=0.3, axis="x")
+    return ax
+
+
 # ---------------------------------------------------------------- one run: distributions and flows
 
 
@@ -439,6 +458,14 @@ OUTCOME_FIGURES = (
     FigureSpec("queue", "Redemption queue", queue_fan,
                "sUSDai redemption requests waiting to be paid, as a percentage of sUSDai supply. Requests "
                "are paid at the end of each redemption window from idle USDai only. " + FAN_NOTE),
+    FigureSpec("loss_split", "Who bears the loss", loss_by_group,
+               "Mean USD loss per path by holder group: stakers who left before the first loss, who left "
+               "after it (queued or sold), who stayed; arbitrageurs who bought at a discount (a gain shows "
+               "as negative); unstaked USDai holders (redeemed 1:1, no loss); first-loss capital and GPU "
+               "value insurance. Sellers' losses include the discount they paid."),
+    FigureSpec("secondary_discount", "sUSDai secondary-market discount", discount_fan,
+               "The discount to NAV at which a staker can sell sUSDai now instead of queueing; it widens "
+               "with the queue, the expected wait and recent losses, up to a cap. " + FAN_NOTE),
     FigureSpec("waits", "Redemption waits", wait_distribution,
                "How long redemption requests waited between request and payment, as a share of all "
                "requests; red marks requests still unpaid at the horizon, placed at their age then. "
