@@ -138,7 +138,9 @@ def _deposit(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, amount: np.ndarr
     m.move_shares(minted=np.bincount(rows, weights=minted, minlength=m.n_paths), pending_added=0.0, burned=0.0)
 
 
-def _sell(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, shares: np.ndarray, discount: np.ndarray) -> np.ndarray:
+def sell_shares(
+    m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, shares: np.ndarray, discount: np.ndarray
+) -> np.ndarray:
     """Sellers' shares go to the arbitrageurs' book within their capital; returns the shares sold."""
     d, spec = m.depositors, m.scenario.depositors.secondary
     price = m.price_cons[rows]
@@ -171,14 +173,14 @@ def staker_flows(m: UsdaiModel, signals: Signals) -> None:
     m.ledger.add("exits_usd", np.bincount(rows, weights=shares * m.price_cons[rows], minlength=m.n_paths))
     sold = np.zeros_like(shares)
     if dec.sell.any():
-        sold[dec.sell] = _sell(m, rows[dec.sell], cols[dec.sell], shares[dec.sell], signals.discount)
+        sold[dec.sell] = sell_shares(m, rows[dec.sell], cols[dec.sell], shares[dec.sell], signals.discount)
     rest = shares - sold
     queue = rest >= min_shares
     m.place_requests(rows[queue], cols[queue], rest[queue], m.day_end)
-    _arbitrageurs_redeem(m, min_shares)
+    arbitrageurs_redeem(m, min_shares)
 
 
-def _arbitrageurs_redeem(m: UsdaiModel, min_shares: float) -> None:
+def arbitrageurs_redeem(m: UsdaiModel, min_shares: float) -> None:
     """Arbitrageurs redeem what they bought through the queue (their profit is the discount); while a
     request of theirs is open they hold new purchases, so they never jump the queue."""
     d = m.depositors

@@ -15,7 +15,9 @@ money flows go to a fresh ledger; the invariants then compare the state before a
 * collateral recoveries ≤ sale proceeds − fee + the SPV's cash and reserve + insurance; springing
   recourse only on fraud defaults;
 * loan balances never grow; every loan's LTV at origination ≤ its class's max_ltv;
-* the model's running share totals equal the depositors' books.
+* the model's running share totals equal the depositors' books;
+* unstaked USDai outside the vault equals the unstaked holders' balances (which redeem 1:1 and receive new
+  USDai); secondary-market discounts paid by sellers equal the arbitrageurs' gain.
 
 Examples and steps per example come from the hypothesis profile (tests/conftest.py).
 """
@@ -27,7 +29,9 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from usdai_sim import depositor_phases as dph
 from usdai_sim.agents import borrowers as br
+from usdai_sim.agents.signals import Signals
 from usdai_sim.ledger import Ledger, nav_change_usd
 from usdai_sim.model import UsdaiModel, accrue, collect, defaults, depositors, originate, sales, service
 from usdai_sim.params import compile_params
@@ -222,6 +226,35 @@ class ProtocolMachine(RuleBasedStateMachine):
             return
         self.m.place_requests(np.array([path]), np.array([holder]), np.array([shares]), self.m.day)
 
+    @rule(news=st.floats(0.0, 0.2), discount=st.floats(0.0, 0.3), wave=st.sampled_from([0.0, 0.5, 1.0]))
+    def unstaked_holders_react(self, news: float, discount: float, wave: float) -> None:
+        """Unstaked USDai holders see loss news, a discount and maybe a wave: they redeem 1:1 from reserves,
+        or receive new USDai when all is calm; supply and reserves move together."""
+        self._begin()
+        full = lambda v: np.full(N_PATHS, v)  # noqa: E731
+        signals = Signals(full(0.0), full(0.0), full(news), full(0.0), full(0.0), full(0.0), full(discount),
+                          full(wave))
+        dph.unstaked_flows(self.m, signals)
+        self.m._nav()
+
+    @rule(path=paths, holder=holders, fraction=st.floats(0.01, 1.0), discount=st.floats(0.0, 0.3),
+          capital=st.floats(0.0, 5e7))
+    def sell_on_secondary_market(self, path: int, holder: int, fraction: float, discount: float,
+                                 capital: float) -> None:
+        """A staker sells a fraction of its shares to arbitrageurs at a discount within their daily capital;
+        arbitrageurs then queue what they hold. NAV and the share count do not move."""
+        self._begin()
+        m = self.m
+        shares = fraction * m.depositors.shares[path, holder]
+        spec = m.scenario.depositors.secondary.model_copy(update={"arbitrage_capital_usd_per_day": capital})
+        m.scenario = m.scenario.model_copy(
+            update={"depositors": m.scenario.depositors.model_copy(update={"secondary": spec})}
+        )
+        dph.sell_shares(m, np.array([path]), np.array([holder]), np.array([shares]), np.full(N_PATHS, discount))
+        dph.arbitrageurs_redeem(m, SCENARIO.protocol.queue.min_request_shares)
+        m.scenario = SCENARIO
+        m._nav()
+
     @rule(days=st.sampled_from(["window", "1", "7", "90"]))
     def pass_time(self, days: str) -> None:
         """The clock moves to the next window end (also a payment date) or by 1, 7 or 90 days; interest and
@@ -288,6 +321,19 @@ class ProtocolMachine(RuleBasedStateMachine):
         """USDai supply == reserves."""
         v = self.m.vault
         assert close(v.supply_usd, v.reserves_usd, v.reserves_usd)
+
+    @invariant()
+    def unstaked_usdai_equals_the_holders_books(self) -> None:
+        """USDai held outside the vault == the unstaked holders' balances; none negative."""
+        h = self.m.holders
+        assert close(self.m.vault.unstaked_usd, h.balance_usd.sum(axis=1), self.m.vault.reserves_usd)
+        assert np.all(h.balance_usd >= 0.0)
+
+    @invariant()
+    def secondary_discounts_change_hands(self) -> None:
+        """What sellers paid in discounts the arbitrageurs gained: the discount column sums to zero."""
+        paid = self.m.depositors.discount_paid_usd
+        assert close(paid.sum(axis=1), 0.0, np.abs(paid).sum(axis=1))
 
     @invariant()
     def every_dollar_is_accounted_for(self) -> None:
