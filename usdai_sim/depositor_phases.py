@@ -79,7 +79,10 @@ def observe(m: UsdaiModel) -> Signals:
     wave_p = np.clip((hit - m.wave_hit) / np.maximum(1.0 - m.wave_hit, 1e-9), 0.0, 1.0)
     m.wave_hit = np.maximum(hit, m.wave_hit)
     news = m.ledger["default_expected_loss_usd"]
-    m.tracker.observe(m.price_cons, m.market.tbill, news, m.nav_cons, _receipts_usd(m), float(queue.window_days))
+    net_loss = m.ledger["principal_loss_usd"] - m.ledger["first_loss_usd"]
+    per_share = np.divide(net_loss, m.total_shares, out=np.zeros_like(net_loss), where=m.total_shares > 0)
+    m.tracker.observe(m.price_cons, m.market.tbill, news, m.nav_cons, _receipts_usd(m), float(queue.window_days),
+                      per_share)
     pending_usd = np.maximum(m.pending_total, 0.0) * m.price_cons
     nav = np.maximum(m.nav_cons, 1e-9)
     queue_share = np.where(m.total_shares > 0, pending_usd / nav, 0.0)

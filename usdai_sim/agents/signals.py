@@ -1,10 +1,11 @@
 """What holders can observe, per path (n_paths,), updated once a step before they decide.
 
-* ``spread`` — trailing realised excess yield over a window of W = ``yield_lookback_days``:
-      spread = (P_t / P_{t−W} − 1 − (C_t − C_{t−W})) · 365 / W,
-  P the redemption price (exchange ratio), C the cumulated T-bill return Σ r·Δ/365. Before day W the
-  missing days count as earning exactly the T-bill (zero excess), so early noise is divided by the full W
-  and never annualised from a few days; a one-day loss lowers it by loss·365/W for W days.
+* ``spread`` — trailing realised excess *income* yield over a window of W = ``yield_lookback_days``:
+      spread = (Q_t / Q_{t−W} − 1 − (C_t − C_{t−W})) · 365 / W,   Q_t = P_t + Λ_t,
+  P the redemption price (exchange ratio), Λ the net recognised loss per share cumulated since day 0
+  (added back: losses reach holders through ``drawdown`` and ``loss_news``, not a third time here), C the
+  cumulated T-bill return Σ r·Δ/365. Before day W the missing days count as earning exactly the T-bill
+  (zero excess), so early noise is divided by the full W and never annualised from a few days.
 * ``drawdown`` = 1 − P_t / max_{s≤t} P_s.
 * ``loss_news`` — attention to loss events. A default is public on its day; the event's size is its
   expected loss at default (``protocol/loss_recognition.py``, EL) over NAV. Attention decays with
@@ -54,6 +55,7 @@ class SignalTracker:
         steps = max(1, int(np.ceil(window_days / dt_days)))
         self.window_days, self.dt_days, self.half_life_days = steps * dt_days, dt_days, half_life_days
         self.prices = np.ones((steps + 1, n_paths))
+        self.loss_per_share = np.zeros(n_paths)
         self.cum_tbill = np.zeros((steps + 1, n_paths))
         self.k = 0
         self.peak = np.ones(n_paths)
@@ -62,14 +64,15 @@ class SignalTracker:
         self.inflow_primed = False
 
     def observe(self, price: np.ndarray, tbill: np.ndarray, news_loss_usd: np.ndarray, nav_usd: np.ndarray,
-                inflow_usd: np.ndarray, queue_window_days: float) -> None:
-        """Take in one step: the price after it, the T-bill, the expected loss of today's defaults, NAV and
-        the vault's cash receipts."""
+                inflow_usd: np.ndarray, queue_window_days: float, loss_per_share: np.ndarray | float = 0.0) -> None:
+        """Take in one step: the price after it, the T-bill, the expected loss of today's defaults, NAV, the
+        vault's cash receipts and the net loss recognised per share."""
         n = len(self.prices)
         self.cum_tbill[(self.k + 1) % n] = self.cum_tbill[self.k % n] + tbill * self.dt_days / DAYS_PER_YEAR
         self.k += 1
-        self.prices[self.k % n] = price
-        self.peak = np.maximum(self.peak, price)
+        self.loss_per_share = self.loss_per_share + loss_per_share
+        self.prices[self.k % n] = price + self.loss_per_share
+        self.peak = np.maximum(self.peak, price)  # the drawdown is of the price itself, losses included
         event = np.divide(news_loss_usd, nav_usd, out=np.zeros_like(price), where=nav_usd > 0)
         self.loss_news = self.loss_news * 0.5 ** (self.dt_days / self.half_life_days) + np.maximum(event, 0.0)
         per_day = inflow_usd / self.dt_days
@@ -83,7 +86,7 @@ class SignalTracker:
         return self.cum_tbill[self.k % len(self.cum_tbill)]
 
     def spread(self) -> np.ndarray:
-        """Trailing excess yield over the window (module docstring), annual decimal."""
+        """Trailing excess income yield over the window (module docstring), annual decimal."""
         n = len(self.prices)
         now, then = self.k % n, (self.k + 1) % n
         excess = self.prices[now] / self.prices[then] - 1.0 - (self.cum_tbill[now] - self.cum_tbill[then])

@@ -429,7 +429,7 @@ class UnstakedHolders(Frozen):
     max_holder_share: Fraction = 0.10
     redeem_base_rate_per_year: NonNegative = 0.6
     inflow_rate_per_year: NonNegative = 0.6
-    loss_news_sensitivity_per_year: Dist = Spread(low=0.0, high=1500.0)
+    loss_news_sensitivity_per_year: Dist = Spread(low=0.0, high=900.0)
     discount_threshold: Dist = Spread(low=0.0, high=0.01)
     discount_sensitivity_per_year: Dist = Spread(low=0.0, high=300.0)
     queue_threshold: Dist = Spread(low=0.05, high=0.20)
@@ -464,9 +464,9 @@ class Depositors(Frozen):
     spread_threshold: Dist = Spread(low=-0.01, high=0.01)
     spread_sensitivity_per_year: Dist = Spread(low=0.0, high=200.0)
     loss_threshold: Dist = Spread(low=0.002, high=0.02)
-    loss_sensitivity_per_year: Dist = Spread(low=0.0, high=500.0)
+    loss_sensitivity_per_year: Dist = Spread(low=0.0, high=100.0)
     loss_news_half_life_days: Positive = 14.0
-    loss_news_sensitivity_per_year: Dist = Spread(low=0.0, high=500.0)
+    loss_news_sensitivity_per_year: Dist = Spread(low=0.0, high=300.0)
     herd_threshold: Dist = Spread(low=0.0, high=0.05)
     herd_sensitivity_per_year: Dist = Spread(low=0.0, high=20.0)
     exit_discount_tolerance: Dist = Spread(low=0.0, high=0.03)
