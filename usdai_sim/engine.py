@@ -34,7 +34,8 @@ from usdai_sim.series import SeriesFile
 Progress = Callable[[int, int], None]
 BLOCK_STATE_BUDGET_BYTES = 256 * 2**20
 BYTES_PER_BORROWER_PATH = 8 * 120
-BYTES_PER_DEPOSITOR_PATH = 8 * 24
+BYTES_PER_DEPOSITOR_PATH = 8 * 48  # parameters, book, stress accounts, draws and step temporaries
+BYTES_PER_UNSTAKED_HOLDER_PATH = 8 * 18
 
 
 @dataclass
@@ -63,6 +64,7 @@ def bytes_per_path(scenario: Scenario) -> int:
     return (
         borrower_columns(scenario) * BYTES_PER_BORROWER_PATH
         + scenario.depositors.count * BYTES_PER_DEPOSITOR_PATH
+        + scenario.depositors.unstaked.count * BYTES_PER_UNSTAKED_HOLDER_PATH
     )
 
 

@@ -23,7 +23,7 @@ the discount (``discount_paid_usd``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -236,11 +236,6 @@ def decide(
         rows[deposit], cols[deposit], spec.deposit_fraction * wallet[deposit],
         rows[out], cols[out], amount[out], sell[out],
     )
-
-
-def take(params: DepositorParams, cols: np.ndarray) -> DepositorParams:
-    """The parameters of stakers ``cols`` only (e.g. without the arbitrageurs' column)."""
-    return DepositorParams(**{f.name: getattr(params, f.name)[:, cols] for f in fields(params)})
 
 
 class Depositor(ColumnAgent):
