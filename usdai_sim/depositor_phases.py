@@ -91,8 +91,14 @@ def observe(m: UsdaiModel) -> Signals:
                               float(queue.window_days))
     disc = secondary.discount(spec.secondary, queue_share, wait, m.tracker.loss_news)
     m.accounts.discount_max = np.maximum(m.accounts.discount_max, disc)
+    outflow = m.tracker.outflow_share(m.nav_cons + m.vault.unstaked_usd)
     return Signals(m.tracker.spread(), m.tracker.drawdown(m.price_cons), m.tracker.loss_news.copy(), queue_share,
-                   unfunded, wait, disc, wave_p)
+                   unfunded, wait, disc, wave_p, outflow)
+
+
+def record_outflow(m: UsdaiModel) -> None:
+    """Stakers' exits and unstaked redemptions of this step become visible to holders from the next step."""
+    m.tracker.record_outflow(m.ledger["exits_usd"] + m.ledger["unstaked_redemptions_usd"])
 
 
 def bear_losses(m: UsdaiModel, signals: Signals) -> None:

@@ -551,6 +551,7 @@ def depositors(m: UsdaiModel) -> None:
     dph.bear_losses(m, signals)
     dph.unstaked_flows(m, signals)
     dph.staker_flows(m, signals)
+    dph.record_outflow(m)
     m.signals = signals
 
 

@@ -233,7 +233,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         self._begin()
         full = lambda v: np.full(N_PATHS, v)  # noqa: E731
         signals = Signals(full(0.0), full(0.0), full(news), full(0.0), full(0.0), full(0.0), full(discount),
-                          full(wave))
+                          full(wave), full(0.0))
         dph.unstaked_flows(self.m, signals)
         self.m._nav()
 

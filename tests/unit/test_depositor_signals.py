@@ -96,9 +96,9 @@ def test_populations_are_per_path_unless_a_population_seed_fixes_one() -> None:
 
 def test_unstaked_holders_redeem_within_the_daily_limit() -> None:
     """Two holders of $60M and $40M both redeem (wave 1) under a $50M/day limit: each gets half."""
-    book = HolderBook(*(np.array([[60e6, 40e6]]) for _ in range(2)), *(np.zeros((1, 2)) for _ in range(5)))
+    book = HolderBook(*(np.array([[60e6, 40e6]]) for _ in range(2)), *(np.zeros((1, 2)) for _ in range(7)))
     spec = UnstakedHolders(redeem_limit_usd_per_day=50e6)
     one = np.ones(1)
-    signals = Signals(0 * one, 0 * one, 0 * one, 0 * one, 0 * one, 0 * one, 0 * one, one)
+    signals = Signals(0 * one, 0 * one, 0 * one, 0 * one, 0 * one, 0 * one, 0 * one, one, 0 * one)
     paid = redemptions_usd(book, spec, 1.0, signals, np.full((1, 2), 0.5), 1.0)
     assert paid[0].tolist() == pytest.approx([30e6, 20e6])

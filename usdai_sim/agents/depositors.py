@@ -4,7 +4,7 @@ Signals (spread, drawdown, loss news, unfunded queue share, expected wait, secon
 defined in ``usdai_sim/agents/signals.py``. Each step a staker without an open request wants out with
 probability 1 − exp(−h·Δ/365)·(1 − wave), with the hazard per year
     h = base + ρ · [ s_spread·(θ_spread − spread)⁺ + s_loss·(drawdown − θ_loss)⁺ + s_news·loss news
-                     + s_herd·(unfunded queue share − θ_herd)⁺ ]
+                     + s_herd·(unfunded queue share − θ_herd)⁺ + s_flow·(outflow share − θ_flow)⁺ ]
 (ρ = ``run_proneness``; sensitivities s and thresholds θ drawn per staker and path), plus a scripted
 redemption wave's probability. A staker who wants out sells in the secondary market when the discount is
 at most its tolerance (``exit_discount_tolerance``), within the arbitrageurs' daily capital, and requests
@@ -43,6 +43,8 @@ DRAWN = (
     "news_sensitivity",
     "herd_threshold",
     "herd_sensitivity",
+    "flow_threshold",
+    "flow_sensitivity",
     "exit_tolerance",
     "qev_bid_bps",
 )
@@ -63,6 +65,8 @@ class DepositorParams:
     news_sensitivity: np.ndarray
     herd_threshold: np.ndarray
     herd_sensitivity: np.ndarray
+    flow_threshold: np.ndarray
+    flow_sensitivity: np.ndarray
     exit_tolerance: np.ndarray
     qev_bid_bps: np.ndarray
 
@@ -93,6 +97,8 @@ def draw_depositors(scenario: Scenario, first_path: int, n_paths: int) -> Deposi
         "news_sensitivity": (spec.loss_news_sensitivity_per_year, 0.0),
         "herd_threshold": (spec.herd_threshold, np.inf),
         "herd_sensitivity": (spec.herd_sensitivity_per_year, 0.0),
+        "flow_threshold": (spec.outflow_threshold, np.inf),
+        "flow_sensitivity": (spec.outflow_sensitivity_per_year, 0.0),
         "exit_tolerance": (spec.exit_discount_tolerance, -1.0),
         "qev_bid_bps": (spec.qev_bid_bps, 0.0),
     }
@@ -148,6 +154,7 @@ def redeem_hazard_per_year(
         + dp.news_sensitivity[rows, cols] * signals.loss_news[rows]
         + dp.herd_sensitivity[rows, cols]
         * np.maximum(signals.unfunded_queue_share[rows] - dp.herd_threshold[rows, cols], 0.0)
+        + dp.flow_sensitivity[rows, cols] * np.maximum(signals.outflow_share[rows] - dp.flow_threshold[rows, cols], 0.0)
     )
     return dp.redeem_base_rate_per_year[rows, cols] + run_proneness * behaviour
 
@@ -164,6 +171,8 @@ class HazardBounds:
     news_s: np.ndarray
     herd_s: np.ndarray
     herd_t: np.ndarray
+    flow_s: np.ndarray
+    flow_t: np.ndarray
 
     @classmethod
     def of(cls, dp: DepositorParams) -> HazardBounds:
@@ -172,6 +181,7 @@ class HazardBounds:
             dp.redeem_base_rate_per_year.max(axis=1), dp.spread_sensitivity.max(axis=1),
             dp.spread_threshold.max(axis=1), dp.loss_sensitivity.max(axis=1), dp.loss_threshold.min(axis=1),
             dp.news_sensitivity.max(axis=1), dp.herd_sensitivity.max(axis=1), dp.herd_threshold.min(axis=1),
+            dp.flow_sensitivity.max(axis=1), dp.flow_threshold.min(axis=1),
         )
 
     def hazard(self, run_proneness: float, s: Signals) -> np.ndarray:
@@ -181,6 +191,7 @@ class HazardBounds:
             + self.loss_s * np.maximum(s.drawdown - self.loss_t, 0.0)
             + self.news_s * s.loss_news
             + self.herd_s * np.maximum(s.unfunded_queue_share - self.herd_t, 0.0)
+            + self.flow_s * np.maximum(s.outflow_share - self.flow_t, 0.0)
         )
 
 

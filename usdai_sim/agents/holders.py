@@ -3,7 +3,8 @@
 They hold USDai for payments or yield elsewhere, so they react to stress news faster than stakers and
 do not wait in the sUSDai queue. Each step a holder with a balance redeems all of it with probability
 1 − exp(−h·Δ/365)·(1 − wave), with
-    h = base + ρ · [ s_news·loss news + s_disc·(discount − θ_disc)⁺ + s_queue·(queue share − θ_queue)⁺ ]
+    h = base + ρ · [ s_news·loss news + s_disc·(discount − θ_disc)⁺ + s_queue·(queue share − θ_queue)⁺
+                     + s_flow·(outflow share − θ_flow)⁺ ]
 (ρ = ``depositors.run_proneness``; signals from ``usdai_sim/agents/signals.py``). Redemptions are paid
 1:1 from reserves, within ``redeem_limit_usd_per_day`` × Δ per path when set (each redeemer then gets the
 same fraction and keeps the rest). In calm conditions (no loss news, no wave, a queue that liquidity covers) new USDai
@@ -38,12 +39,14 @@ class HolderBook:
     discount_sensitivity: np.ndarray
     queue_threshold: np.ndarray
     queue_sensitivity: np.ndarray
+    flow_threshold: np.ndarray
+    flow_sensitivity: np.ndarray
 
     @classmethod
     def draw(cls, scenario: Scenario, first_path: int, n_paths: int) -> HolderBook:
         """The unstaked holders of paths [first_path, first_path + n_paths)."""
         spec, total = scenario.depositors.unstaked, scenario.protocol.unstaked_usdai_usd
-        u = population_uniforms(scenario.simulation, "holder_population", first_path, n_paths, spec.count, 6)
+        u = population_uniforms(scenario.simulation, "holder_population", first_path, n_paths, spec.count, 8)
         balance = total * capped_pareto_shares(u[:, :, 0], spec.balance_pareto_alpha, spec.max_holder_share)
         return cls(
             balance, balance.copy(),
@@ -52,6 +55,8 @@ class HolderBook:
             draw_dist(spec.discount_sensitivity_per_year, u[:, :, 3]),
             draw_dist(spec.queue_threshold, u[:, :, 4]),
             draw_dist(spec.queue_sensitivity_per_year, u[:, :, 5]),
+            draw_dist(spec.outflow_threshold, u[:, :, 6]),
+            draw_dist(spec.outflow_sensitivity_per_year, u[:, :, 7]),
         )
 
 
@@ -61,6 +66,7 @@ def hazard_per_year(book: HolderBook, spec: UnstakedHolders, run_proneness: floa
         book.news_sensitivity * s.loss_news[:, None]
         + book.discount_sensitivity * np.maximum(s.discount[:, None] - book.discount_threshold, 0.0)
         + book.queue_sensitivity * np.maximum(s.queue_share[:, None] - book.queue_threshold, 0.0)
+        + book.flow_sensitivity * np.maximum(s.outflow_share[:, None] - book.flow_threshold, 0.0)
     )
     return spec.redeem_base_rate_per_year + run_proneness * behaviour
 

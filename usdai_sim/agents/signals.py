@@ -21,6 +21,10 @@
   W_q) of the vault's cash receipts (repayments, interest, recoveries, net reserve yield) per day × W_q;
   capped at ``MAX_WAIT_DAYS``.
 * ``discount`` — the secondary-market discount to NAV (``usdai_sim/market/secondary.py``) from the above.
+* ``outflow_share`` — the run made visible: what holders took out over the last ``OUTFLOW_WINDOW_DAYS``
+  (stakers' exit requests and sales at NAV, unstaked redemptions) over the holders' total (NAV + unstaked
+  USDai) now. Calm churn keeps it near 0.6%; a herd term above a threshold of a few percent responds to
+  it, so a visible wave feeds further exits while ordinary churn does not.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 from usdai_sim.params import DAYS_PER_YEAR
 
 MAX_WAIT_DAYS = 3.0 * DAYS_PER_YEAR
+OUTFLOW_WINDOW_DAYS = 7.0
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Signals:
     expected_wait_days: np.ndarray
     discount: np.ndarray
     wave_probability: np.ndarray
+    outflow_share: np.ndarray
 
 
 class SignalTracker:
@@ -62,6 +68,16 @@ class SignalTracker:
         self.loss_news = np.zeros(n_paths)
         self.inflow_usd_per_day = np.zeros(n_paths)
         self.inflow_primed = False
+        self.outflows_usd = np.zeros((max(1, int(round(OUTFLOW_WINDOW_DAYS / dt_days))), n_paths))
+
+    def record_outflow(self, outflow_usd: np.ndarray) -> None:
+        """This step's outflow (USD per path), seen by holders from the next step on."""
+        self.outflows_usd[self.k % len(self.outflows_usd)] = outflow_usd
+
+    def outflow_share(self, holders_total_usd: np.ndarray) -> np.ndarray:
+        """Outflow over the window / holders' total (module docstring)."""
+        total = self.outflows_usd.sum(axis=0)
+        return np.divide(total, holders_total_usd, out=np.zeros_like(total), where=holders_total_usd > 0)
 
     def observe(self, price: np.ndarray, tbill: np.ndarray, news_loss_usd: np.ndarray, nav_usd: np.ndarray,
                 inflow_usd: np.ndarray, queue_window_days: float, loss_per_share: np.ndarray | float = 0.0) -> None:

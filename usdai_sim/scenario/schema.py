@@ -434,6 +434,8 @@ class UnstakedHolders(Frozen):
     discount_sensitivity_per_year: Dist = Spread(low=0.0, high=300.0)
     queue_threshold: Dist = Spread(low=0.05, high=0.20)
     queue_sensitivity_per_year: Dist = Spread(low=0.0, high=30.0)
+    outflow_threshold: Dist = Spread(low=0.02, high=0.06)
+    outflow_sensitivity_per_year: Dist = Spread(low=0.0, high=200.0)
     redeem_limit_usd_per_day: Positive | None = None
 
 
@@ -469,6 +471,8 @@ class Depositors(Frozen):
     loss_news_sensitivity_per_year: Dist = Spread(low=0.0, high=300.0)
     herd_threshold: Dist = Spread(low=0.0, high=0.05)
     herd_sensitivity_per_year: Dist = Spread(low=0.0, high=20.0)
+    outflow_threshold: Dist = Spread(low=0.03, high=0.08)
+    outflow_sensitivity_per_year: Dist = Spread(low=0.0, high=60.0)
     exit_discount_tolerance: Dist = Spread(low=0.0, high=0.03)
     request_fraction: Fraction = 1.0
     qev_bid_bps: Dist = Spread(low=10.0, high=200.0)
