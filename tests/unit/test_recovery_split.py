@@ -1,0 +1,104 @@
+"""Recovery of defaulted loans, split by source (reserve, GPU sale, springing recourse), by hand (issue #12 §4).
+
+One path, two defaulted loans put on sale on day 30 by the model's own ``sales`` phase; no price impact
+(discount slope 0), no insurance cover, 30 days to sell (forced-sale factor 0.65), 10% liquidation fee,
+recourse 10% of the shortfall 180 days after a fraud default.
+
+Loan 0, fraud: principal $1,000,000, interest claim $20,000, 100 GPUs left (the rest missing) at $10,000,
+    reserve $100,000, SPV cash 0 (gone with the fraud).
+    gross = 100 × 10,000 × 0.65 = 650,000; fee 65,000; available = 585,000 + 100,000 = 685,000
+    → principal 685,000 (interest 0): reserve 100,000 first, then GPUs 585,000; shortfall 315,000;
+    recourse 0.1 × 315,000 = 31,500 on day 180 → loss 283,500, LGD 0.2835.
+Loan 1, payment: principal $500,000, interest claim $10,000, 50 GPUs at $10,000, reserve $30,000, cash $20,000.
+    gross 325,000; fee 32,500; available = 292,500 + 50,000 = 342,500 → principal 342,500: reserve 50,000,
+    GPUs 292,500; shortfall 157,500; no recourse (not fraud) → loss 157,500, LGD 0.315.
+Pooled split of recoveries: reserve 150,000, GPUs 877,500, recourse 31,500 (total 1,059,000).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from usdai_sim.agents import borrowers as br
+from usdai_sim.engine import loss_columns
+from usdai_sim.model import UsdaiModel, sales
+from usdai_sim.params import compile_params
+from usdai_sim.scenario.schema import Scenario
+from usdai_sim.summary import lgd_breakdown
+
+LOANS = {
+    "principal_usd": [1_000_000.0, 500_000.0],
+    "ead_usd": [1_000_000.0, 500_000.0],
+    "claim_interest_usd": [20_000.0, 10_000.0],
+    "gpus": [100.0, 50.0],
+    "dsra_usd": [100_000.0, 30_000.0],
+    "cash_usd": [0.0, 20_000.0],
+}
+
+
+def sell(loans: dict[str, list[float]]) -> UsdaiModel:
+    """The two loans after the sale on day 30 and the recourse on day 180."""
+    scenario = Scenario.model_validate(
+        {
+            "simulation": {"horizon_days": 200, "paths": 1},
+            "borrowers": {"cohorts": [{"count": 2, "origination_day": 500}]},
+            "depositors": {"count": 1},
+            "markets": {"tbill": {"model": "constant"}},
+            "protocol": {"liquidation": {"price_impact": {"discount_slope": 0.0}, "recourse_delay_days": 180}},
+        }
+    )
+    m = UsdaiModel(compile_params(scenario), 0, 1)
+    book = m.book
+    book.status[:] = br.DEFAULTED
+    book.default_route[0] = [br.ROUTE_FRAUD, br.ROUTE_PAYMENT]
+    book.default_day[:] = 0.0
+    book.sale_day[:] = 30.0
+    for name, values in loans.items():
+        getattr(book, name)[0] = values
+    m.value_usd_per_gpu = np.full((1, 2), 10_000.0)
+    m.day_end = 30.0
+    sales(m)
+    m.day_end = 180.0
+    sales(m)
+    return m
+
+
+@pytest.fixture
+def sold() -> UsdaiModel:
+    return sell(LOANS)
+
+
+def test_reserve_first_then_gpu_proceeds_then_recourse(sold: UsdaiModel) -> None:
+    book = sold.book
+    np.testing.assert_allclose(book.recovered_reserve_usd[0], [100_000.0, 50_000.0])
+    np.testing.assert_allclose(book.recovered_gpu_usd[0], [585_000.0, 292_500.0])
+    np.testing.assert_allclose(book.recovered_recourse_usd[0], [31_500.0, 0.0])
+    np.testing.assert_allclose(book.loss_usd[0], [283_500.0, 157_500.0])
+    assert book.status[0].tolist() == [br.CLOSED, br.CLOSED]
+
+
+def test_summary_reports_lgd_by_route_and_the_split(sold: UsdaiModel) -> None:
+    book = sold.book
+    columns = loss_columns(book, book.status == br.CLOSED, sold.params.borrowers.class_index,
+                           sold.scenario.class_names)
+    out = lgd_breakdown(pd.DataFrame(columns))
+    lgd = out["loss_given_default_by_route"]
+    assert lgd["fraud"] == pytest.approx(0.2835)
+    assert lgd["payment"] == pytest.approx(0.315)
+    assert np.isnan(lgd["strategic"]) and np.isnan(lgd["covenant"])
+    split = out["recovery_split"]
+    total = 1_059_000.0
+    assert split["reserve"] == pytest.approx(150_000.0 / total)
+    assert split["gpu"] == pytest.approx(877_500.0 / total)
+    assert split["recourse"] == pytest.approx(31_500.0 / total)
+
+
+def test_a_reserve_larger_than_the_claim_recovers_only_the_claim() -> None:
+    """Loan 1 with a $600,000 reserve: available 292,500 + 620,000 = 912,500 pays principal 500,000 and
+    interest 10,000 (surplus 402,500 is not a recovery); the recovery 510,000 is all reserve, none GPUs."""
+    book = sell({**LOANS, "dsra_usd": [100_000.0, 600_000.0]}).book
+    np.testing.assert_allclose(book.recovered_reserve_usd[0], [100_000.0, 510_000.0])
+    np.testing.assert_allclose(book.recovered_gpu_usd[0], [585_000.0, 0.0])
+    np.testing.assert_allclose(book.loss_usd[0], [283_500.0, 0.0])
