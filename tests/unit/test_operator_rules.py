@@ -1,0 +1,134 @@
+"""Operator economics rules of Borrowers v2 (issue #12 §2, §5) on hand numbers: operating rates, the contract
+book (renter defaults, renewal at market), the bounded sponsor support, and Poisson loan arrivals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from usdai_sim.agents import borrowers as br
+from usdai_sim.agents.borrowers import BorrowerBook
+from usdai_sim.model import UsdaiModel
+from usdai_sim.params import BorrowerParams, compile_params
+from usdai_sim.scenario.schema import Scenario
+
+A = 33_135.85
+"""Level payment of $1,000,000 at 12% APR over 36 months of 30 days (as in test_borrowers.py)."""
+
+
+def params(**cohort: object) -> BorrowerParams:
+    """One borrower with the given cohort settings."""
+    spec = {"count": 1, "gpus": 100, "requested_ltv": 0.5, "apr": 0.12, "term_months": 36, **cohort}
+    scenario = Scenario.model_validate(
+        {"borrowers": {"cohorts": [spec]}, "depositors": {"count": 1}, "markets": {"tbill": {"model": "constant"}}}
+    )
+    return compile_params(scenario).borrowers
+
+
+def test_operating_rates_per_gpu_hour() -> None:
+    """Contracted share 0.4 at $2.20/h, the rest 80% utilised at $3.00/h spot, 1.3 kW, PUE 1.3, $0.09/kWh,
+    idle power 30%, colocation $180/kW-month, overhead $300 and repairs $20 per GPU-month (720 h):
+    revenue = 0.4·2.2 + 0.6·0.8·3 = $2.32/h; busy = 0.4 + 0.6·0.8 = 0.88;
+    power = 1.3·1.3·0.09·(0.3 + 0.7·0.88) = $0.1393236/h; fixed = (1.3·180 + 300 + 20)/720 = $0.7694444/h;
+    opex = $0.9087680/h. A second path at spot $1.00: revenue 0.88 + 0.48 = $1.36/h, opex unchanged."""
+    bp = params(
+        idle_power_fraction=0.3, pue=1.3, power_usd_per_kwh=0.09, colocation_usd_per_kw_month=180.0,
+        overhead_usd_per_gpu_month=300.0, repair_usd_per_gpu_month=20.0,
+    )
+    revenue, opex = br.operating_rates(
+        bp, np.array([[0.4]]), np.array([[2.2]]), np.array([[3.0], [1.0]]), np.array([[0.8]]), np.array([1.3])
+    )
+    np.testing.assert_allclose(revenue[:, 0], [2.32, 1.36])
+    np.testing.assert_allclose(np.broadcast_to(opex, revenue.shape)[:, 0], [0.9087680444, 0.9087680444])
+
+
+def test_contract_book_renter_defaults_and_renewal_at_market() -> None:
+    """Share s = 0.5 at $2.00/h, target s* = 0.6, contracts of 10 months, market price f·R = 0.75·$2.00 =
+    $1.50/h; renter hazard h = 0.1·(2.00/1.50)² = 0.177778/yr. One 30-day step renews a = 30/(30·10) = 0.1:
+    kept = 0.5·e^{−0.177778·30/365}·0.9 = 0.4434725, signed = 0.6·0.1 = 0.06, s' = 0.5034725;
+    p' = (0.4434725·2.00 + 0.06·1.50)/0.5034725 = $1.9404138/h. An inactive loan (path 1) is untouched."""
+    bp = params(
+        contracted_share=0.6, contract_price_fraction=0.75, contract_months=10.0,
+        renter_default_rate_per_year=0.1, renter_default_elasticity=2.0,
+    )
+    book = BorrowerBook.new(bp, 2)
+    book.status[:] = [[br.ACTIVE], [br.REPAID]]
+    book.contracted_share[:] = 0.5
+    book.contract_price_usd_per_gpu_hour[:] = 2.0
+    br.roll_contracts(book, bp, np.full((2, 1), 2.0), 30.0)
+    np.testing.assert_allclose(book.contracted_share[:, 0], [0.5034724634, 0.5])
+    np.testing.assert_allclose(book.contract_price_usd_per_gpu_hour[:, 0], [1.9404138217, 2.0])
+
+
+def test_renters_do_not_default_at_a_fair_price_without_a_base_hazard() -> None:
+    """No base hazard: the book only rolls; a contract at today's market price keeps its price."""
+    bp = params(contracted_share=0.5, contract_price_fraction=0.75, contract_months=10.0,
+                renter_default_rate_per_year=0.0)
+    book = BorrowerBook.new(bp, 1)
+    book.status[:] = br.ACTIVE
+    book.contracted_share[:] = 0.5
+    book.contract_price_usd_per_gpu_hour[:] = 1.5
+    br.roll_contracts(book, bp, np.full((1, 1), 2.0), 30.0)
+    np.testing.assert_allclose(book.contracted_share, 0.5)
+    np.testing.assert_allclose(book.contract_price_usd_per_gpu_hour, 1.5)
+
+
+def test_sponsor_support_pays_only_when_it_completes_the_payment() -> None:
+    """Payment A = $33,135.85 due on day 30, no reserve.
+    Path 0: cash 10,000, support left 30,000 → support 23,135.85 completes it: paid, support left 6,864.15.
+    Path 1: cash 10,000, support left 20,000 → 30,000 < A: nothing paid, support untouched, grace starts.
+    Path 2: cash 40,000 → paid from cash; support left 20,000 untouched.
+    Path 3: as path 0 but the owner has walked: pays nothing, support untouched."""
+    bp = params(dsra_months=0.0, cash_sweep_above_months=12.0)
+    book = BorrowerBook.new(bp, 4)
+    book.status[:] = br.ACTIVE
+    book.principal_usd[:] = 1e6
+    book.apr[:] = 0.12
+    book.payments_left[:] = 36
+    book.next_due_day[:] = 30.0
+    book.cash_usd[:, 0] = [10_000.0, 10_000.0, 40_000.0, 10_000.0]
+    book.sponsor_left_usd[:, 0] = [30_000.0, 20_000.0, 20_000.0, 30_000.0]
+    book.walked[3, 0] = True
+    paid, _ = br.collect(book, bp, 30.0, np.zeros(4), 30.0, np.zeros((4, 1)))
+    total = paid.interest_usd[:, 0] + paid.principal_usd[:, 0]
+    np.testing.assert_allclose(total, [A, 0.0, A, 0.0], atol=0.005)
+    np.testing.assert_allclose(book.sponsor_left_usd[:, 0], [6_864.15, 20_000.0, 20_000.0, 30_000.0], atol=0.005)
+    np.testing.assert_allclose(book.cash_usd[:, 0], [0.0, 10_000.0, 40_000.0 - A, 10_000.0], atol=0.005)
+    assert np.isfinite(book.grace_until_day[1, 0]) and not np.isfinite(book.grace_until_day[0, 0])
+
+
+RATE_PER_MONTH, HORIZON_DAYS, ARRIVAL_PATHS = 2.0, 360, 400
+
+
+def arrivals_model(first_path: int, n_paths: int) -> UsdaiModel:
+    """A cohort with no initial loans and 2 requests a month (Poisson), 360 days."""
+    scenario = Scenario.model_validate(
+        {
+            "simulation": {"horizon_days": HORIZON_DAYS, "paths": ARRIVAL_PATHS},
+            "borrowers": {"cohorts": [{"count": 0, "arrivals_per_month": RATE_PER_MONTH}]},
+            "depositors": {"count": 1},
+        }
+    )
+    return UsdaiModel(compile_params(scenario), first_path, n_paths)
+
+
+@pytest.fixture(scope="module")
+def request_days() -> np.ndarray:
+    return arrivals_model(0, ARRIVAL_PATHS).book.request_day
+
+
+def test_arrival_counts_are_poisson(request_days: np.ndarray) -> None:
+    """Requests within 360 days per path: Poisson with mean = variance = 2/30 · 360 = 24. Over 400 paths the
+    sample mean has standard error √(24/400) = 0.245: within 4 of them (±0.98); the sample variance (s.e.
+    ≈ 24·√(2/399) + excess ≈ 1.8) within ±8, which a fixed spacing (variance 0) fails."""
+    counts = (request_days <= HORIZON_DAYS).sum(axis=1)
+    assert counts.mean() == pytest.approx(24.0, abs=0.98)
+    assert counts.var(ddof=1) == pytest.approx(24.0, abs=8.0)
+    assert np.all(np.diff(request_days, axis=1) >= 0)
+
+
+def test_arrivals_do_not_depend_on_the_block_size(request_days: np.ndarray) -> None:
+    """Paths 0–399 in one block or in blocks of 64, 96 and 240 paths get the same request days."""
+    blocks = ((0, 64), (64, 96), (160, 240))
+    split = np.vstack([arrivals_model(first, n).book.request_day for first, n in blocks])
+    np.testing.assert_array_equal(split, request_days)
