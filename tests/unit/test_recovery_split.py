@@ -1,15 +1,16 @@
 """Recovery of defaulted loans, split by source (reserve, GPU sale, springing recourse), by hand (issue #12 §4).
 
-One path, two defaulted loans put on sale on day 30 by the model's own ``sales`` phase; no price impact
-(discount slope 0), no insurance cover, 30 days to sell (forced-sale factor 0.65), 10% liquidation fee,
-recourse 10% of the shortfall 180 days after a fraud default.
+One path, two performing loans default on day 0 (``start_defaults``) and are sold on day 30 by the model's
+own ``sales`` phase; no price impact (discount slope 0), no insurance cover, 30 days to sell (forced-sale
+factor 0.65), 10% liquidation fee, recourse 10% of the shortfall 180 days after a fraud default, 80% of a
+fraudulent fleet missing.
 
-Loan 0, fraud: principal $1,000,000, interest claim $20,000, 100 GPUs left (the rest missing) at $10,000,
-    reserve $100,000, SPV cash 0 (gone with the fraud).
+Loan 0, fraud: principal $1,000,000, accrued interest $20,000 (the claim), 500 GPUs of which 80% are missing
+    → 100 left at $10,000; reserve $100,000; SPV cash $40,000, gone with the fraud.
     gross = 100 × 10,000 × 0.65 = 650,000; fee 65,000; available = 585,000 + 100,000 = 685,000
     → principal 685,000 (interest 0): reserve 100,000 first, then GPUs 585,000; shortfall 315,000;
     recourse 0.1 × 315,000 = 31,500 on day 180 → loss 283,500, LGD 0.2835.
-Loan 1, payment: principal $500,000, interest claim $10,000, 50 GPUs at $10,000, reserve $30,000, cash $20,000.
+Loan 1, payment: principal $500,000, accrued interest $10,000, 50 GPUs at $10,000, reserve $30,000, cash $20,000.
     gross 325,000; fee 32,500; available = 292,500 + 50,000 = 342,500 → principal 342,500: reserve 50,000,
     GPUs 292,500; shortfall 157,500; no recourse (not fraud) → loss 157,500, LGD 0.315.
 Pooled split of recoveries: reserve 150,000, GPUs 877,500, recourse 31,500 (total 1,059,000).
@@ -30,11 +31,10 @@ from usdai_sim.summary import lgd_breakdown
 
 LOANS = {
     "principal_usd": [1_000_000.0, 500_000.0],
-    "ead_usd": [1_000_000.0, 500_000.0],
-    "claim_interest_usd": [20_000.0, 10_000.0],
-    "gpus": [100.0, 50.0],
+    "accrued_usd": [20_000.0, 10_000.0],
+    "gpus": [500.0, 50.0],
     "dsra_usd": [100_000.0, 30_000.0],
-    "cash_usd": [0.0, 20_000.0],
+    "cash_usd": [40_000.0, 20_000.0],
 }
 
 
@@ -46,17 +46,22 @@ def sell(loans: dict[str, list[float]]) -> UsdaiModel:
             "borrowers": {"cohorts": [{"count": 2, "origination_day": 500}]},
             "depositors": {"count": 1},
             "markets": {"tbill": {"model": "constant"}},
-            "protocol": {"liquidation": {"price_impact": {"discount_slope": 0.0}, "recourse_delay_days": 180}},
+            "protocol": {
+                "liquidation": {
+                    "price_impact": {"discount_slope": 0.0},
+                    "recourse_delay_days": 180,
+                    "fraud_missing_fraction": 0.8,
+                }
+            },
         }
     )
     m = UsdaiModel(compile_params(scenario), 0, 1)
     book = m.book
-    book.status[:] = br.DEFAULTED
-    book.default_route[0] = [br.ROUTE_FRAUD, br.ROUTE_PAYMENT]
-    book.default_day[:] = 0.0
-    book.sale_day[:] = 30.0
+    book.status[:] = br.ACTIVE
     for name, values in loans.items():
         getattr(book, name)[0] = values
+    route = np.array([[br.ROUTE_FRAUD, br.ROUTE_PAYMENT]], dtype=np.int8)
+    br.start_defaults(book, m.params.borrowers, route, 0.0, 30.0)
     m.value_usd_per_gpu = np.full((1, 2), 10_000.0)
     m.day_end = 30.0
     sales(m)
@@ -76,6 +81,7 @@ def test_reserve_first_then_gpu_proceeds_then_recourse(sold: UsdaiModel) -> None
     np.testing.assert_allclose(book.recovered_gpu_usd[0], [585_000.0, 292_500.0])
     np.testing.assert_allclose(book.recovered_recourse_usd[0], [31_500.0, 0.0])
     np.testing.assert_allclose(book.loss_usd[0], [283_500.0, 157_500.0])
+    np.testing.assert_allclose(book.ead_usd[0], [1_000_000.0, 500_000.0])
     assert book.status[0].tolist() == [br.CLOSED, br.CLOSED]
 
 

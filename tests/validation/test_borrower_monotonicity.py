@@ -117,6 +117,10 @@ def test_deeper_resale_shock_gives_no_fewer_defaults(rule: str) -> None:
     is worth less at every date, so every balloon missed in the milder crash is missed in the deeper one.
     Under ``collateral_barrier`` the walk test collateral < ratio × principal also fires no later."""
     assert_no_fewer_defaults(balloon_world(rule), deeper(balloon_world(rule), 1.5))
+    if rule == "collateral_barrier":
+        _, walked_before = defaults_of(balloon_world(rule))
+        _, walked_after = defaults_of(deeper(balloon_world(rule), 1.5))
+        assert walked_after.sum() > walked_before.sum(), "the barrier did not respond to the deeper crash"
 
 
 def test_higher_default_friction_gives_no_more_strategic_defaults() -> None:

@@ -8,10 +8,13 @@ DSCR at origination 1.2–2.0; H100 break-even rental ~$1.65/h (Latent Space) �
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from usdai_sim.agents.borrowers import operating_rates
 from usdai_sim.calibration.economics import economics_summary, origination_economics
+from usdai_sim.market.gpu import expit
 from usdai_sim.params import compile_params
 from usdai_sim.scenario.library import load_scenario
 
@@ -42,6 +45,19 @@ def test_h100_break_even_rental_is_near_the_public_figure(economics: pd.DataFram
     h100 = economics.loc[economics["gpu_class"] == "H100", "break_even_rental_usd_per_gpu_hour"]
     assert len(h100) > 0
     assert h100.median() == pytest.approx(H100_BREAK_EVEN_USD_PER_GPU_HOUR, rel=BREAK_EVEN_TOLERANCE)
+
+
+def test_break_even_rental_just_covers_opex_and_debt_service(economics: pd.DataFrame) -> None:
+    """At p* every billed GPU-hour (contract and spot) earns p*: the model's own ``operating_rates`` then give
+    revenue − opex = debt service for every borrower (checks the break-even formula, not just its range)."""
+    params = compile_params(load_scenario("baseline")[0])
+    bp = params.borrowers.take(np.flatnonzero(params.borrowers.arrival_rate_per_day == 0))
+    price = economics["break_even_rental_usd_per_gpu_hour"].to_numpy()
+    revenue, opex = operating_rates(
+        bp, bp.contracted_share, price, price, expit(bp.utilisation_logit),
+        params.classes.power_kw_per_gpu[bp.class_index],
+    )
+    np.testing.assert_allclose(revenue - opex, economics["debt_service_usd_per_gpu_hour"].to_numpy(), rtol=1e-9)
 
 
 def test_summary_all_row_is_the_median_over_borrowers(economics: pd.DataFrame) -> None:
