@@ -38,9 +38,10 @@ from usdai_sim.model import UsdaiModel
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, compile_params
 from usdai_sim.scenario.schema import Scenario, dist_bounds
 
-INTERPOLATION_TOLERANCE = 0.05
+INTERPOLATION_TOLERANCE = 0.03
 """Bilinear interpolation of the table in (cost ratio, debt ratio) vs the solver at the exact point, as a
-fraction of the boundary (the table's nodes are 0.15 apart in both ratios; the boundary is near-linear)."""
+fraction of the boundary (nodes 0.15 apart in both ratios; measured +1.0% to +1.5% on the rental collapse's
+walkers, where reading the lower node instead would be 27-80% off)."""
 
 
 @dataclass
@@ -172,7 +173,8 @@ def test_table_agrees_with_the_solver_at_each_walkers_exact_ratios(
 ) -> None:
     """The recorded x_B (table, bilinear in c and d) is the lattice solution at the walker's own (c, d)
     within INTERPOLATION_TOLERANCE; the solver is run here directly with the cohort's claim and dynamics."""
-    scenario, model, seen, _ = watched
+    scenario, model, seen, least = watched
+    assert len(seen.walked) >= least
     book, bp = model.book, model.params.borrowers
     life = scenario.markets.gpu.valuation.economic_life_years
     for r, c, _, x_b in seen.walked:
