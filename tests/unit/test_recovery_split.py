@@ -6,14 +6,14 @@ factor 0.65), 10% liquidation fee, recourse 10% of the shortfall 180 days after 
 fraudulent fleet missing.
 
 Loan 0, fraud: principal $1,000,000, accrued interest $20,000 (the claim), 500 GPUs of which 80% are missing
-    → 100 left at $10,000; reserve $100,000; SPV cash $40,000, gone with the fraud.
-    gross = 100 × 10,000 × 0.65 = 650,000; fee 65,000; available = 585,000 + 100,000 = 685,000
-    → principal 685,000 (interest 0): reserve 100,000 first, then GPUs 585,000; shortfall 315,000;
-    recourse 0.1 × 315,000 = 31,500 on day 180 → loss 283,500, LGD 0.2835.
+    → 100 left at $10,000; reserve $100,000 and SPV cash $40,000, both gone with the fraud (the operator
+    controls the SPV's accounts). gross = 100 × 10,000 × 0.65 = 650,000; fee 65,000; available 585,000
+    → principal 585,000 (interest 0), all from the GPUs; shortfall 415,000;
+    recourse 0.1 × 415,000 = 41,500 on day 180 → loss 373,500, LGD 0.3735.
 Loan 1, payment: principal $500,000, accrued interest $10,000, 50 GPUs at $10,000, reserve $30,000, cash $20,000.
     gross 325,000; fee 32,500; available = 292,500 + 50,000 = 342,500 → principal 342,500: reserve 50,000,
     GPUs 292,500; shortfall 157,500; no recourse (not fraud) → loss 157,500, LGD 0.315.
-Pooled split of recoveries: reserve 150,000, GPUs 877,500, recourse 31,500 (total 1,059,000).
+Pooled split of recoveries: reserve 50,000, GPUs 877,500, recourse 41,500 (total 969,000).
 """
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ def sold() -> UsdaiModel:
 
 def test_reserve_first_then_gpu_proceeds_then_recourse(sold: UsdaiModel) -> None:
     book = sold.book
-    np.testing.assert_allclose(book.recovered_reserve_usd[0], [100_000.0, 50_000.0])
+    np.testing.assert_allclose(book.recovered_reserve_usd[0], [0.0, 50_000.0])
     np.testing.assert_allclose(book.recovered_gpu_usd[0], [585_000.0, 292_500.0])
-    np.testing.assert_allclose(book.recovered_recourse_usd[0], [31_500.0, 0.0])
-    np.testing.assert_allclose(book.loss_usd[0], [283_500.0, 157_500.0])
+    np.testing.assert_allclose(book.recovered_recourse_usd[0], [41_500.0, 0.0])
+    np.testing.assert_allclose(book.loss_usd[0], [373_500.0, 157_500.0])
     np.testing.assert_allclose(book.ead_usd[0], [1_000_000.0, 500_000.0])
     assert book.status[0].tolist() == [br.CLOSED, br.CLOSED]
 
@@ -91,20 +91,20 @@ def test_summary_reports_lgd_by_route_and_the_split(sold: UsdaiModel) -> None:
                            sold.scenario.class_names)
     out = lgd_breakdown(pd.DataFrame(columns))
     lgd = out["loss_given_default_by_route"]
-    assert lgd["fraud"] == pytest.approx(0.2835)
+    assert lgd["fraud"] == pytest.approx(0.3735)
     assert lgd["payment"] == pytest.approx(0.315)
     assert np.isnan(lgd["strategic"]) and np.isnan(lgd["covenant"])
     split = out["recovery_split"]
-    total = 1_059_000.0
-    assert split["reserve"] == pytest.approx(150_000.0 / total)
+    total = 969_000.0
+    assert split["reserve"] == pytest.approx(50_000.0 / total)
     assert split["gpu"] == pytest.approx(877_500.0 / total)
-    assert split["recourse"] == pytest.approx(31_500.0 / total)
+    assert split["recourse"] == pytest.approx(41_500.0 / total)
 
 
 def test_a_reserve_larger_than_the_claim_recovers_only_the_claim() -> None:
     """Loan 1 with a $600,000 reserve: available 292,500 + 620,000 = 912,500 pays principal 500,000 and
     interest 10,000 (surplus 402,500 is not a recovery); the recovery 510,000 is all reserve, none GPUs."""
     book = sell({**LOANS, "dsra_usd": [100_000.0, 600_000.0]}).book
-    np.testing.assert_allclose(book.recovered_reserve_usd[0], [100_000.0, 510_000.0])
+    np.testing.assert_allclose(book.recovered_reserve_usd[0], [0.0, 510_000.0])
     np.testing.assert_allclose(book.recovered_gpu_usd[0], [585_000.0, 0.0])
-    np.testing.assert_allclose(book.loss_usd[0], [283_500.0, 0.0])
+    np.testing.assert_allclose(book.loss_usd[0], [373_500.0, 0.0])

@@ -6,8 +6,8 @@ rule wrapped (``borrowers.decide_walk`` and ``borrowers.collect``, the model's o
 the module the model calls them from), so each decision is seen at the moment it is taken. For every loan
 whose payment falls due we recompute, from the model's state and independently of the fields the rule
 writes:
-    x   = GPUs · revenue per GPU-hour (``operating_rates`` on the contract book, spot and utilisation) · 8760
-          / revenue at origination                               (the operator's revenue factor)
+    x   = a month's revenue / revenue at origination: the exponential average (30-day time constant) of
+          GPUs · revenue per GPU-hour (``operating_rates`` on the contract book, spot, utilisation) · 8760
     x_B = cohort_tables(scenario)[cohort].lookup(payments left, cost ratio, debt ratio)
 and assert: each loan that walked (route strategic) has recorded state = x < recorded boundary = x_B;
 each loan that paid on its due date had x ≥ x_B; the table's x_B agrees with the solver run directly at the
@@ -38,6 +38,8 @@ from usdai_sim.model import UsdaiModel
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, compile_params
 from usdai_sim.scenario.schema import Scenario, dist_bounds
 
+MONTH_DAYS = 30.0
+"""The time constant of the revenue average the owner judges by (a month's P&L)."""
 INTERPOLATION_TOLERANCE = 0.03
 """Bilinear interpolation of the table in (cost ratio, debt ratio) vs the solver at the exact point, as a
 fraction of the boundary (nodes 0.15 apart in both ratios; measured +1.0% to +1.5% on the rental collapse's
@@ -52,22 +54,38 @@ class Decisions:
     paid: list[tuple[int, int, float, float]] = field(default_factory=list)
 
 
-def revenue_factor(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """x of loans (rows, cols), rebuilt from the contract book, spot rental, utilisation and fleet size."""
-    book, bp = m.book, m.params.borrowers.take(cols)
-    spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index]
+def revenue_now_usd_per_year(m: UsdaiModel) -> np.ndarray:
+    """Each loan's revenue rate this step (P, B), rebuilt from the contract book, spot rental, utilisation and
+    fleet size (``operate`` books it on the fleet before this step's permanent hardware loss: undone here)."""
+    book, bp = m.book, m.params.borrowers
     revenue, _ = br.operating_rates(
         bp,
-        book.contracted_share[rows, cols],
-        book.contract_price_usd_per_gpu_hour[rows, cols],
-        spot,
-        m.utilisation[rows, cols],
+        book.contracted_share,
+        book.contract_price_usd_per_gpu_hour,
+        m.market.rental_usd_per_gpu_hour[:, bp.class_index],
+        m.utilisation,
         m.params.classes.power_kw_per_gpu[bp.class_index],
     )
-    # ``operate`` books revenue on the fleet before this step's permanent hardware loss: undo that loss
     lost = np.where(bp.insured_hardware, 0.0, bp.failure_rate_per_year * m.dt_days / DAYS_PER_YEAR)
-    annual = book.gpus[rows, cols] * np.exp(lost) * revenue * HOURS_PER_DAY * DAYS_PER_YEAR
-    return annual / book.revenue0_usd_per_year[rows, cols]
+    return book.gpus * np.exp(lost) * revenue * HOURS_PER_DAY * DAYS_PER_YEAR
+
+
+class RevenueFactor:
+    """x = a month's revenue / revenue at origination: the owner's revenue rate averaged exponentially with a
+    30-day time constant (weight 1 − e^{−dt/30} on each step's rate), started at origination's rate."""
+
+    def __init__(self) -> None:
+        self.average: np.ndarray | None = None
+
+    def update(self, m: UsdaiModel) -> np.ndarray:
+        book = m.book
+        active = book.status == br.ACTIVE
+        if self.average is None:
+            self.average = book.revenue0_usd_per_year.copy()
+        weight = 1.0 - np.exp(-m.dt_days / MONTH_DAYS)
+        self.average = np.where(active, self.average + weight * (revenue_now_usd_per_year(m) - self.average), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.average / book.revenue0_usd_per_year
 
 
 def boundary_of(scenario: Scenario, m: UsdaiModel, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -89,11 +107,12 @@ def run_watched(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> tuple[Us
     model = UsdaiModel(compile_params(scenario), 0, scenario.simulation.paths)
     decide_walk, collect = br.decide_walk, br.collect
     due_now: dict[str, np.ndarray] = {}
+    factor = RevenueFactor()
 
     def watched_decide(book: br.BorrowerBook, bp: object, day: float, tables: list) -> np.ndarray:
         due = (book.status == br.ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
         rows, cols = np.nonzero(due)
-        x, x_b = revenue_factor(model, rows, cols), boundary_of(scenario, model, rows, cols)
+        x, x_b = factor.update(model)[rows, cols], boundary_of(scenario, model, rows, cols)
         walk = decide_walk(book, bp, day, tables)  # type: ignore[arg-type]
         walking = walk[rows, cols]
         seen.walked += zip(rows[walking], cols[walking], x[walking], x_b[walking], strict=True)
