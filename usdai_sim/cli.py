@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/validation.md"), help="the page (figures go beside it)"
     )
     replay.add_argument("--quiet", action="store_true", help="no progress lines")
+    calibrate = sub.add_parser("calibrate", help="write the calibration page (parameters, sources, public figures)")
+    calibrate.add_argument("--paths", type=int, help="baseline Monte Carlo paths (default: the page's)")
+    calibrate.add_argument(
+        "--out", type=Path, default=Path("reports/calibration.md"), help="the page (figures go beside it)"
+    )
+    calibrate.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
@@ -292,6 +298,21 @@ def cmd_replay_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from usdai_sim.calibration import page
+
+    paths = page.PAGE_PATHS if args.paths is None else args.paths
+    if paths <= 0:
+        raise UsageError(f"--paths: must be a positive number of paths (got {paths})")
+    if args.out.suffix != ".md":
+        raise UsageError(f"--out: the page must be a .md file (got {args.out})")
+    _check_writable(args.out)
+    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    page.write_page(args.out, paths, progress)
+    print(f"calibration page written to {args.out}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -300,6 +321,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "compare": cmd_compare,
     "replay-report": cmd_replay_report,
+    "calibrate": cmd_calibrate,
 }
 
 
