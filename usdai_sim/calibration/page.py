@@ -44,10 +44,10 @@ from usdai_sim.scenario.library import load_scenario
 from usdai_sim.scenario.schema import Cohort, GpuClass, Scenario, Spread, dist_bounds
 
 PAGE_PATHS = 64
-"""Baseline paths on the committed page; each default rule runs a quarter of them on the crash."""
+"""Baseline paths on the committed page; each default rule runs a quarter of them on each crash scenario."""
 FIGURE_DIR = "calibration"
 RULES = ("option", "myopic", "collateral_barrier")
-RULE_SCENARIOS = ("gpu_resale_crash",)
+RULE_SCENARIOS = ("gpu_resale_crash", "rental_collapse")
 MARKET_POINTS = Path(__file__).parents[1] / "data" / "gpu_market_points.csv"
 TESTS_DIR = Path(__file__).parents[2] / "tests"
 ROUTES = ("payment", "strategic", "fraud", "covenant")
@@ -112,6 +112,8 @@ def value_text(value: Any) -> str:
         return ", ".join(value_text(v) for v in value) or "none"
     if value is None:
         return "none"
+    if value == "":
+        return '""'
     return num(value) if isinstance(value, int | float) else str(value)
 
 
@@ -292,10 +294,14 @@ class Comparison:
         return [self.label, pct(self.model), self.public, band, verdict(ok), why]
 
 
-def loss_comparisons(s: dict[str, Any]) -> list[Comparison]:
-    """The baseline's default and loss figures against the public ones."""
+def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
+    """The scenario's default and loss figures against the public ones."""
     lgd_route = s["loss_given_default_by_route"]
     mix = route_mix(s)
+    fraud_rates = sorted({value_text(c.fraud_rate_per_year) for c in scenario.borrowers.cohorts})
+    missing = scenario.protocol.liquidation.fraud_missing_fraction
+    kept = [1.0 - b for b in reversed(dist_bounds(missing))]
+    liq = scenario.protocol.liquidation
 
     def get(value: float | None) -> float:
         return float("nan") if value is None else float(value)
@@ -306,15 +312,18 @@ def loss_comparisons(s: dict[str, Any]) -> list[Comparison]:
                    "operators at DSCR ~1.7 rarely miss a payment in calm markets",
                    "more loans fail than a vetted crypto-lending book; fraud and payment hazards set it"),
         Comparison("payment share of defaults", mix["payment"], "issue #12: most baseline defaults are payment",
-                   (0.5, 1.0), "fraud (0.5%/yr per loan) outnumbers payment defaults in calm markets",
+                   (0.5, 1.0), f"fraud ({' / '.join(fraud_rates)} per loan-year) rivals payment defaults in calm "
+                   "markets, where operators rarely run out of cash",
                    "—"),
         Comparison("LGD, payment defaults", get(lgd_route["payment"]),
                    "equipment finance, computers ~29% (Leaseurope/Deloitte)", (0.19, 0.39),
                    "the DSRA and an orderly sale recover more than a lessor's average",
-                   "forced sale (factor 0.65 at 30 days) plus the 10% fee, on used GPUs, loses more"),
+                   f"a forced sale within {liq.time_to_sell_days} days plus the {liq.fee_fraction:.0%} fee, on "
+                   "used GPUs, loses more"),
         Comparison("LGD, fraud", get(lgd_route["fraud"]), "Maple/Orthogonal Dec 2022 ~93% (The Block)",
-                   (0.80, 1.0), "0–40% of the fleet is still there to sell (fraud_missing_fraction 0.6–1.0) "
-                   "and the DSRA is kept; Orthogonal had no hard collateral", "—"),
+                   (0.80, 1.0), f"{kept[0]:.0%}–{kept[1]:.0%} of the fleet is still there to sell "
+                   f"(fraud_missing_fraction {value_text(missing)}) and the DSRA is kept; Orthogonal had no "
+                   "hard collateral", "—"),
         Comparison("LGD, pooled", get(s["loss_given_default_pooled"]),
                    "equipment finance ~20–29% (Leaseurope); fraud-heavy books higher", (0.19, 0.45),
                    "few fraud losses in the run", "fraud defaults dominate the pooled figure"),
@@ -340,8 +349,10 @@ def losses_section(results: Any, paths: int) -> str:
         + "\n\n" + table(["GPU class", "LGD"], class_rows)
         + f"\n\nRecoveries: reserve (DSRA + SPV cash) {pct(split['reserve'])}, GPU sales {pct(split['gpu'])}, "
         f"springing recourse {pct(split['recourse'])}.\n\n"
+        "Bands are this page's judgement (assumption) around each public figure; a gap is explained, not tuned "
+        "away.\n\n"
         + table(["figure", "model", "public", "band", "verdict", "why the gap"],
-                [c.row() for c in loss_comparisons(s)])
+                [c.row() for c in loss_comparisons(s, results.scenario)])
         + "\n"
     )
 
@@ -429,7 +440,7 @@ def iris_text(b: Boundary) -> str:
 
 def boundary_png(b: Boundary, path: Path) -> None:
     """x_B(payments left) for both rules, with the break-even line (EBITDA = debt service)."""
-    figure = Figure(figsize=(7.0, 3.6))
+    figure = Figure(figsize=(7.0, 3.6), layout="tight")
     FigureCanvasAgg(figure)
     ax = figure.subplots()
     k = np.arange(1, b.option.shape[0] + 1)
@@ -456,7 +467,10 @@ def rules_section(frame: pd.DataFrame, baseline: Scenario, rule_paths: int, figu
     return (
         "## 4. Default rules side by side\n\n"
         f"Same scenario, seed and {rule_paths} paths for each `borrowers.default_rule` (defaults per path by "
-        "route; the median sUSDai exchange ratio at the horizon).\n\n"
+        "route; the median sUSDai exchange ratio at the horizon). `option` walks when the operator's revenue "
+        "factor is below its default boundary, `myopic` the same without the option to walk later, "
+        "`collateral_barrier` when collateral < `strategic_walk_ratio` × principal (Black–Cox). A resale crash "
+        "without a rental crash is a liquidity shock: it moves the barrier rule, not the income-based ones.\n\n"
         + table(header, rows)
         + "\n\n### The boundary itself\n\n"
         f"`{b.cohort}` at its median cost ratio c = opex/revenue = {b.cost_ratio:.3f} and debt ratio d = debt "
@@ -483,7 +497,7 @@ def vintage_curve(baseline: Scenario, ages: range = range(5)) -> list[float]:
 
 def vintage_png(model: list[float], path: Path) -> None:
     """Model vintage curve against DOMAIN.md's factors."""
-    figure = Figure(figsize=(6.0, 3.4))
+    figure = Figure(figsize=(6.0, 3.4), layout="tight")
     FigureCanvasAgg(figure)
     ax = figure.subplots()
     ages = np.arange(len(model))
