@@ -116,3 +116,27 @@ def test_boundary_of_the_h100_cohort_and_its_iris_comparison() -> None:
     assert b.option.shape == b.myopic.shape == (36,)
     assert np.all(b.option <= b.myopic + 1e-9)
     assert "Iris Energy walked at ~0.29" in page.iris_text(b)
+
+
+def test_depositor_hook_is_empty_without_the_module_and_renders_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    monkeypatch.setitem(sys.modules, "usdai_sim.calibration.depositors", None)  # import → ModuleNotFoundError
+    assert page.depositor_section(object()) == ""
+
+    @dataclass(frozen=True)
+    class Row:
+        quantity: str
+        model_value: float
+        public_figure: str
+        source: str
+        verdict: str
+
+    fake = types.ModuleType("usdai_sim.calibration.depositors")
+    fake.calibration_rows = lambda results: [Row("monthly churn", 0.04321, "2–10%", "assumption", "within range")]
+    monkeypatch.setitem(sys.modules, "usdai_sim.calibration.depositors", fake)
+    text = page.depositor_section(object())
+    assert text.startswith("## 7. Depositor behaviour")
+    assert "| monthly churn | 0.04321 | 2–10% | assumption | within range |" in text

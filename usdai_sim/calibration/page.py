@@ -594,7 +594,8 @@ def resale_section(baseline: Scenario, figures: Path) -> str:
         f"rental path (trend {baseline.markets.rental.drift_per_year:g}/yr, no shocks, liquidity factor 1), "
         f"economic life {v.economic_life_years:g} y, discount {v.discount_rate:g}/yr, billable "
         f"{v.billable_fraction:g}, opex {v.opex_fraction_of_rental:g} of rental; against DOMAIN.md's vintage "
-        f"factors (band ±{VINTAGE_TOLERANCE:g}).\n\n"
+        f"factors (band ±{VINTAGE_TOLERANCE:g}). Every class shares the rental trend and the valuation's opex "
+        "fraction, so the curve is the same for all classes as a fraction of list price.\n\n"
         + table(["age, years", "model", "DOMAIN.md", "verdict"], vrows)
         + "\n\n![vintage curve](calibration/vintage.png)\n\n"
         "### Shipped market points (`usdai_sim/data/gpu_market_points.csv`)\n\n"
@@ -665,18 +666,26 @@ def checks_section(tests_dir: Path = TESTS_DIR) -> str:
 # ---------------------------------------------------------------- page
 
 
-def depositor_section(baseline: Scenario) -> str:
-    """Hook for issue #13 §7: ``usdai_sim/calibration/depositors.py: calibration_rows(scenario)`` when present.
+DEPOSITOR_FIELDS = ("quantity", "model_value", "public_figure", "source", "verdict")
+"""Fields of each row of ``usdai_sim/calibration/depositors.py: calibration_rows(results)`` (issue #13 §7)."""
 
-    The rows are (figure, model, public, band, verdict) lists; the section is left out until the module exists.
-    """
+
+def depositor_section(results: Any) -> str:
+    """HOOK (issue #13 §7): the depositor rows of ``usdai_sim.calibration.depositors.calibration_rows(results)``
+    on the baseline run, when that module exists; until then the section is left out of the page."""
     try:
         module = importlib.import_module("usdai_sim.calibration.depositors")
     except ModuleNotFoundError:
         return ""
-    rows: list[list[str]] = [list(map(str, r)) for r in module.calibration_rows(baseline)]
-    return ("## 7. Depositor behaviour\n\n"
-            + table(["figure", "model", "public", "band", "verdict"], rows) + "\n")
+    rows = []
+    for row in module.calibration_rows(results):
+        quantity, model, public, source, said = (getattr(row, f) for f in DEPOSITOR_FIELDS)
+        rows.append([quantity, num(model), public, source, said])
+    return (
+        "## 7. Depositor behaviour (baseline)\n\n"
+        "From `usdai_sim/calibration/depositors.py` on the baseline run of section 3.\n\n"
+        + table(["quantity", "model", "public figure", "source", "verdict"], rows) + "\n"
+    )
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -702,7 +711,7 @@ def markdown(paths: int, figures: Path, progress: Callable[[str], None] | None =
         rules_section(frame, baseline, rule_paths(paths), figures),
         resale_section(baseline, figures),
         checks_section(),
-        depositor_section(baseline),
+        depositor_section(results),
     ]
     return "\n".join(p for p in parts if p)
 
