@@ -281,15 +281,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_replay_report(args: argparse.Namespace) -> int:
-    from usdai_sim.calibration import replays, validation_page
-
-    paths = replays.PAGE_PATHS if args.paths is None else args.paths
+def _page_paths(args: argparse.Namespace, default_paths: int) -> int:
+    """Check a page command's --paths and --out (a writable .md file); the number of paths to run."""
+    paths = default_paths if args.paths is None else args.paths
     if paths <= 0:
         raise UsageError(f"--paths: must be a positive number of paths (got {paths})")
     if args.out.suffix != ".md":
         raise UsageError(f"--out: the page must be a .md file (got {args.out})")
     _check_writable(args.out)
+    return paths
+
+
+def cmd_replay_report(args: argparse.Namespace) -> int:
+    from usdai_sim.calibration import replays, validation_page
+
+    paths = _page_paths(args, replays.PAGE_PATHS)
     progress = None if args.quiet else (lambda name: print(f"running {name}", file=sys.stderr))
     runs = replays.run_all(paths, progress)
     validation_page.write_page(runs, paths, args.out)
@@ -301,12 +307,7 @@ def cmd_replay_report(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from usdai_sim.calibration import page
 
-    paths = page.PAGE_PATHS if args.paths is None else args.paths
-    if paths <= 0:
-        raise UsageError(f"--paths: must be a positive number of paths (got {paths})")
-    if args.out.suffix != ".md":
-        raise UsageError(f"--out: the page must be a .md file (got {args.out})")
-    _check_writable(args.out)
+    paths = _page_paths(args, page.PAGE_PATHS)
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     page.write_page(args.out, paths, progress)
     print(f"calibration page written to {args.out}")

@@ -13,10 +13,7 @@ from __future__ import annotations
 import ast
 import csv
 import importlib
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +33,7 @@ from usdai_sim.agents.default_option import (
     solve_boundary,
 )
 from usdai_sim.calibration.economics import economics_summary, origination_economics
+from usdai_sim.calibration.page_files import replace_page
 from usdai_sim.engine import simulate
 from usdai_sim.market.catalog import GPU_CATALOG, VINTAGE_FACTORS_DOMAIN
 from usdai_sim.market.valuation import IncomeValuation
@@ -723,15 +721,4 @@ def rule_paths(paths: int) -> int:
 
 def write_page(page: Path, paths: int = PAGE_PATHS, progress: Callable[[str], None] | None = None) -> None:
     """Write ``page`` and its figure folder beside it, replacing both whole."""
-    page.parent.mkdir(parents=True, exist_ok=True)
-    figures = page.parent / FIGURE_DIR
-    staging = Path(tempfile.mkdtemp(prefix=".calibration-", dir=page.parent))
-    try:
-        (staging / FIGURE_DIR).mkdir()
-        (staging / page.name).write_text(markdown(paths, staging / FIGURE_DIR, progress), encoding="utf-8")
-        if figures.exists():
-            shutil.rmtree(figures)
-        os.replace(staging / FIGURE_DIR, figures)
-        os.replace(staging / page.name, page)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    replace_page(page, FIGURE_DIR, lambda figures: markdown(paths, figures, progress))
