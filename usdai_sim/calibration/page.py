@@ -591,7 +591,7 @@ def resale_section(baseline: Scenario, figures: Path) -> str:
         "Income value (`usdai_sim/market/valuation.py`) of a GPU bought new at day 0, at age k on the expected "
         f"rental path (trend {baseline.markets.rental.drift_per_year:g}/yr, no shocks, liquidity factor 1), "
         f"economic life {v.economic_life_years:g} y, discount {v.discount_rate:g}/yr, billable "
-        f"{v.billable_fraction:g}, opex {v.opex_fraction_of_rental:g} of rental; against DOMAIN.md's vintage "
+        f"{v.billable_fraction:g}, opex {v.opex_fraction_of_revenue:g} of revenue; against DOMAIN.md's vintage "
         f"factors (band ±{VINTAGE_TOLERANCE:g}). Every class shares the rental trend and the valuation's opex "
         "fraction, so the curve is the same for all classes as a fraction of list price.\n\n"
         + table(["age, years", "model", "DOMAIN.md", "verdict"], vrows)
