@@ -84,7 +84,7 @@ def test_market_model_at_day_zero_is_the_catalog() -> None:
     m = page.MarketModel(scenario, page.IncomeValuation(scenario.markets.gpu.valuation, scenario.markets.rental))
     assert m.value_usd("H100", 0.0, 0.0) == pytest.approx(30_000.0)
     assert m.rental_usd("H100", 0.0) == pytest.approx(2.95)
-    assert m.rental_usd("H100", 1.0) == pytest.approx(2.95 * np.exp(-0.08))
+    assert m.rental_usd("H100", 1.0) == pytest.approx(2.95 * np.exp(scenario.markets.rental.drift_per_year))
 
 
 def test_market_point_rows_compare_what_the_model_can_price() -> None:

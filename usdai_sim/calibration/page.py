@@ -296,7 +296,9 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
     """The scenario's default and loss figures against the public ones."""
     lgd_route = s["loss_given_default_by_route"]
     mix = route_mix(s)
-    fraud_rates = sorted({value_text(c.fraud_rate_per_year) for c in scenario.borrowers.cohorts})
+    fraud_rates = sorted({"–".join(pct(b) for b in sorted(set(dist_bounds(c.fraud_rate_per_year))))
+                          for c in scenario.borrowers.cohorts})
+    worst = max((r for r in ROUTES if lgd_route[r] is not None), key=lambda r: lgd_route[r], default="fraud")
     missing = scenario.protocol.liquidation.fraud_missing_fraction
     kept = [1.0 - b for b in reversed(dist_bounds(missing))]
     liq = scenario.protocol.liquidation
@@ -310,7 +312,7 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "operators at DSCR ~1.7 rarely miss a payment in calm markets",
                    "more loans fail than a vetted crypto-lending book; fraud and payment hazards set it"),
         Comparison("payment share of defaults", mix["payment"], "issue #12: most baseline defaults are payment",
-                   (0.5, 1.0), f"fraud ({' / '.join(fraud_rates)} per loan-year) rivals payment defaults in calm "
+                   (0.5, 1.0), f"fraud ({' / '.join(fraud_rates)} a year per loan) rivals payment defaults in calm "
                    "markets, where operators rarely run out of cash",
                    "—"),
         Comparison("LGD, payment defaults", get(lgd_route["payment"]),
@@ -324,7 +326,8 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "hard collateral", "—"),
         Comparison("LGD, pooled", get(s["loss_given_default_pooled"]),
                    "equipment finance ~20–29% (Leaseurope); fraud-heavy books higher", (0.19, 0.45),
-                   "few fraud losses in the run", "fraud defaults dominate the pooled figure"),
+                   "few fraud losses in the run", f"pooled by exposure, not by count: {worst} "
+                   f"defaults lose {pct(get(lgd_route.get(worst)))} and the largest defaults weigh most"),
     ]
 
 
