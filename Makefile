@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= baseline
 OUT ?= reports/$(SCENARIO)
 
-.PHONY: run test test-deep bench lint docs validation clean
+.PHONY: run test test-deep bench lint docs validation calibration clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(STAMP)
 
 validation: $(STAMP)
 	$(BIN)/usdai-sim replay-report --out reports/validation.md
+
+calibration: $(STAMP)
+	$(BIN)/usdai-sim calibrate --out reports/calibration.md
 
 docs: $(STAMP)
 	$(BIN)/python -m usdai_sim.readme README.md

@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/validation.md"), help="the page (figures go beside it)"
     )
     replay.add_argument("--quiet", action="store_true", help="no progress lines")
+    calibrate = sub.add_parser("calibrate", help="write the calibration page (parameters, sources, public figures)")
+    calibrate.add_argument("--paths", type=int, help="baseline Monte Carlo paths (default: the page's)")
+    calibrate.add_argument(
+        "--out", type=Path, default=Path("reports/calibration.md"), help="the page (figures go beside it)"
+    )
+    calibrate.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
@@ -275,20 +281,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_replay_report(args: argparse.Namespace) -> int:
-    from usdai_sim.calibration import replays, validation_page
-
-    paths = replays.PAGE_PATHS if args.paths is None else args.paths
+def _page_paths(args: argparse.Namespace, default_paths: int) -> int:
+    """Check a page command's --paths and --out (a writable .md file); the number of paths to run."""
+    paths = default_paths if args.paths is None else args.paths
     if paths <= 0:
         raise UsageError(f"--paths: must be a positive number of paths (got {paths})")
     if args.out.suffix != ".md":
         raise UsageError(f"--out: the page must be a .md file (got {args.out})")
     _check_writable(args.out)
+    return paths
+
+
+def cmd_replay_report(args: argparse.Namespace) -> int:
+    from usdai_sim.calibration import replays, validation_page
+
+    paths = _page_paths(args, replays.PAGE_PATHS)
     progress = None if args.quiet else (lambda name: print(f"running {name}", file=sys.stderr))
     runs = replays.run_all(paths, progress)
     validation_page.write_page(runs, paths, args.out)
     checks = [c for run in runs for c in run.checks]
     print(f"validation page written to {args.out}: {sum(c.passed for c in checks)} of {len(checks)} targets pass")
+    return EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from usdai_sim.calibration import page
+
+    paths = _page_paths(args, page.PAGE_PATHS)
+    progress = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    page.write_page(args.out, paths, progress)
+    print(f"calibration page written to {args.out}")
     return EXIT_OK
 
 
@@ -300,6 +322,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "compare": cmd_compare,
     "replay-report": cmd_replay_report,
+    "calibrate": cmd_calibrate,
 }
 
 

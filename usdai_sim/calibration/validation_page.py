@@ -7,9 +7,6 @@ files, and it replaces the page and its figure folder whole (temporary files, th
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from usdai_sim.calibration.metrics import METRICS
+from usdai_sim.calibration.page_files import replace_page
 from usdai_sim.calibration.replays import Check, ReplayRun, read_outcomes, window_text
 from usdai_sim.scenario.schema import SeriesShock
 from usdai_sim.scenario.series_csv import packaged_dir, read_series_csv
@@ -210,17 +208,10 @@ def figure_png(run: ReplayRun, path: Path) -> None:
 
 def write_page(runs: list[ReplayRun], paths: int, page: Path) -> None:
     """Write ``page`` and its figure folder beside it, replacing both whole."""
-    page.parent.mkdir(parents=True, exist_ok=True)
-    figures = page.parent / FIGURE_DIR
-    staging = Path(tempfile.mkdtemp(prefix=".validation-", dir=page.parent))
-    try:
-        (staging / FIGURE_DIR).mkdir()
+
+    def render(figures: Path) -> str:
         for run in runs:
-            figure_png(run, staging / FIGURE_DIR / f"{run.scenario.name}.png")
-        (staging / page.name).write_text(markdown(runs, paths), encoding="utf-8")
-        if figures.exists():
-            shutil.rmtree(figures)
-        os.replace(staging / FIGURE_DIR, figures)
-        os.replace(staging / page.name, page)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            figure_png(run, figures / f"{run.scenario.name}.png")
+        return markdown(runs, paths)
+
+    replace_page(page, FIGURE_DIR, render)
