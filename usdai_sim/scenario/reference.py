@@ -40,6 +40,7 @@ SHOCKS: tuple[type[BaseModel], ...] = (
     schema.UtilisationShock,
     schema.TbillShiftShock,
     schema.TbillPathShock,
+    schema.TbillLevelShock,
     schema.FraudShock,
     schema.RedemptionWaveShock,
     schema.NewGenerationShock,
