@@ -71,26 +71,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class ProgressBar:
-    """A one-line progress bar with ETA on stderr."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled, self.started, self.last = label, enabled, time.perf_counter(), 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.25 and done < total):
-            return
-        self.last = now
-        frac = done / max(total, 1)
-        eta = (now - self.started) * (1 - frac) / frac if frac > 0 else float("nan")
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}%  ETA {eta:6.1f}s")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def _out_dir(args: argparse.Namespace, scenario: Scenario, many: bool) -> Path:
     if args.out is None:
         return Path("reports") / scenario.name
@@ -187,14 +167,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     baseline = _baseline()
     for (scenario, provenance), target in zip(loaded, targets, strict=True):
-        bar = ProgressBar(scenario.name, not args.quiet and sys.stderr.isatty())
         results = simulate(
             scenario,
             paths=args.paths,
             seed=args.seed,
             workers=args.workers,
             check_invariants=args.check_invariants,
-            progress=bar,
+            quiet=args.quiet or not sys.stderr.isatty(),
         )
         fill = functools.partial(
             write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report

@@ -27,11 +27,11 @@ from usdai_sim.report.build import (
     METRIC_GROUPS,
     METRIC_KEYS,
     assumptions,
-    flatten_metrics,
     fmt,
 )
 from usdai_sim.scenario.library import load_scenario, scenario_sha256
 from usdai_sim.scenario.schema import GpuResaleShock, Scenario
+from usdai_sim.tidy import flat_numbers
 
 PATHS = "32"
 CLI_TIMEOUT_S = 600
@@ -181,7 +181,7 @@ def test_markdown_links_every_figure(baseline_run: Path) -> None:
 
 def test_metrics_csv_matches_summary(baseline_run: Path) -> None:
     summary = json.loads((baseline_run / "summary.json").read_text())
-    flat = flatten_metrics({k: v for k, v in summary.items() if k != "meta"})
+    flat = flat_numbers(summary)
     rows = read_metrics_csv(baseline_run / "metrics.csv")
     assert rows[0] == ["metric", "value"]
     assert [r[0] for r in rows[1:]] == list(flat)
