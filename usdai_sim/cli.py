@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files")
     validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     sub.add_parser("list", help="list the built-in scenarios")
-    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    sub.add_parser("schema", help="print the JSON Schema of the scenario format (descriptions, units, sources)")
     report = sub.add_parser("report", help="(re)build the report of a results directory")
     report.add_argument("results", type=Path, metavar="RESULTS_DIR")
     compare = sub.add_parser("compare", help="compare several results directories")
@@ -223,7 +223,9 @@ def cmd_list(_: argparse.Namespace) -> int:
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    from usdai_sim.scenario.field_docs import documented_json_schema
+
+    print(json.dumps(documented_json_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
