@@ -184,6 +184,8 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "nav_final_usd": m.nav_cons,
         "usdai_supply_final_usd": m.vault.supply_usd,
         **holder_columns(m),
+        "tbill_growth_factor": rec.tbill_growth,
+        **cohort_loss_columns(book, sold, m.params.borrowers.cohort, len(m.scenario.borrowers.cohorts)),
     }
     return cols
 
@@ -200,6 +202,18 @@ def loss_columns(
         cols[f"loss_{label}_usd"] = np.where(mask, book.loss_usd, 0.0).sum(axis=1)
     for source in ("reserve", "gpu", "recourse"):
         cols[f"recovery_{source}_usd"] = getattr(book, f"recovered_{source}_usd").sum(axis=1)
+    return cols
+
+
+def cohort_loss_columns(
+    book: br.BorrowerBook, sold: np.ndarray, cohort: np.ndarray, n_cohorts: int
+) -> dict[str, np.ndarray]:
+    """Per path: sold exposure and loss (net of recourse) of each cohort (by index), named as ``loss_columns``."""
+    cols: dict[str, np.ndarray] = {}
+    for i in range(n_cohorts):
+        mask = sold & (cohort == i)
+        cols[f"sold_exposure_cohort_{i}_usd"] = np.where(mask, book.ead_usd, 0.0).sum(axis=1)
+        cols[f"loss_cohort_{i}_usd"] = np.where(mask, book.loss_usd, 0.0).sum(axis=1)
     return cols
 
 

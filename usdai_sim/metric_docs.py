@@ -90,6 +90,37 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "unstaked_top1_share": ("fraction", "per path, the largest unstaked holder's share of unstaked USDai"),
     "prob_queue_over_30pct": (
         "fraction", "probability that pending redemptions exceed 30% of sUSDai supply at some point"),
+    # holder losses, positive when worse (usdai_sim/risk.py)
+    "principal_loss": (
+        "fraction", "principal loss per path, max(0, 1 − final exchange ratio / initial): money lost against "
+        "what was put in (0 on paths that gained)"),
+    "principal_loss_var_95": ("fraction", "95% VaR of principal loss: exceeded on 5% of paths"),
+    "principal_loss_var_99": ("fraction", "99% VaR of principal loss: exceeded on 1% of paths"),
+    "principal_loss_es_95": ("fraction", "95% ES of principal loss: mean principal loss on the worst 5% of paths"),
+    "principal_loss_es_99": ("fraction", "99% ES of principal loss: mean principal loss on the worst 1% of paths"),
+    "tbill_return_annualised": (
+        "annual decimal", "per path, the annualised return of holding T-bills over the same days (the alternative)"),
+    "tbill_shortfall": (
+        "fraction", "shortfall against T-bills per path, max(0, 1 − final exchange ratio / T-bill growth): the "
+        "share of value given up by holding sUSDai instead of T-bills over the horizon"),
+    "tbill_shortfall_var_95": ("fraction", "95% VaR of the shortfall against T-bills over the horizon"),
+    "tbill_shortfall_var_99": ("fraction", "99% VaR of the shortfall against T-bills over the horizon"),
+    "tbill_shortfall_es_95": ("fraction", "95% ES of the shortfall against T-bills over the horizon"),
+    "tbill_shortfall_es_99": ("fraction", "99% ES of the shortfall against T-bills over the horizon"),
+    "tbill_shortfall_annualised": (
+        "annual decimal", "yield given up per year against T-bills, max(0, T-bill return − sUSDai return), "
+        "both annualised"),
+    "tbill_shortfall_annualised_var_95": ("annual decimal", "95% VaR of the yield given up against T-bills"),
+    "tbill_shortfall_annualised_var_99": ("annual decimal", "99% VaR of the yield given up against T-bills"),
+    "tbill_shortfall_annualised_es_95": ("annual decimal", "95% ES of the yield given up against T-bills"),
+    "tbill_shortfall_annualised_es_99": ("annual decimal", "99% ES of the yield given up against T-bills"),
+    "prob_tbill_shortfall": (
+        "fraction", "probability that holders end behind T-bills held over the same days"),
 }
 """summary.json key → (unit, one-line description); the README's metric list is rendered from this."""
+
+HOLDER_LOSS_KEYS: tuple[str, ...] = tuple(
+    k for k in METRIC_DOCS if k.startswith(("principal_loss", "tbill_", "prob_tbill"))
+)
+"""The positive-loss holder measures (principal loss, shortfall against T-bills), shown first in reports."""
 # fmt: on

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from usdai_sim import __version__
-from usdai_sim.metric_docs import METRIC_DOCS
+from usdai_sim.metric_docs import HOLDER_LOSS_KEYS, METRIC_DOCS
 from usdai_sim.report import figures
 from usdai_sim.scenario.library import scenario_differences, scenario_sha256
 from usdai_sim.scenario.schema import Scenario
@@ -32,11 +32,13 @@ METRIC_KEYS: tuple[str, ...] = tuple(METRIC_DOCS)
 """The top-level summary keys (all but ``meta``), in report order."""
 
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
-    "sUSDai holders": METRIC_KEYS[:10],
+    "sUSDai holders: losses (positive = worse)": HOLDER_LOSS_KEYS,
+    "sUSDai holders: exchange ratio": METRIC_KEYS[:10],
     "Liquidity: redemptions": METRIC_KEYS[10:15],
     "Loan book": METRIC_KEYS[15:26],
     "USDai peg": METRIC_KEYS[26:27],
-    "Holders: who bears the loss, exits and concentration": METRIC_KEYS[27:],
+    "Holders: who bears the loss, exits and concentration": tuple(
+        k for k in METRIC_KEYS[27:] if k not in HOLDER_LOSS_KEYS),
 }
 SUB_DOCS = {
     "prob_wait_over_days": "share of redemption requests (completed or still pending) that waited "
