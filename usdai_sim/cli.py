@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/compare"), help="where to write the comparison"
     )
     compare.add_argument("--force", action="store_true", help="replace an existing comparison directory")
+    compare.add_argument(
+        "--rank-by", default="principal_loss_es_99", metavar="METRIC",
+        help="summary metric (dotted key) to rank scenarios by, worst first (default principal_loss_es_99)",
+    )
     replay = sub.add_parser("replay-report", help="run the historical replays and write the validation page")
     replay.add_argument("--paths", type=int, help="Monte Carlo paths per replay (default: the page's)")
     replay.add_argument(
@@ -112,7 +116,7 @@ def write_run(
     results.save(directory)
     started = time.perf_counter()
     if with_report:
-        write_report(results, directory, baseline)
+        write_report(results, directory, baseline, list(files))
     results.timings["report_s"] = time.perf_counter() - started
     (directory / "manifest.json").write_text(json.dumps(manifest(files, results), indent=2) + "\n")
 
@@ -248,10 +252,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from usdai_sim.report.build import write_comparison
+    from usdai_sim.tidy import flat_numbers
 
     loaded = [_load_results(d) for d in args.results]
     labels = [d.name for d in args.results]
-    write_atomically(args.out, args.force, lambda directory: write_comparison(loaded, labels, directory))
+    known = flat_numbers(loaded[0].summary)
+    if args.rank_by not in known:
+        raise UsageError(f"--rank-by: no metric {args.rank_by!r} in {args.results[0]}/summary.json "
+                         f"(e.g. principal_loss_es_99, tbill_shortfall_es_99, susdai_max_drawdown.p99)")
+    write_atomically(
+        args.out, args.force, lambda directory: write_comparison(loaded, labels, directory, args.rank_by)
+    )
     print(f"comparison written to {args.out / 'report.html'}")
     return EXIT_OK
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -38,8 +39,8 @@ CLI_TIMEOUT_S = 600
 BROWSER_TIMEOUT_S = 60
 MIN_PIXEL_STD = 0.02
 HELD_CLASSES = ("H100", "H200", "B200", "GB200")
-RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "defaults", "ltv", "queue", "loss_split",
-               "secondary_discount", "waits",
+RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "loss_waterfall", "defaults", "ltv", "queue",
+               "loss_split", "secondary_discount", "waits", "wait_survival",
                "utilisation", "tbill", *(f"resale_index_{c}" for c in HELD_CLASSES),
                *(f"rental_{c}" for c in HELD_CLASSES)}
 COMPARISON_FIGURES = {"exchange_ratio", "holder_loss", "defaults", "queue"}
@@ -288,3 +289,18 @@ def test_assumptions_say_what_differs_from_the_baseline() -> None:
 ])
 def test_fmt_shows_units(value: float | None, unit: str, text: str) -> None:
     assert fmt(value, unit) == text
+
+
+@pytest.mark.parametrize("which", ["baseline_run", "comparison"])
+def test_report_images_load_without_errors_or_overflow(which: str, request: pytest.FixtureRequest,
+                                                        chromium_page: Any) -> None:
+    """In Chromium at 1280 px: no console errors, every image decoded, nothing wider than the window."""
+    report = request.getfixturevalue(which) / "report.html"
+    chromium_page.goto(report.resolve().as_uri())
+    chromium_page.wait_for_load_state("load")
+    broken = chromium_page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length")
+    images = chromium_page.evaluate("document.images.length")
+    overflow = chromium_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert images > 0 and broken == 0
+    assert overflow <= 0, f"page is {overflow} px wider than 1280 px"
+    assert chromium_page.console_errors == []
