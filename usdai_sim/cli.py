@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/compare"), help="where to write the comparison"
     )
     compare.add_argument("--force", action="store_true", help="replace an existing comparison directory")
+    app = sub.add_parser("app", help="open the interactive explorer in a browser (needs usdai-sim[app])")
+    app.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help="YAML file or built-in name to open")
+    app.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    app.add_argument("--paths", type=int, default=64, help="Monte Carlo paths per run in the app (default 64)")
     compare.add_argument(
         "--rank-by", default="principal_loss_es_99", metavar="METRIC",
         help="summary metric (dotted key) to rank scenarios by, worst first (default principal_loss_es_99)",
@@ -284,6 +289,33 @@ def cmd_replay_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def app_command(args: argparse.Namespace) -> list[str]:
+    """The command that serves the explorer (Solara, without telemetry or auto-opening a browser)."""
+    return [sys.executable, "-m", "solara", "run", "usdai_sim.app.page", "--host", args.host,
+            "--port", str(args.port), "--no-open", "--production"]
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Check the inputs, then become the Solara server (exec), so Ctrl-C and signals reach it directly."""
+    import importlib.util
+
+    if args.paths <= 0:
+        raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: must be between 1 and 65535 (got {args.port})")
+    load_scenario(args.scenario)
+    if importlib.util.find_spec("solara") is None:
+        raise UsageError("usdai-sim app: the explorer needs the app extra: pip install 'usdai-sim[app]'")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"usdai-sim app: serving on {args.host}: anyone who can reach it can run simulations", file=sys.stderr)
+    env = {**os.environ, "USDAI_SIM_APP_SCENARIO": str(args.scenario), "USDAI_SIM_APP_PATHS": str(args.paths),
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_ASSETS_FONTAWESOME_ENABLED": "False"}
+    print(f"usdai-sim explorer on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
+    sys.stderr.flush()
+    command = app_command(args)
+    os.execve(command[0], command, env)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -292,6 +324,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "compare": cmd_compare,
     "replay-report": cmd_replay_report,
+    "app": cmd_app,
 }
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from usdai_sim import __version__
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.recorder import LTV_BINS, series_names
+from usdai_sim.risk import loss_waterfall
 from usdai_sim.scenario.schema import Scenario
 from usdai_sim.summary import summarise
 from usdai_sim.tidy import short_repr, summary_frame, to_xarray
@@ -70,6 +71,10 @@ class Results:
     def to_xarray(self) -> xr.Dataset:
         """Per-path series (dims path, day; gpu_class for class series); needs ``keep_series=True``."""
         return to_xarray(self)
+
+    def loss_waterfall(self) -> pd.DataFrame:
+        """USD loss waterfall, mean per path: gross default loss → recoveries → buffers → loss to holders."""
+        return loss_waterfall(self.ledger)
 
     def band(self, variable: str) -> pd.DataFrame:
         """The quantile bands of one variable, indexed by day."""

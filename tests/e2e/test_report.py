@@ -304,3 +304,35 @@ def test_report_images_load_without_errors_or_overflow(which: str, request: pyte
     assert images > 0 and broken == 0
     assert overflow <= 0, f"page is {overflow} px wider than 1280 px"
     assert chromium_page.console_errors == []
+
+
+# ---------------------------------------------------------------- issue 17: risk report content
+
+
+def test_report_leads_with_positive_losses_waterfall_and_inputs(baseline_run: Path) -> None:
+    for text in ((baseline_run / "report.html").read_text(), (baseline_run / "report.md").read_text()):
+        for fact in ("principal_loss_es_99", "tbill_shortfall_annualised_es_99", "Loss waterfall",
+                     "loss to sUSDai holders", "Inputs: how to reproduce this report", "MC interval",
+                     "default route, cohort and GPU", "neocloud_h100"):
+            assert fact in text, fact
+    summary = json.loads((baseline_run / "summary.json").read_text())
+    assert all(summary[k] >= 0 for k in ("principal_loss_var_99", "tbill_shortfall_es_99"))
+    rerun = load_scenario(baseline_run / "scenario.yaml")[0]
+    assert scenario_sha256(rerun) == json.loads((baseline_run / "manifest.json").read_text())["scenario_sha256"]
+
+
+def test_comparison_ranks_and_shows_deltas(comparison: Path) -> None:
+    for text in ((comparison / "report.html").read_text(), (comparison / "report.md").read_text()):
+        assert "Ranking by principal_loss_es_99" in text and "Differences from" in text and " pp" in text
+
+
+def test_compare_rank_by_other_metric_and_unknown_metric(baseline_run: Path, crash_run: Path,
+                                                         tmp_path: Path) -> None:
+    ok = cli("compare", str(baseline_run), str(crash_run), "--out", str(tmp_path / "c"),
+             "--rank-by", "tbill_shortfall_es_99")
+    assert ok.returncode == 0, ok.stderr
+    assert "Ranking by tbill_shortfall_es_99" in (tmp_path / "c" / "report.md").read_text()
+    bad = cli("compare", str(baseline_run), str(crash_run), "--out", str(tmp_path / "d"),
+              "--rank-by", "no_such_metric")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--rank-by" in bad.stderr
+    assert not (tmp_path / "d").exists()
