@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from usdai_sim.agents.borrowers import ROUTES
 from usdai_sim.metric_docs import METRIC_DOCS
 from usdai_sim.recorder import BASE_SERIES, series_names
 
@@ -27,6 +28,7 @@ HEADLINE = (
     ("susdai_var_99", "99% VaR of holder loss"),
 )
 SKIPPED_KEYS = ("meta", "intervals")
+SPLIT_PREFIXES = ("ead_usd_", "loss_usd_")
 
 
 def flat_numbers(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -90,9 +92,21 @@ def _class_series(series: np.ndarray, names: tuple[str, ...], classes: tuple[str
     return np.transpose(series[:, idx, :], (2, 0, 1))
 
 
+def split_arrays(paths: pd.DataFrame, kind: str, keys: list[str], dim: str | None = None) -> dict[str, Any]:
+    """``ead_usd_by_<kind>`` and ``loss_usd_by_<kind>`` as (path, <kind>) arrays, from the per-path columns."""
+    if not keys or f"loss_usd_{kind}_{keys[0]}" not in paths:
+        return {}
+    out = {}
+    for measure, text in (("ead_usd", "exposure at default (USD)"), ("loss_usd", "net principal loss (USD)")):
+        stacked = np.stack([paths[f"{measure}_{kind}_{key}"].to_numpy() for key in keys], axis=1)
+        out[f"{measure}_by_{kind}"] = (("path", dim or kind), stacked, {"description": f"{text} by {kind}"})
+    return out
+
+
 def to_xarray(results: Results) -> xr.Dataset:
     """Per-path series as an ``xarray.Dataset``: dims (path, day), per-class series (path, day, gpu_class),
-    and the per-path outcomes at the horizon (path). Needs ``simulate(..., keep_series=True)``."""
+    the per-path outcomes at the horizon (path), and exposure and loss by cohort, GPU class and default
+    route (path, cohort | gpu_class | route). Needs ``simulate(..., keep_series=True)``."""
     import xarray as xr
 
     if results.series is None:
@@ -111,8 +125,14 @@ def to_xarray(results: Results) -> xr.Dataset:
     data["rental_usd_per_gpu_hour"] = (
         ("path", "day", "gpu_class"), _class_series(series, names, classes, "rental_{}_usd_per_gpu_hour"),
         {"description": "market rental price of the class (USD per GPU-hour)"})
-    for column in results.paths.columns.drop("path"):
+    split_columns = [c for c in results.paths.columns if c.startswith(SPLIT_PREFIXES)]
+    for column in results.paths.columns.drop(["path", *split_columns]):
         data[f"final_{column}"] = (("path",), results.paths[column].to_numpy())
-    coords = {"path": results.paths["path"].to_numpy(), "day": days, "gpu_class": list(classes)}
+    cohorts = [cohort.name for cohort in results.scenario.borrowers.cohorts]
+    data.update(split_arrays(results.paths, "cohort", [str(i) for i in range(len(cohorts))]))
+    data.update(split_arrays(results.paths, "class", list(classes), dim="gpu_class"))
+    data.update(split_arrays(results.paths, "route", list(ROUTES)))
+    coords = {"path": results.paths["path"].to_numpy(), "day": days, "gpu_class": list(classes),
+              "cohort": cohorts, "route": list(ROUTES)}
     attrs = {"scenario": results.scenario.name, "seed": sim.seed, "start_date": sim.start_date}
     return xr.Dataset(data, coords=coords, attrs=attrs)

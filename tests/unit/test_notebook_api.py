@@ -58,6 +58,8 @@ def test_to_xarray_dims_and_values(results) -> None:
     assert ds.sizes["path"] == 32 and ds.sizes["day"] == 61
     final = ds["exchange_ratio"].isel(day=-1).to_numpy()
     assert final == pytest.approx(results.paths["susdai_exchange_ratio_final"].to_numpy(), rel=1e-6)
+    assert ds["loss_usd_by_cohort"].dims == ("path", "cohort") and ds.sizes["cohort"] == 2
+    assert ds["loss_usd_by_class"].sum("gpu_class").to_numpy() == pytest.approx(results.paths["loss_usd"].to_numpy())
     median = float(ds["exchange_ratio"].sel(day=30).median())
     assert median == pytest.approx(results.band("exchange_ratio").loc[30, "p50"], rel=1e-6)
 
