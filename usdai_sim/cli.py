@@ -182,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             seed=args.seed,
             workers=args.workers,
             check_invariants=args.check_invariants,
-            quiet=args.quiet or not sys.stderr.isatty(),
+            quiet=args.quiet,
         )
         fill = functools.partial(
             write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report

@@ -1,7 +1,9 @@
-"""Progress of a run with ``tqdm.auto``: a widget in Jupyter, a bar on a terminal."""
+"""Progress of a run with ``tqdm.auto``: a widget in Jupyter, a bar on a terminal, nothing otherwise
+(a log file or a captured test run gets no bar)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -16,7 +18,9 @@ class TqdmProgress:
         if self.bar is None:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=self.label, unit="path-step", unit_scale=True, leave=True)
+            shown = tqdm.__module__ == "tqdm.notebook" or sys.stderr.isatty()
+            self.bar = tqdm(total=total, desc=self.label, unit="path-step", unit_scale=True, leave=True,
+                            disable=not shown)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ borne by sUSDai holders. Recoveries are attributed to principal in the order res
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -109,15 +110,19 @@ def group_label(kind: str, key: str, cohort_names: list[str]) -> str:
     return cohort_names[int(key)] if kind == "cohort" else key
 
 
+SPLIT_COLUMN = re.compile(r"^loss_(route|cohort|class)_(.+)_usd$")
+
+
 def loss_splits(paths: pd.DataFrame, cohort_names: list[str]) -> pd.DataFrame:
-    """Exposure at default and net principal loss (USD, mean per path) by route, cohort and GPU class."""
+    """Sold exposure at default and net principal loss (USD, mean per path) by route, cohort and GPU class."""
     rows = []
     for column in paths.columns:
-        if not column.startswith("loss_usd_"):
+        found = SPLIT_COLUMN.match(column)
+        if found is None:
             continue
-        kind, _, key = column.removeprefix("loss_usd_").partition("_")
+        kind, key = found.groups()
         rows.append({"split": kind, "group": group_label(kind, key, cohort_names),
-                     "exposure_at_default_usd": float(paths[f"ead_usd_{kind}_{key}"].mean()),
+                     "exposure_at_default_usd": float(paths[f"sold_exposure_{kind}_{key}_usd"].mean()),
                      "net_loss_usd": float(paths[column].mean())})
     frame = pd.DataFrame(rows, columns=["split", "group", "exposure_at_default_usd", "net_loss_usd"])
     return frame[(frame["exposure_at_default_usd"] > 0) | (frame["split"] == "route")]

@@ -15,6 +15,7 @@ import pandas as pd
 from usdai_sim.agents.borrowers import ROUTES
 from usdai_sim.metric_docs import METRIC_DOCS
 from usdai_sim.recorder import BASE_SERIES, series_names
+from usdai_sim.risk import SPLIT_COLUMN
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -28,7 +29,6 @@ HEADLINE = (
     ("susdai_var_99", "99% VaR of holder loss"),
 )
 SKIPPED_KEYS = ("meta", "intervals")
-SPLIT_PREFIXES = ("ead_usd_", "loss_usd_")
 
 
 def flat_numbers(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -93,13 +93,15 @@ def _class_series(series: np.ndarray, names: tuple[str, ...], classes: tuple[str
 
 
 def split_arrays(paths: pd.DataFrame, kind: str, keys: list[str], dim: str | None = None) -> dict[str, Any]:
-    """``ead_usd_by_<kind>`` and ``loss_usd_by_<kind>`` as (path, <kind>) arrays, from the per-path columns."""
-    if not keys or f"loss_usd_{kind}_{keys[0]}" not in paths:
+    """``sold_exposure_usd_by_<kind>`` and ``loss_usd_by_<kind>`` as (path, <kind>) arrays from the per-path
+    columns ``sold_exposure_<kind>_<key>_usd`` and ``loss_<kind>_<key>_usd``."""
+    if not keys or f"loss_{kind}_{keys[0]}_usd" not in paths:
         return {}
     out = {}
-    for measure, text in (("ead_usd", "exposure at default (USD)"), ("loss_usd", "net principal loss (USD)")):
-        stacked = np.stack([paths[f"{measure}_{kind}_{key}"].to_numpy() for key in keys], axis=1)
-        out[f"{measure}_by_{kind}"] = (("path", dim or kind), stacked, {"description": f"{text} by {kind}"})
+    for measure, text in (("sold_exposure", "exposure at default of sold loans (USD)"),
+                          ("loss", "net principal loss (USD)")):
+        stacked = np.stack([paths[f"{measure}_{kind}_{key}_usd"].to_numpy() for key in keys], axis=1)
+        out[f"{measure}_usd_by_{kind}"] = (("path", dim or kind), stacked, {"description": f"{text} by {kind}"})
     return out
 
 
@@ -125,7 +127,8 @@ def to_xarray(results: Results) -> xr.Dataset:
     data["rental_usd_per_gpu_hour"] = (
         ("path", "day", "gpu_class"), _class_series(series, names, classes, "rental_{}_usd_per_gpu_hour"),
         {"description": "market rental price of the class (USD per GPU-hour)"})
-    split_columns = [c for c in results.paths.columns if c.startswith(SPLIT_PREFIXES)]
+    split_columns = [c for c in results.paths.columns if SPLIT_COLUMN.match(c) or c.startswith("sold_exposure_")
+                     and c != "sold_exposure_usd"]
     for column in results.paths.columns.drop(["path", *split_columns]):
         data[f"final_{column}"] = (("path",), results.paths[column].to_numpy())
     cohorts = [cohort.name for cohort in results.scenario.borrowers.cohorts]

@@ -1,5 +1,7 @@
 """The notebook API of Results: short repr, HTML display, tidy summary frame, xarray of per-path series."""
 
+import sys
+
 import pytest
 
 from usdai_sim import simulate
@@ -70,8 +72,11 @@ def test_to_xarray_without_series_says_how() -> None:
         res.to_xarray()
 
 
-def test_quiet_prints_nothing_and_default_shows_a_bar(capsys) -> None:
+def test_quiet_prints_nothing_and_a_terminal_shows_a_bar(capsys, monkeypatch) -> None:
     scenario = Scenario.model_validate({**SMALL, "simulation": {"horizon_days": 5, "paths": 32}})
+    simulate(scenario)
+    assert capsys.readouterr().err == "", "no bar when stderr is not a terminal"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     simulate(scenario, quiet=True)
     assert capsys.readouterr().err == ""
     simulate(scenario)

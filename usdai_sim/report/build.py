@@ -34,14 +34,16 @@ if TYPE_CHECKING:
 METRIC_KEYS: tuple[str, ...] = tuple(METRIC_DOCS)
 """The top-level summary keys (all but ``meta``), in report order."""
 
+PEG_KEYS = ("usdai_backing_ratio_min",)
+PEG_AT = METRIC_KEYS.index(PEG_KEYS[0])
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
     "sUSDai holders: losses (positive = worse)": HOLDER_LOSS_KEYS,
     "sUSDai holders: exchange ratio": METRIC_KEYS[:10],
     "Liquidity: redemptions": METRIC_KEYS[10:15],
-    "Loan book": METRIC_KEYS[15:26],
-    "USDai peg": METRIC_KEYS[26:27],
+    "Loan book": METRIC_KEYS[15:PEG_AT],
+    "USDai peg": PEG_KEYS,
     "Holders: who bears the loss, exits and concentration": tuple(
-        k for k in METRIC_KEYS[27:] if k not in HOLDER_LOSS_KEYS),
+        k for k in METRIC_KEYS[PEG_AT + 1:] if k not in HOLDER_LOSS_KEYS),
 }
 SUB_DOCS = {
     "prob_wait_over_days": "share of redemption requests (completed or still pending) that waited "

@@ -1,6 +1,8 @@
-"""What every scenario key means: description, unit and the source of its default — one table.
+"""What every scenario key means: description, unit and the source of its default — one lookup.
 
-``FIELD_DOCS[ClassName][field] = (description, unit, source)``. ``source`` cites a row of
+``field_doc(model, name)`` is the one place code asks. A field may carry its unit and source inline in
+the schema (``Field(json_schema_extra=meta(unit, source))``, and ``description=``); those win. Everything
+else comes from ``FIELD_DOCS[ClassName][field] = (description, unit, source)``. ``source`` cites a row of
 shared/DOMAIN.md (with its date) or says "assumption: <why>"; it is None only for keys without a
 default. Inherited keys (the shock timing of ``ShockBase``) are documented once on the base class.
 ``documented_json_schema()`` lays the table over pydantic's JSON Schema, so ``usdai-sim schema`` and
@@ -39,6 +41,8 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "depositors": ("sUSDai holders and their behaviour", "section", ASSUME_BEHAVIOUR),
         "protocol": ("USDai, the sUSDai vault, loan servicing, liquidation, insurance", "section", DOMAIN_VAULT),
         "shocks": ("dated or stochastic stress events (see the shock types)", "list", SHOCK_SOURCE),
+        "validation": ("observed outcomes with tolerance bands a replay's median must hit", "list",
+                       "assumption: none unless the scenario replays a historical episode"),
     },
     "Simulation": {
         "horizon_days": ("length of the simulation", "days", "assumption: 36 months, one loan term "
@@ -64,6 +68,10 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "common": ("factor shared by all GPU classes (log-normal)", "section", ASSUME_MARKET),
         "class_factor": ("factor of each class (log-normal)", "section", ASSUME_MARKET),
         "idiosyncratic": ("factor of each borrower's fleet (log-normal)", "section", ASSUME_MARKET),
+        "liquidity_kappa_per_year": ("mean reversion of the common and class liquidity factors", "per year",
+                                     ASSUME_MARKET),
+        "valuation": ("how a GPU's fundamental value is set (income or depreciation)", "section",
+                      "assumption: income approach, see usdai_sim/market/valuation.py"),
         "classes": ("GPU classes by name, laid over the shipped catalog", "section",
                     "DOMAIN.md 'GPU prices', 'other rental', 'residual value' (mid-2026; usdai_sim/market/catalog.py)"),
     },
@@ -91,6 +99,14 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "vintage_factors": ("resale value at ages 0, 1, 2, ... years (table method)", "fraction of list price",
                             "DOMAIN.md 'residual value' (vintage factors, price trackers)"),
     },
+    "Valuation": {
+        "method": ("income (PV of net rental over the economic life) or depreciation (age curve)", "choice",
+                   "assumption: income approach, so rentals move resale values"),
+        "discount_rate": ("discount rate of the rental income", "per year", None),
+        "economic_life_years": ("economic life of a GPU", "years", None),
+        "billable_fraction": ("share of hours billed in the valuation", "fraction", None),
+        "opex_fraction_of_rental": ("operating cost as a share of the day-0 rental", "fraction", None),
+    },
     "Rental": {
         "drift_per_year": ("trend of log rental prices", "per year",
                            "DOMAIN.md 'H100 rental' ($8 → <$2 2023–24, then $2.35–2.95 2026)"),
@@ -115,6 +131,10 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "cohorts": ("groups of similar GPU operators", "list", DOMAIN_LOANS),
         "demand_patience_days": ("days a loan request waits for funding before it lapses", "days",
                                  "assumption: a quarter, a typical bank-financing fallback time"),
+        "default_rule": ("when a solvent operator walks away: option, myopic or collateral_barrier", "choice",
+                         "DOMAIN.md 'Operator economics and default behaviour' (Leland 1994; Black–Cox 1976)"),
+        "refinance_at_maturity": ("a balloon the borrower cannot pay is refinanced against the fleet",
+                                  "boolean", "assumption: lenders prefer refinancing to repossession"),
     },
     "Cohort": {
         "name": ("label of the cohort in reports", "text", ASSUME_RUN),
@@ -135,12 +155,21 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
                              "DOMAIN.md 'leading neocloud margins' (revenue mostly committed contracts, 2025)"),
         "contract_price_fraction": ("contract price / spot rental at origination", "fraction",
                                     "DOMAIN.md 'contract vs on-demand price' (2025–26)"),
+        "contract_months": ("length of take-or-pay rental contracts", "months", None),
+        "renter_default_rate_per_year": ("hazard that a contracted renter defaults", "per year", None),
+        "renter_default_elasticity": ("how fast renter defaults rise as market rentals fall", "dimensionless",
+                                      None),
+        "pue": ("power usage effectiveness of the data centre", "dimensionless", None),
+        "colocation_usd_per_kw_month": ("colocation price per kW of IT load", "USD per kW-month", None),
+        "repair_usd_per_gpu_month": ("repair and replacement cost", "USD per GPU-month", None),
+        "sponsor_support_months": ("shortfalls the parent covers, in months of debt service", "months", None),
+        "default_friction_months": ("cost of walking away, in months of revenue", "months", None),
+        "equity_discount_rate": ("operators' discount rate in the default decision", "per year", None),
+        "arrivals_per_month": ("new loan requests of this cohort (Poisson)", "loans per month", None),
         "utilisation_level": ("long-run utilisation of uncontracted GPUs", "fraction",
                               "DOMAIN.md 'utilisation' (neoclouds bill 85–95%)"),
         "power_usd_per_kwh": ("electricity price", "USD per kWh", "assumption: US industrial power range"),
         "idle_power_fraction": ("power drawn by an idle GPU / busy", "fraction", "assumption: typical idle draw"),
-        "colocation_usd_per_gpu_hour": ("data-centre space and cooling", "USD per GPU-hour",
-                                        "assumption: Tier III colocation quotes"),
         "overhead_usd_per_gpu_month": ("staff and other fixed costs", "USD per GPU-month",
                                        "assumption: small operator overhead"),
         "initial_cash_months": ("cash at origination, in months of debt service", "months",
@@ -289,6 +318,25 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "days": ("days after the start at which each rate begins", "days", SHOCK_SOURCE),
         "rates": ("T-bill rates (step-wise)", "annual decimal", SHOCK_SOURCE),
     },
+    "SeriesShock": {
+        "target": ("driver the series multiplies: rental, resale, liquidity or utilisation", "choice", None),
+        "classes": ("classes hit (all when empty)", "class names", SHOCK_SOURCE),
+        "days": ("days after the start of each value (negative: before it)", "days",
+                 "the replay's observed series (usdai_sim/data/replays)"),
+        "values": ("multiplier at each day (1.0 = unchanged), linear in between", "multiple",
+                   "the replay's observed series (usdai_sim/data/replays)"),
+    },
+    "ValidationTarget": {
+        "metric": ("replay metric the target checks (usdai_sim.calibration.replays)", "metric name", None),
+        "observed": ("the observed value of the metric", "unit of the metric", None),
+        "low": ("lowest median that passes", "unit of the metric", None),
+        "high": ("highest median that passes", "unit of the metric", None),
+        "source": ("where the observed value comes from", "text", None),
+        "note": ("why the band is what it is", "text", "assumption: optional"),
+        "from_day": ("first day of the window the metric reads (null: day 0)", "days", "assumption: whole run"),
+        "to_day": ("last day of the window the metric reads (null: the horizon)", "days",
+                   "assumption: whole run"),
+    },
     "FraudShock": {"multiplier": ("fraud rate multiplier at full strength", "multiple", None)},
     "RedemptionWaveShock": {
         "fraction_of_supply": ("share of sUSDai supply that requests redemption", "fraction", None),
@@ -303,13 +351,24 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
 }
 
 
-def field_doc(model: type[BaseModel], name: str) -> Doc | None:
-    """(description, unit, source) of a field, looked up along the class's bases; None when missing."""
+def _table_doc(model: type[BaseModel], name: str) -> Doc | None:
     for cls in model.__mro__:
         found = FIELD_DOCS.get(cls.__name__, {}).get(name)
         if found is not None:
             return found
     return None
+
+
+def field_doc(model: type[BaseModel], name: str) -> Doc | None:
+    """(description, unit, source) of a field: inline schema extras first, then the table; None if neither."""
+    info = model.model_fields.get(name)
+    extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
+    table = _table_doc(model, name) or ("", "", None)
+    description = (info.description if info is not None else None) or table[0]
+    unit, source = str(extra.get("unit") or table[1]), extra.get("source") or table[2]
+    if not (description or unit or source):
+        return None
+    return description, unit, None if source is None else str(source)
 
 
 def scenario_models() -> list[type[BaseModel]]:
