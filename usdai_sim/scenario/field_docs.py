@@ -105,7 +105,7 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "discount_rate": ("discount rate of the rental income", "per year", None),
         "economic_life_years": ("economic life of a GPU", "years", None),
         "billable_fraction": ("share of hours billed in the valuation", "fraction", None),
-        "opex_fraction_of_rental": ("operating cost as a share of the day-0 rental", "fraction", None),
+        "opex_fraction_of_revenue": ("operating cost as a share of revenue", "fraction", None),
     },
     "Rental": {
         "drift_per_year": ("trend of log rental prices", "per year",
