@@ -22,7 +22,7 @@ def profile(name: str, top: int = TOP) -> pstats.Stats:
     scenario = build_scenario(workload)
     profiler = cProfile.Profile()
     profiler.enable()
-    simulate(scenario, workers=1)
+    simulate(scenario, workers=1, quiet=True)
     profiler.disable()
     stats = pstats.Stats(profiler, stream=sys.stdout)
     print(

@@ -1,20 +1,23 @@
 """usdai-sim: stress-testing simulator for GPU-collateralised lending protocols.
 
 Public API: ``load_scenario`` (a YAML file or built-in name → Scenario), ``simulate`` (Scenario → Results),
-``Results``.
+``Results``, ``write_report`` (Results → report.html and report.md in a directory).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Results", "__version__", "load_scenario", "simulate"]
+__all__ = ["Results", "__version__", "load_scenario", "simulate", "write_report"]
 
 if TYPE_CHECKING:
     from usdai_sim.engine import simulate
     from usdai_sim.results import Results
     from usdai_sim.scenario.library import load_scenario
+
+    def write_report(results: Results, directory: str | os.PathLike[str]) -> None: ...
 
 
 def __getattr__(name: str) -> Any:
@@ -31,4 +34,15 @@ def __getattr__(name: str) -> Any:
         from usdai_sim.scenario.library import load_scenario
 
         return load_scenario
+    if name == "write_report":
+        return _write_report
     raise AttributeError(name)
+
+
+def _write_report(results: Results, directory: str | os.PathLike[str]) -> None:
+    """Write the full risk report (HTML, Markdown, figures, metrics.csv) of ``results`` into ``directory``."""
+    from pathlib import Path
+
+    from usdai_sim.report.build import write_report
+
+    write_report(results, Path(directory), None)

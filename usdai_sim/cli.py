@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files")
     validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     sub.add_parser("list", help="list the built-in scenarios")
-    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    sub.add_parser("schema", help="print the JSON Schema of the scenario format (descriptions, units, sources)")
     report = sub.add_parser("report", help="(re)build the report of a results directory")
     report.add_argument("results", type=Path, metavar="RESULTS_DIR")
     compare = sub.add_parser("compare", help="compare several results directories")
@@ -62,6 +62,15 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/compare"), help="where to write the comparison"
     )
     compare.add_argument("--force", action="store_true", help="replace an existing comparison directory")
+    app = sub.add_parser("app", help="open the interactive explorer in a browser (needs usdai-sim[app])")
+    app.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help="YAML file or built-in name to open")
+    app.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    app.add_argument("--paths", type=int, default=64, help="Monte Carlo paths per run in the app (default 64)")
+    compare.add_argument(
+        "--rank-by", default="principal_loss_es_99", metavar="METRIC",
+        help="summary metric (dotted key) to rank scenarios by, worst first (default principal_loss_es_99)",
+    )
     replay = sub.add_parser("replay-report", help="run the historical replays and write the validation page")
     replay.add_argument("--paths", type=int, help="Monte Carlo paths per replay (default: the page's)")
     replay.add_argument(
@@ -75,26 +84,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
-
-
-class ProgressBar:
-    """A one-line progress bar with ETA on stderr."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled, self.started, self.last = label, enabled, time.perf_counter(), 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.25 and done < total):
-            return
-        self.last = now
-        frac = done / max(total, 1)
-        eta = (now - self.started) * (1 - frac) / frac if frac > 0 else float("nan")
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}%  ETA {eta:6.1f}s")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 def _out_dir(args: argparse.Namespace, scenario: Scenario, many: bool) -> Path:
@@ -138,7 +127,7 @@ def write_run(
     results.save(directory)
     started = time.perf_counter()
     if with_report:
-        write_report(results, directory, baseline)
+        write_report(results, directory, baseline, list(files))
     results.timings["report_s"] = time.perf_counter() - started
     (directory / "manifest.json").write_text(json.dumps(manifest(files, results), indent=2) + "\n")
 
@@ -193,14 +182,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     baseline = _baseline()
     for (scenario, provenance), target in zip(loaded, targets, strict=True):
-        bar = ProgressBar(scenario.name, not args.quiet and sys.stderr.isatty())
         results = simulate(
             scenario,
             paths=args.paths,
             seed=args.seed,
             workers=args.workers,
             check_invariants=args.check_invariants,
-            progress=bar,
+            quiet=args.quiet,
         )
         fill = functools.partial(
             write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report
@@ -250,7 +238,9 @@ def cmd_list(_: argparse.Namespace) -> int:
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    from usdai_sim.scenario.field_docs import documented_json_schema
+
+    print(json.dumps(documented_json_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
@@ -273,10 +263,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from usdai_sim.report.build import write_comparison
+    from usdai_sim.tidy import flat_numbers
 
     loaded = [_load_results(d) for d in args.results]
     labels = [d.name for d in args.results]
-    write_atomically(args.out, args.force, lambda directory: write_comparison(loaded, labels, directory))
+    known = flat_numbers(loaded[0].summary)
+    if args.rank_by not in known:
+        raise UsageError(f"--rank-by: no metric {args.rank_by!r} in {args.results[0]}/summary.json "
+                         f"(e.g. principal_loss_es_99, tbill_shortfall_es_99, susdai_max_drawdown.p99)")
+    write_atomically(
+        args.out, args.force, lambda directory: write_comparison(loaded, labels, directory, args.rank_by)
+    )
     print(f"comparison written to {args.out / 'report.html'}")
     return EXIT_OK
 
@@ -314,6 +311,33 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def app_command(args: argparse.Namespace) -> list[str]:
+    """The command that serves the explorer (Solara, without telemetry or auto-opening a browser)."""
+    return [sys.executable, "-m", "solara", "run", "usdai_sim.app.page", "--host", args.host,
+            "--port", str(args.port), "--no-open", "--production"]
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Check the inputs, then become the Solara server (exec), so Ctrl-C and signals reach it directly."""
+    import importlib.util
+
+    if args.paths <= 0:
+        raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: must be between 1 and 65535 (got {args.port})")
+    load_scenario(args.scenario)
+    if importlib.util.find_spec("solara") is None:
+        raise UsageError("usdai-sim app: the explorer needs the app extra: pip install 'usdai-sim[app]'")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"usdai-sim app: serving on {args.host}: anyone who can reach it can run simulations", file=sys.stderr)
+    env = {**os.environ, "USDAI_SIM_APP_SCENARIO": str(args.scenario), "USDAI_SIM_APP_PATHS": str(args.paths),
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_ASSETS_FONTAWESOME_ENABLED": "False"}
+    print(f"usdai-sim explorer on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
+    sys.stderr.flush()
+    command = app_command(args)
+    os.execve(command[0], command, env)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -323,6 +347,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "compare": cmd_compare,
     "replay-report": cmd_replay_report,
     "calibrate": cmd_calibrate,
+    "app": cmd_app,
 }
 
 

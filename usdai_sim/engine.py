@@ -25,6 +25,7 @@ from usdai_sim.holder_outcomes import holder_columns
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import borrower_columns, compile_params
+from usdai_sim.progress import TqdmProgress
 from usdai_sim.recorder import record_count, series_names
 from usdai_sim.results import Results, build_results
 from usdai_sim.rng import SEED_BLOCK
@@ -183,6 +184,8 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "nav_final_usd": m.nav_cons,
         "usdai_supply_final_usd": m.vault.supply_usd,
         **holder_columns(m),
+        "tbill_growth_factor": rec.tbill_growth,
+        **cohort_loss_columns(book, sold, m.params.borrowers.cohort, len(m.scenario.borrowers.cohorts)),
     }
     return cols
 
@@ -199,6 +202,18 @@ def loss_columns(
         cols[f"loss_{label}_usd"] = np.where(mask, book.loss_usd, 0.0).sum(axis=1)
     for source in ("reserve", "gpu", "recourse"):
         cols[f"recovery_{source}_usd"] = getattr(book, f"recovered_{source}_usd").sum(axis=1)
+    return cols
+
+
+def cohort_loss_columns(
+    book: br.BorrowerBook, sold: np.ndarray, cohort: np.ndarray, n_cohorts: int
+) -> dict[str, np.ndarray]:
+    """Per path: sold exposure and loss (net of recourse) of each cohort (by index), named as ``loss_columns``."""
+    cols: dict[str, np.ndarray] = {}
+    for i in range(n_cohorts):
+        mask = sold & (cohort == i)
+        cols[f"sold_exposure_cohort_{i}_usd"] = np.where(mask, book.ead_usd, 0.0).sum(axis=1)
+        cols[f"loss_cohort_{i}_usd"] = np.where(mask, book.loss_usd, 0.0).sum(axis=1)
     return cols
 
 
@@ -241,9 +256,30 @@ def simulate(
     check_invariants: bool = False,
     progress: Progress | None = None,
     keep_series: bool = False,
+    quiet: bool = False,
 ) -> Results:
-    """Run a scenario's Monte Carlo and return its Results (bands, per-path table, ledger, summary)."""
+    """Run a scenario's Monte Carlo and return its Results (bands, per-path table, ledger, summary).
+
+    Progress goes to ``progress(done, total)`` (path-steps) when given, else to a ``tqdm.auto`` bar
+    unless ``quiet``. ``keep_series`` keeps the per-path series for ``Results.to_xarray()``.
+    """
     scenario = with_overrides(scenario, paths, seed)
+    bar = TqdmProgress(scenario.name) if progress is None and not quiet else None
+    try:
+        return _simulate(scenario, workers, block_paths, check_invariants, progress or bar, keep_series)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _simulate(
+    scenario: Scenario,
+    workers: int,
+    block_paths: int | None,
+    check_invariants: bool,
+    progress: Progress | None,
+    keep_series: bool,
+) -> Results:
     n_paths = scenario.simulation.paths
     workdir = Path(tempfile.mkdtemp(prefix="usdai-sim-"))
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -9,7 +10,10 @@ from pathlib import Path
 
 from usdai_sim.model import PHASES
 from usdai_sim.scenario import reference
-from usdai_sim.scenario.library import builtin_names, load_scenario
+from usdai_sim.scenario.field_docs import documented_json_schema
+from usdai_sim.scenario.library import builtin_dir, builtin_names, load_scenario
+
+SCHEMA_FILE = "scenario.schema.json"
 
 
 def scenario_list() -> str:
@@ -74,10 +78,21 @@ def render(text: str) -> str:
     return text
 
 
+def schema_text() -> str:
+    """The documented JSON Schema of scenarios, as shipped beside the built-in scenarios."""
+    return json.dumps(documented_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def schema_file() -> Path:
+    """Where the schema ships: next to the built-in scenarios, so their header can name it relatively."""
+    return builtin_dir() / SCHEMA_FILE
+
+
 def main() -> int:
-    """Rewrite README.md in place (path as the first argument, default ./README.md)."""
+    """Rewrite README.md in place (path as the first argument, default ./README.md) and the shipped schema."""
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
     path.write_text(render(path.read_text()))
+    schema_file().write_text(schema_text(), encoding="utf-8")
     return 0
 
 

@@ -5,7 +5,8 @@
   computed at the end over all paths, independent of chunking;
 * the ledger, summed per seed block of paths each step (float64), so totals do not depend on chunking;
 * integer histograms (LTV of live loans per record, waits of completed redemptions);
-* per-path running extremes (drawdown, first loss day, queue peak, longest wait, backing).
+* per-path running extremes (drawdown, first loss day, queue peak, longest wait, backing) and the growth
+  of one dollar held in T-bills (the holder's alternative, for the shortfall against T-bills).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Recorder:
         self.queue_peak_fraction = np.zeros(p)
         self.longest_wait_days = np.zeros(p)
         self.backing_min = np.ones(p)
+        self.tbill_growth = np.ones(p)
         self.cumulative = {"defaults": np.zeros(p), "loss": np.zeros(p)}
 
     # ---------------------------------------------------------- signals for depositors
@@ -118,6 +120,7 @@ class Recorder:
         self._steps_done += 1
         k = self._steps_done
         self.prices[k % len(self.prices)] = m.price_cons
+        self.tbill_growth *= 1.0 + m.market.tbill * self.dt_days / 365.0
         self._sum_ledger(m, k)
         self._update_extremes(m)
         if k % self.every == 0:

@@ -21,10 +21,14 @@ import pandas as pd
 from usdai_sim import __version__
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.recorder import LTV_BINS, series_names
+from usdai_sim.risk import loss_waterfall
 from usdai_sim.scenario.schema import Scenario
 from usdai_sim.summary import summarise
+from usdai_sim.tidy import short_repr, summary_frame, to_xarray
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from usdai_sim.engine import BlockOutput
 
 BAND_LEVELS = {"p01": 0.01, "p05": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95, "p99": 0.99}
@@ -50,6 +54,27 @@ class Results:
     summary: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     series: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the headline table and a small fan chart (``report/notebook.py``)."""
+        from usdai_sim.report.notebook import results_html
+
+        return results_html(self)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The summary as a tidy frame: metric, value, low, high (Monte Carlo interval), unit, tail_paths."""
+        return summary_frame(self.summary)
+
+    def to_xarray(self) -> xr.Dataset:
+        """Per-path series (dims path, day; gpu_class for class series); needs ``keep_series=True``."""
+        return to_xarray(self)
+
+    def loss_waterfall(self) -> pd.DataFrame:
+        """USD loss waterfall, mean per path: gross default loss → recoveries → buffers → loss to holders."""
+        return loss_waterfall(self.ledger)
 
     def band(self, variable: str) -> pd.DataFrame:
         """The quantile bands of one variable, indexed by day."""

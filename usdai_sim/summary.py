@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from usdai_sim.metrics import expected_shortfall, quantile_summary, value_at_risk
+from usdai_sim.risk import holder_risk
 
 if TYPE_CHECKING:
     from usdai_sim.results import Results
@@ -172,6 +173,7 @@ def summarise(results: Results) -> dict[str, Any]:
         **loan_metrics(paths),
         "usdai_backing_ratio_min": round(float(paths["usdai_backing_ratio_min"].min()), 9),
         **holder_group_metrics(paths),
+        **holder_risk(paths, results.scenario.simulation.horizon_days),
         "meta": results.meta,
     }
     return _finite(summary)

@@ -101,7 +101,7 @@ def test_builtin_runs_short(tmp_path: Path, name: str) -> None:
     result = cli(tmp_path, "run", str(scenario), "--out", "out", "--quiet", "--no-report")
     assert result.returncode == 0, result.stderr
     meta = json.loads((tmp_path / "out" / "summary.json").read_text())["meta"]
-    assert (meta["scenario"], meta["horizon_days"], meta["paths"]) == (name, days, 32)
+    assert (meta["scenario"], meta["horizon_days"], meta["paths"]) == ("short", days, 32)  # named after its file
 
 
 def test_baseline_full_run_replaces_results(tmp_path: Path) -> None:

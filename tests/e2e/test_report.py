@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -27,19 +28,19 @@ from usdai_sim.report.build import (
     METRIC_GROUPS,
     METRIC_KEYS,
     assumptions,
-    flatten_metrics,
     fmt,
 )
 from usdai_sim.scenario.library import load_scenario, scenario_sha256
 from usdai_sim.scenario.schema import GpuResaleShock, Scenario
+from usdai_sim.tidy import flat_numbers
 
 PATHS = "32"
 CLI_TIMEOUT_S = 600
 BROWSER_TIMEOUT_S = 60
 MIN_PIXEL_STD = 0.02
 HELD_CLASSES = ("H100", "H200", "B200", "GB200")
-RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "defaults", "ltv", "queue", "loss_split",
-               "secondary_discount", "waits",
+RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "loss_waterfall", "defaults", "ltv", "queue",
+               "loss_split", "secondary_discount", "waits", "wait_survival",
                "utilisation", "tbill", *(f"resale_index_{c}" for c in HELD_CLASSES),
                *(f"rental_{c}" for c in HELD_CLASSES)}
 COMPARISON_FIGURES = {"exchange_ratio", "holder_loss", "defaults", "queue"}
@@ -181,7 +182,7 @@ def test_markdown_links_every_figure(baseline_run: Path) -> None:
 
 def test_metrics_csv_matches_summary(baseline_run: Path) -> None:
     summary = json.loads((baseline_run / "summary.json").read_text())
-    flat = flatten_metrics({k: v for k, v in summary.items() if k != "meta"})
+    flat = flat_numbers(summary)
     rows = read_metrics_csv(baseline_run / "metrics.csv")
     assert rows[0] == ["metric", "value"]
     assert [r[0] for r in rows[1:]] == list(flat)
@@ -288,3 +289,50 @@ def test_assumptions_say_what_differs_from_the_baseline() -> None:
 ])
 def test_fmt_shows_units(value: float | None, unit: str, text: str) -> None:
     assert fmt(value, unit) == text
+
+
+@pytest.mark.parametrize("which", ["baseline_run", "comparison"])
+def test_report_images_load_without_errors_or_overflow(which: str, request: pytest.FixtureRequest,
+                                                        chromium_page: Any) -> None:
+    """In Chromium at 1280 px: no console errors, every image decoded, nothing wider than the window."""
+    report = request.getfixturevalue(which) / "report.html"
+    chromium_page.goto(report.resolve().as_uri())
+    chromium_page.wait_for_load_state("load")
+    broken = chromium_page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length")
+    images = chromium_page.evaluate("document.images.length")
+    overflow = chromium_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert images > 0 and broken == 0
+    assert overflow <= 0, f"page is {overflow} px wider than 1280 px"
+    assert chromium_page.console_errors == []
+
+
+# ---------------------------------------------------------------- issue 17: risk report content
+
+
+def test_report_leads_with_positive_losses_waterfall_and_inputs(baseline_run: Path) -> None:
+    for text in ((baseline_run / "report.html").read_text(), (baseline_run / "report.md").read_text()):
+        for fact in ("principal_loss_es_99", "tbill_shortfall_annualised_es_99", "Loss waterfall",
+                     "loss to sUSDai holders", "Inputs: how to reproduce this report", "MC interval",
+                     "default route, cohort and GPU", "neocloud_h100"):
+            assert fact in text, fact
+    summary = json.loads((baseline_run / "summary.json").read_text())
+    assert all(summary[k] >= 0 for k in ("principal_loss_var_99", "tbill_shortfall_es_99"))
+    rerun = load_scenario(baseline_run / "scenario.yaml")[0]
+    assert scenario_sha256(rerun) == json.loads((baseline_run / "manifest.json").read_text())["scenario_sha256"]
+
+
+def test_comparison_ranks_and_shows_deltas(comparison: Path) -> None:
+    for text in ((comparison / "report.html").read_text(), (comparison / "report.md").read_text()):
+        assert "Ranking by principal_loss_es_99" in text and "Differences from" in text and " pp" in text
+
+
+def test_compare_rank_by_other_metric_and_unknown_metric(baseline_run: Path, crash_run: Path,
+                                                         tmp_path: Path) -> None:
+    ok = cli("compare", str(baseline_run), str(crash_run), "--out", str(tmp_path / "c"),
+             "--rank-by", "tbill_shortfall_es_99")
+    assert ok.returncode == 0, ok.stderr
+    assert "Ranking by tbill_shortfall_es_99" in (tmp_path / "c" / "report.md").read_text()
+    bad = cli("compare", str(baseline_run), str(crash_run), "--out", str(tmp_path / "d"),
+              "--rank-by", "no_such_metric")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--rank-by" in bad.stderr
+    assert not (tmp_path / "d").exists()

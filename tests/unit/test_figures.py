@@ -131,3 +131,42 @@ def test_hist_bins_handle_constant_and_empty_values() -> None:
     assert figures.hist_bins(np.array([2.0, 2.0])).tolist() == [1.5, 2.5]
     assert len(figures.hist_bins(np.array([np.nan]))) == 2
     assert len(figures.hist_bins(np.linspace(0.0, 1.0, 100_000))) <= figures.MAX_HIST_BINS + 1
+
+
+def test_month_starts_are_calendar_ticks() -> None:
+    import datetime as dt
+
+    ticks = figures.month_starts(dt.date(2026, 1, 15), 100)
+    assert ticks == [(17.0, "2026-02"), (45.0, "2026-03"), (76.0, "2026-04")]
+    assert len(figures.month_starts(dt.date(2026, 1, 1), 3650)) <= 12
+
+
+def test_time_axis_shows_dates_and_days_without_a_start_date(shocked: Results) -> None:
+    ax = figures.exchange_ratio_fan(shocked, figures.new_axes())
+    assert ax.get_xlabel() == "date (day 0 = 2026-01-01)"
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["2026-01", "2026-02"]
+    undated = shocked.scenario.model_copy(update={"simulation": shocked.scenario.simulation.model_copy(
+        update={"start_date": "day zero"})})
+    plain = Results(undated, shocked.bands, shocked.paths, shocked.ledger, shocked.ltv_hist, shocked.waits)
+    assert figures.day_label(plain) == "day of simulation"
+
+
+def test_shock_windows_are_labelled_with_their_type(shocked: Results) -> None:
+    ax = figures.tbill_fan(shocked, figures.new_axes())
+    assert any(text.get_text().strip() == "gpu_resale" for text in ax.texts)
+
+
+def test_wait_survival_hand_computed() -> None:
+    import pandas as pd
+
+    waits = pd.DataFrame({"wait_days": [0, 1, 2, 3], "completed": [2, 1, 0, 0], "pending_at_end": [0, 0, 0, 1]})
+    run = Results.__new__(Results)
+    run.waits = waits
+    survival = figures.wait_survival(run)
+    assert survival.tolist() == pytest.approx([0.5, 0.25, 0.25, 0.0])
+
+
+def test_loss_waterfall_chart_draws_every_step(shocked: Results) -> None:
+    ax = figures.loss_waterfall_chart(shocked, figures.new_axes())
+    labels = {t.get_text() for t in ax.get_yticklabels()}
+    assert len(ax.patches) == 7 and {"gross default loss", "loss to sUSDai holders"} <= labels

@@ -20,6 +20,7 @@ from usdai_sim.scenario.schema import (
     Scenario,
     SeriesShock,
     Shock,
+    TbillLevelShock,
     TbillPathShock,
     TbillShiftShock,
     UtilisationShock,
@@ -47,6 +48,8 @@ class MarketShocks:
     utilisation_multiplier: np.ndarray
     tbill_shift: np.ndarray
     tbill_override: np.ndarray
+    tbill_level: np.ndarray
+    tbill_level_weight: np.ndarray
     fraud_multiplier: np.ndarray
     wave_fraction: np.ndarray
     liquidity_multiplier: np.ndarray
@@ -90,6 +93,8 @@ class ShockSchedule:
             utilisation_multiplier=np.ones(p),
             tbill_shift=np.zeros(p),
             tbill_override=np.full(p, np.nan),
+            tbill_level=np.zeros(p),
+            tbill_level_weight=np.zeros(p),
             fraud_multiplier=np.ones(p),
             wave_fraction=np.zeros(p),
             liquidity_multiplier=np.ones((p, c)),
@@ -110,6 +115,9 @@ class ShockSchedule:
             out.tbill_shift += shock.shift * e
         elif isinstance(shock, TbillPathShock):
             self._apply_path(i, shock, day, out)
+        elif isinstance(shock, TbillLevelShock):
+            out.tbill_level = np.where(e > 0, shock.level, out.tbill_level)
+            out.tbill_level_weight = np.where(e > 0, e, out.tbill_level_weight)
         elif isinstance(shock, FraudShock):
             out.fraud_multiplier *= 1.0 + (shock.multiplier - 1.0) * e
         elif isinstance(shock, RedemptionWaveShock):

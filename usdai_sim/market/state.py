@@ -121,6 +121,7 @@ def advance_markets(
     dt_years = dt_days / DAYS_PER_YEAR
     advance_tbill(state, markets, streams, dt_years, history_value)
     tbill = np.maximum(state.tbill_base + shocks.tbill_shift, 0.0)
+    tbill = tbill + shocks.tbill_level_weight * (shocks.tbill_level - tbill)
     state.tbill = np.where(np.isnan(shocks.tbill_override), tbill, shocks.tbill_override)
     z_resale = advance_gpu(state, markets, streams, len(classes.names), dt_years)
     rental = markets.rental

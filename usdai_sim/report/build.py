@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -17,113 +18,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import yaml
 
 from usdai_sim import __version__
+from usdai_sim.metric_docs import HOLDER_LOSS_KEYS, METRIC_DOCS
 from usdai_sim.report import figures
+from usdai_sim.risk import loss_splits, loss_waterfall
 from usdai_sim.scenario.library import scenario_differences, scenario_sha256
 from usdai_sim.scenario.schema import Scenario
+from usdai_sim.tidy import flat_numbers, interval_of, lookup
 
 if TYPE_CHECKING:
     from usdai_sim.results import Results
 
-METRIC_DOCS: dict[str, tuple[str, str]] = {
-    # sUSDai holders
-    "susdai_exchange_ratio_final": (
-        "USDai per sUSDai", "sUSDai exchange ratio (redemption price, conservative NAV per share) at the "
-        "horizon; it starts at 1"),
-    "susdai_return_annualised": (
-        "annual decimal", "holders' annualised return over the horizon, final exchange ratio^(365/days) − 1"),
-    "prob_principal_loss": (
-        "fraction", "probability that holders end the horizon below their starting value (final ratio < 1)"),
-    "susdai_var_95": (
-        "fraction", "95% value at risk of holder loss (1 − final exchange ratio): exceeded on 5% of paths; "
-        "negative means even those paths gained"),
-    "susdai_var_99": ("fraction", "99% value at risk of holder loss: exceeded on 1% of paths"),
-    "susdai_es_95": ("fraction", "95% expected shortfall: average holder loss on the worst 5% of paths"),
-    "susdai_es_99": ("fraction", "99% expected shortfall: average holder loss on the worst 1% of paths"),
-    "susdai_max_drawdown": (
-        "fraction", "per path, the largest fall of the exchange ratio below its running peak"),
-    "days_to_first_loss": (
-        "days", "per path, the day the exchange ratio first fell below its running peak (paths where it "
-        "never fell are left out)"),
-    "prob_any_drawdown": (
-        "fraction", "probability that the exchange ratio falls below its running peak at least once"),
-    # liquidity
-    "redemption_wait_days": (
-        "days", "days from redemption request to payment over completed requests; max also counts requests "
-        "still pending at the horizon, at their age"),
-    "prob_wait_over_days": (
-        "fraction", "share of redemption requests (completed or still pending) that waited longer than "
-        "30 / 60 / 90 days"),
-    "redemption_requests_pending_at_end": (
-        "count", "redemption requests still unpaid at the horizon, all paths together"),
-    "queue_peak_fraction_of_supply": (
-        "fraction",
-        "per path, the largest pending-redemption queue as a fraction of sUSDai supply "
-        "(pending / all shares)"),
-    "longest_wait_days": (
-        "days", "per path, the longest any redemption request waited (pending ones counted at their age)"),
-    # loan book
-    "default_rate_count": ("fraction", "loans that defaulted / loans originated, all paths pooled"),
-    "default_rate_principal": (
-        "fraction", "exposure at default / principal originated, all paths pooled"),
-    "defaults_by_route": (
-        "defaults per path", "mean defaults per path by route: payment (cash, reserve and sponsor support "
-        "short after grace), strategic (walked away: below the default boundary), fraud, covenant (maintenance LTV)"),
-    "loss_given_default": (
-        "fraction", "per path, principal loss / exposure of defaulted loans whose collateral was sold"),
-    "recovery_rate": ("fraction", "per path, 1 − loss given default"),
-    "loss_given_default_pooled": (
-        "fraction", "principal loss / exposure of sold defaulted loans, all paths pooled"),
-    "expected_loss_usd": (
-        "USD", "expected loss per path implied by the simulated rates: default rate × pooled LGD × mean "
-        "principal originated"),
-    "simulated_loss_usd": (
-        "USD", "per path, principal lost on defaulted loans sold by the horizon, net of springing recourse"),
-    "principal_originated_usd": ("USD", "per path, principal lent over the horizon"),
-    "unsold_defaulted_usd": (
-        "USD", "per path, principal of defaulted loans whose collateral is unsold at the horizon (loss not "
-        "yet recognised)"),
-    "first_loss_used_usd": ("USD", "per path, first-loss capital used to absorb losses"),
-    "loss_given_default_by_route": (
-        "fraction", "pooled LGD (loss net of recourse / exposure of sold defaults) by default route"),
-    "loss_given_default_by_class": ("fraction", "pooled LGD of sold defaults by GPU class"),
-    "recovery_split": (
-        "fraction", "share of all recoveries from the reserve (DSRA + SPV cash), GPU sale proceeds and "
-        "springing recourse"),
-    # peg
-    "usdai_backing_ratio_min": (
-        "ratio", "lowest USDai reserves / USDai supply on any path and day (1 = fully backed)"),
-    # who bears the loss
-    "loss_by_holder_group_usd": (
-        "USD", "mean loss per path borne by each holder group: net recognised loss pro rata to the shares "
-        "held when it was recognised, plus secondary-market discounts paid (arbitrageurs' gains negative)"),
-    "first_mover_advantage": (
-        "annual decimal", "from each path's stress start (first loss or redemption wave) to the horizon: "
-        "return of stakers who left within the first N days vs those who stayed (mean over paths)"),
-    "secondary_discount_max": (
-        "fraction", "per path, the widest sUSDai secondary-market discount to NAV"),
-    "secondary_discount_paid_usd": (
-        "USD", "per path, discount to NAV paid by stakers who sold in the secondary market"),
-    "stakers_top1_share": ("fraction", "per path, the largest staker's share of initial sUSDai supply"),
-    "stakers_top10_share": ("fraction", "per path, the ten largest stakers' share of initial sUSDai supply"),
-    "stakers_hhi": (
-        "fraction", "per path, Herfindahl–Hirschman index of initial sUSDai balances (Σ share²)"),
-    "unstaked_top1_share": ("fraction", "per path, the largest unstaked holder's share of unstaked USDai"),
-    "prob_queue_over_30pct": (
-        "fraction", "probability that pending redemptions exceed 30% of sUSDai supply at some point"),
-}
-"""summary.json key → (unit, one-line description); the README's metric list is rendered from this."""
-
 METRIC_KEYS: tuple[str, ...] = tuple(METRIC_DOCS)
 """The top-level summary keys (all but ``meta``), in report order."""
 
+PEG_KEYS = ("usdai_backing_ratio_min",)
+PEG_AT = METRIC_KEYS.index(PEG_KEYS[0])
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
-    "sUSDai holders": METRIC_KEYS[:10],
+    "sUSDai holders: losses (positive = worse)": HOLDER_LOSS_KEYS,
+    "sUSDai holders: exchange ratio": METRIC_KEYS[:10],
     "Liquidity: redemptions": METRIC_KEYS[10:15],
-    "Loan book": METRIC_KEYS[15:26],
-    "USDai peg": METRIC_KEYS[26:27],
-    "Holders: who bears the loss, exits and concentration": METRIC_KEYS[27:],
+    "Loan book": METRIC_KEYS[15:PEG_AT],
+    "USDai peg": PEG_KEYS,
+    "Holders: who bears the loss, exits and concentration": tuple(
+        k for k in METRIC_KEYS[PEG_AT + 1:] if k not in HOLDER_LOSS_KEYS),
 }
 SUB_DOCS = {
     "prob_wait_over_days": "share of redemption requests (completed or still pending) that waited "
@@ -139,6 +59,7 @@ QUANTILE_WORDS = {"mean": "mean over paths", "p01": "1st percentile over paths",
                   "p95": "95th percentile over paths", "p99": "99th percentile over paths"}
 RUN_SETTINGS = ("simulation.paths", "simulation.seed")
 COMPARISON_HEADLINE = (
+    "principal_loss_var_99", "principal_loss_es_99", "tbill_shortfall_es_99", "tbill_shortfall_annualised_es_99",
     "susdai_exchange_ratio_final.p50", "susdai_exchange_ratio_final.p01", "susdai_return_annualised.p50",
     "prob_principal_loss", "susdai_var_99", "susdai_es_99", "susdai_max_drawdown.p99", "default_rate_count",
     "default_rate_principal", "loss_given_default_pooled", "simulated_loss_usd.mean",
@@ -147,24 +68,14 @@ COMPARISON_HEADLINE = (
     "queue_peak_fraction_of_supply.p99", "usdai_backing_ratio_min",
 )
 QUANTILE_KEYS = ("mean", "p01", "p05", "p50", "p95", "p99")
+MIN_TAIL_PATHS = 20
+"""Fewer tail paths than this behind a Monte Carlo interval earns a warning in the report."""
 
 Shown = list[dict[str, str]]
 """Figures as the templates use them: name, title, reading, file (relative path) and data_uri."""
 
 
 # ---------------------------------------------------------------- numbers and units
-
-
-def flatten_metrics(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """summary.json as flat ``metric -> value`` pairs (nested keys joined by '.')."""
-    flat: dict[str, Any] = {}
-    for key, value in summary.items():
-        name = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict):
-            flat.update(flatten_metrics(value, name))
-        else:
-            flat[name] = value
-    return flat
 
 
 def metric_doc(key: str) -> tuple[str, str]:
@@ -201,7 +112,9 @@ def fmt(value: Any, unit: str) -> str:
 
 
 def fmt_usd(value: float) -> str:
-    """Dollars with a k/M suffix."""
+    """Dollars with a k/M suffix (negative amounts as −$…)."""
+    if value < 0:
+        return "−" + fmt_usd(-value)
     if abs(value) >= 1e6:
         return f"${value / 1e6:,.2f}M"
     return f"${value / 1e3:,.1f}k" if abs(value) >= 1e3 else f"${value:,.0f}"
@@ -223,6 +136,7 @@ class MetricRow:
     p99: str
     unit: str
     meaning: str
+    interval: str = ""
 
 
 def quantile_row(key: str, stats: dict[str, Any], unit: str, meaning: str) -> MetricRow:
@@ -249,35 +163,65 @@ def metric_rows(key: str, value: Any) -> list[MetricRow]:
     return rows
 
 
+def interval_text(summary: dict[str, Any], key: str) -> str:
+    """The Monte Carlo interval of a metric (or of its median) as 'low – high (n tail paths)', or ''."""
+    interval = interval_of(summary, key) or interval_of(summary, f"{key}.p50")
+    if not interval:
+        return ""
+    unit = metric_doc(key)[0]
+    text = f"{fmt(interval.get('low'), unit)} – {fmt(interval.get('high'), unit)}"
+    tail = interval.get("tail_paths")
+    return text if tail is None else f"{text} ({tail} tail paths)"
+
+
+def with_intervals(summary: dict[str, Any], rows: list[MetricRow]) -> list[MetricRow]:
+    """The rows with their Monte Carlo intervals filled in where the summary has them."""
+    return [dataclasses.replace(row, interval=interval_text(summary, row.key)) for row in rows]
+
+
 def metric_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The key-metrics tables: documented groups in order, then any undocumented keys under 'Other'."""
-    groups = [{"title": title, "rows": [r for k in keys if k in summary for r in metric_rows(k, summary[k])]}
+    titled = [(title, [r for k in keys if k in summary for r in metric_rows(k, summary[k])])
               for title, keys in METRIC_GROUPS.items()]
-    extra = [k for k in summary if k not in METRIC_DOCS and k != "meta"]
+    extra = [k for k in summary if k not in METRIC_DOCS and k not in ("meta", "intervals")]
     if extra:
-        groups.append({"title": "Other", "rows": [r for k in extra for r in metric_rows(k, summary[k])]})
-    return [g for g in groups if g["rows"]]
+        titled.append(("Other", [r for k in extra for r in metric_rows(k, summary[k])]))
+    return [{"title": title, "rows": with_intervals(summary, rows)} for title, rows in titled if rows]
 
 
-def lookup(summary: dict[str, Any], dotted: str) -> Any:
-    """The value at a dotted key of the summary, or None."""
-    value: Any = summary
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+def interval_warnings(summary: dict[str, Any]) -> list[str]:
+    """One line per Monte Carlo interval resting on fewer than MIN_TAIL_PATHS tail paths."""
+    warnings = []
+    for key, interval in sorted((summary.get("intervals") or {}).items()):
+        tail = interval.get("tail_paths") if isinstance(interval, dict) else None
+        if tail is not None and tail < MIN_TAIL_PATHS:
+            warnings.append(f"{key}: fewer than {MIN_TAIL_PATHS} tail paths ({tail}); its interval is not "
+                            "reliable, run more paths.")
+    return warnings
 
 
 def headline(summary: dict[str, Any], horizon_days: int) -> list[str]:
-    """Four plain sentences a committee reads first: holders, loan book, liquidity, peg."""
+    """Plain sentences a committee reads first: holder losses, loan book, liquidity, peg."""
     def f(dotted: str) -> str:
         return fmt(lookup(summary, dotted), metric_doc(dotted)[0])
 
-    return [
+    holders = (
         f"sUSDai holders: after {horizon_days} days the median exchange ratio is "
-        f"{f('susdai_exchange_ratio_final.p50')} ({f('susdai_return_annualised.p50')} a year); on the "
-        f"worst 1% of paths it ends at or below {f('susdai_exchange_ratio_final.p01')}. Holders end below "
-        f"their starting value on {f('prob_principal_loss')} of paths; the 99% VaR of holder loss is "
-        f"{f('susdai_var_99')} and the 99% ES {f('susdai_es_99')} (negative numbers are gains).",
+        f"{f('susdai_exchange_ratio_final.p50')} ({f('susdai_return_annualised.p50')} a year). "
+    )
+    if "principal_loss_var_99" in summary:
+        holders += (
+            f"Principal loss (below the starting value) happens on {f('prob_principal_loss')} of paths; its "
+            f"99% VaR is {f('principal_loss_var_99')} and 99% ES {f('principal_loss_es_99')}. Against holding "
+            f"T-bills over the same days, holders fall behind on {f('prob_tbill_shortfall')} of paths; the 99% "
+            f"ES of that shortfall is {f('tbill_shortfall_es_99')} of value, "
+            f"{f('tbill_shortfall_annualised_es_99')} of yield a year. Losses are positive numbers."
+        )
+    else:
+        holders += (f"Holders end below their starting value on {f('prob_principal_loss')} of paths; the 99% VaR "
+                    f"of 1 − exchange ratio is {f('susdai_var_99')} (negative numbers are gains).")
+    return [
+        holders,
         f"Loan book: {f('default_rate_count')} of loans default ({f('default_rate_principal')} of "
         f"principal); pooled loss given default {f('loss_given_default_pooled')}; principal loss per path "
         f"{f('simulated_loss_usd.mean')} on average, {f('simulated_loss_usd.p99')} at the 99th percentile.",
@@ -293,12 +237,12 @@ def headline(summary: dict[str, Any], horizon_days: int) -> list[str]:
 # ---------------------------------------------------------------- assumptions
 
 
-def describe_value(value: Any, limit: int = 160) -> str:
-    """A parameter value as short text (lists and mappings as compact JSON, cut at ``limit``)."""
+def describe_value(value: Any, limit: int | None = 160) -> str:
+    """A parameter value as text (lists and mappings as compact JSON, cut at ``limit`` unless None)."""
     if value is None:
         return "(not set)"
     text = json.dumps(value, separators=(", ", ": ")) if isinstance(value, list | dict) else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe_shock(shock: Any) -> str:
@@ -388,7 +332,7 @@ def render_pair(stem: str, context: dict[str, Any], directory: Path) -> None:
 
 def run_metrics(results: Results) -> dict[str, Any]:
     """The flat metrics of a run, without ``meta``."""
-    return flatten_metrics({k: v for k, v in results.summary.items() if k != "meta"})
+    return flat_numbers(results.summary)
 
 
 # ---------------------------------------------------------------- one run
@@ -417,24 +361,77 @@ def timing_text(results: Results) -> str:
             "(timings.report_s).")
 
 
-def report_context(results: Results, baseline: Scenario | None, shown: Shown) -> dict[str, Any]:
+def waterfall_rows(results: Results) -> list[dict[str, str]]:
+    """The loss waterfall as table rows (USD, mean per path)."""
+    frame = loss_waterfall(results.ledger)
+    return [{"step": row.step, "amount": fmt(row.amount_usd + 0.0, "USD"), "running": fmt(row.running_usd, "USD")}
+            for row in frame.itertuples()]
+
+
+def split_rows(results: Results) -> list[dict[str, str]]:
+    """Exposure at default and net loss by route, cohort and GPU class (USD, mean per path)."""
+    cohorts = [cohort.name for cohort in results.scenario.borrowers.cohorts]
+    if "tbill_growth_factor" not in results.paths:
+        return []
+    frame = loss_splits(results.paths, cohorts)
+    return [{"split": row.split, "group": row.group, "ead": fmt(row.exposure_at_default_usd, "USD"),
+             "loss": fmt(row.net_loss_usd, "USD")} for row in frame.itertuples()]
+
+
+def scenario_files(directory: Path, given: list[str] | None) -> list[str]:
+    """The scenario files a run read (its ``extends`` chain): as given, else from the manifest, else none."""
+    manifest_path = directory / "manifest.json"
+    if given is not None or not manifest_path.exists():
+        return list(given or [])
+    return list(json.loads(manifest_path.read_text()).get("scenario_files", []))
+
+
+def inputs(results: Results, directory: Path, files: list[str] | None = None) -> dict[str, Any]:
+    """What reproduces the run: the resolved scenario as YAML, its hash, the code version, paths, seed, files."""
+    files = scenario_files(directory, files)
+    sim = results.scenario.simulation
+    return {
+        "yaml": yaml.safe_dump(results.scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
+        "sha256": scenario_sha256(results.scenario), "version": results.summary.get("meta", {}).get(
+            "version", __version__), "paths": sim.paths, "seed": sim.seed, "files": files,
+        "command": f"usdai-sim run scenario.yaml --paths {sim.paths} --seed {sim.seed}",
+    }
+
+
+def report_context(results: Results, baseline: Scenario | None, shown: Shown, directory: Path,
+                   files: list[str] | None = None) -> dict[str, Any]:
     """Everything the report templates show."""
     return {
         "header": header(results),
         "headline": headline(results.summary, results.scenario.simulation.horizon_days),
         "assumptions": assumptions(results.scenario, baseline),
         "groups": metric_groups(results.summary),
+        "interval_warnings": interval_warnings(results.summary),
+        "waterfall": waterfall_rows(results),
+        "splits": split_rows(results),
         "figures": shown,
         "timing": timing_text(results),
+        "inputs": inputs(results, directory, files),
     }
 
 
-def write_report(results: Results, directory: Path, baseline: Scenario | None) -> None:
-    """Write report.html, report.md, figures/*.png and metrics.csv of one run into ``directory``."""
+def write_inputs_yaml(results: Results, directory: Path) -> None:
+    """``scenario.yaml``: the resolved scenario, runnable as it is (``usdai-sim run scenario.yaml``)."""
+    text = "# The scenario as run (after extends and overrides); usdai-sim run scenario.yaml reproduces it.\n"
+    (directory / "scenario.yaml").write_text(text + inputs(results, directory)["yaml"], encoding="utf-8")
+
+
+def write_report(results: Results, directory: Path, baseline: Scenario | None,
+                 files: list[str] | None = None) -> None:
+    """Write report.html, report.md, figures/*.png, metrics.csv and scenario.yaml of one run into ``directory``.
+
+    ``files`` are the scenario files the run read (for the Inputs section); None reads them from the manifest.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     shown = write_figures(figures.run_figures(results), (results,), directory)
     write_metrics_csv(directory / "metrics.csv", {"value": run_metrics(results)})
-    render_pair("report", report_context(results, baseline, shown), directory)
+    write_inputs_yaml(results, directory)
+    render_pair("report", report_context(results, baseline, shown, directory, files), directory)
 
 
 # ---------------------------------------------------------------- several runs
@@ -461,7 +458,7 @@ def differences_from_first(results: list[Results], labels: list[str]) -> list[di
     """For every run after the first: its parameters that differ from the first run's, and its shocks."""
     first = results[0].scenario
     return [{"label": label, "shocks": [describe_shock(shock) for shock in r.scenario.shocks],
-             "rows": [(key, describe_value(theirs), describe_value(ours))
+             "rows": [(key, describe_value(theirs, None), describe_value(ours, None))
                       for key, theirs, ours in scenario_differences(r.scenario, first)]}
             for r, label in zip(results[1:], labels[1:], strict=True)]
 
@@ -476,20 +473,67 @@ def comparison_rows(flats: list[dict[str, Any]], keys: list[str]) -> list[dict[s
     return rows
 
 
-def comparison_context(results: list[Results], labels: list[str], shown: Shown) -> dict[str, Any]:
+def fmt_delta(delta: Any, unit: str) -> str:
+    """A difference against the first run, signed, in the metric's display unit (fractions in points)."""
+    if not isinstance(delta, int | float) or not math.isfinite(delta):
+        return "n/a"
+    if unit in ("fraction", "annual decimal"):
+        return f"{100.0 * delta:+.2f} pp"
+    text = fmt(abs(delta), unit)
+    return ("+" if delta >= 0 else "−") + text
+
+
+def delta_rows(summaries: list[dict[str, Any]], flats: list[dict[str, Any]], keys: list[str]) -> list[dict]:
+    """Per headline metric: the first run's value, then each other run's delta against it, with intervals."""
+    rows = []
+    for key in keys:
+        unit, meaning = metric_doc(key)
+        first = flats[0].get(key)
+        cells = []
+        for summary, flat in zip(summaries[1:], flats[1:], strict=True):
+            value = flat.get(key)
+            delta = value - first if isinstance(value, int | float) and isinstance(first, int | float) else None
+            cells.append({"delta": fmt_delta(delta, unit), "interval": interval_text(summary, key)})
+        rows.append({"key": key, "unit": display_unit(unit), "meaning": meaning, "first": fmt(first, unit),
+                     "first_interval": interval_text(summaries[0], key), "cells": cells})
+    return rows
+
+
+def ranking(summaries: list[dict[str, Any]], labels: list[str], rank_by: str) -> list[dict[str, Any]]:
+    """Scenarios from worst to best by one tail metric (higher is worse for losses), with intervals."""
+    unit = metric_doc(rank_by)[0]
+    values = [lookup(summary, rank_by) for summary in summaries]
+    order = sorted(range(len(labels)), key=lambda i: -float(values[i]) if isinstance(values[i], int | float)
+                   else math.inf)
+    return [{"rank": place, "label": labels[i], "value": fmt(values[i], unit),
+             "interval": interval_text(summaries[i], rank_by)} for place, i in enumerate(order, 1)]
+
+
+DEFAULT_RANK_BY = "principal_loss_es_99"
+"""The tail metric scenarios are ranked by unless the user names another."""
+
+
+def comparison_context(results: list[Results], labels: list[str], shown: Shown,
+                       rank_by: str = DEFAULT_RANK_BY) -> dict[str, Any]:
     """Everything the comparison templates show."""
     runs = [run_identity(r, label) for r, label in zip(results, labels, strict=True)]
     flats = [run_metrics(r) for r in results]
+    summaries = [r.summary for r in results]
     every = list(dict.fromkeys(k for flat in flats for k in flat))
+    headline_keys = [k for k in COMPARISON_HEADLINE if k in every]
     return {
         "runs": runs, "labels": labels, "warnings": comparison_warnings(runs),
         "differences": differences_from_first(results, labels), "figures": shown,
-        "headline_rows": comparison_rows(flats, [k for k in COMPARISON_HEADLINE if k in every]),
+        "headline_rows": comparison_rows(flats, headline_keys),
+        "delta_rows": delta_rows(summaries, flats, headline_keys),
+        "rank_by": rank_by, "rank_meaning": metric_doc(rank_by)[1],
+        "ranking": ranking(summaries, labels, rank_by),
         "all_rows": comparison_rows(flats, every), "report_version": __version__,
     }
 
 
-def write_comparison(results: list[Results], labels: list[str], directory: Path) -> None:
+def write_comparison(results: list[Results], labels: list[str], directory: Path,
+                     rank_by: str = DEFAULT_RANK_BY) -> None:
     """Write report.html, report.md, figures/*.png and metrics.csv (a column per label) into ``directory``."""
     if len(results) != len(labels) or not results:
         raise ValueError(f"need one label per run (got {len(results)} runs and {len(labels)} labels)")
@@ -497,4 +541,4 @@ def write_comparison(results: list[Results], labels: list[str], directory: Path)
     shown = write_figures(list(figures.COMPARISON_FIGURES), (results, labels), directory)
     columns = {label: run_metrics(r) for r, label in zip(results, labels, strict=True)}
     write_metrics_csv(directory / "metrics.csv", columns)
-    render_pair("comparison", comparison_context(results, labels, shown), directory)
+    render_pair("comparison", comparison_context(results, labels, shown, rank_by), directory)

@@ -8,6 +8,7 @@ bands are quantiles across Monte Carlo paths, ledger flows are means per path.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
 
+from usdai_sim.colors import EXCHANGE_RATIO_COLOR, NAV_OPT_COLOR, SHOCK_COLOR
 from usdai_sim.ledger import EVENTS
+from usdai_sim.risk import loss_waterfall
 
 if TYPE_CHECKING:
     from usdai_sim.results import Results
@@ -30,8 +34,7 @@ DPI = 110
 MARGINS = {"left": 0.09, "right": 0.97, "bottom": 0.12, "top": 0.93}
 PNG_COMPRESSION = 1
 """zlib level of the PNGs: level 1 is ~40% faster to write than the default and barely larger."""
-FAN_COLOR = "#1f4e79"
-SHOCK_COLOR = "#d62728"
+FAN_COLOR = EXCHANGE_RATIO_COLOR
 PALETTE = ("#1f4e79", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 ROUTES = tuple(name.removeprefix("defaults_") for name in EVENTS if name.startswith("defaults_"))
 MAX_HIST_BINS = 40
@@ -73,9 +76,38 @@ def axes_png(ax: Axes) -> bytes:
 # ---------------------------------------------------------------- helpers
 
 
+def start_date(results: Results) -> dt.date | None:
+    """The calendar date of day 0, or None when the scenario's start date is not an ISO date."""
+    try:
+        return dt.date.fromisoformat(results.scenario.simulation.start_date)
+    except ValueError:
+        return None
+
+
 def day_label(results: Results) -> str:
-    """x-axis label of time charts, with the calendar date of day 0."""
-    return f"day of simulation (day 0 = {results.scenario.simulation.start_date})"
+    """x-axis label of time charts: calendar dates when the scenario has a start date, days otherwise."""
+    start = start_date(results)
+    return "day of simulation" if start is None else f"date (day 0 = {start.isoformat()})"
+
+
+def month_starts(start: dt.date, horizon_days: int, max_ticks: int = 12) -> list[tuple[float, str]]:
+    """(day, "YYYY-MM") of month starts within the horizon, every k-th month so at most ``max_ticks``."""
+    ticks, month = [], dt.date(start.year, start.month, 1)
+    while (month - start).days <= horizon_days:
+        if month >= start:
+            ticks.append((float((month - start).days), month.strftime("%Y-%m")))
+        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    step = max(1, -(-len(ticks) // max_ticks))
+    return ticks[::step]
+
+
+def time_axis(ax: Axes, results: Results) -> None:
+    """Label the x axis of a time chart: month starts as calendar dates when the scenario has a start date."""
+    start = start_date(results)
+    if start is not None:
+        ticks = month_starts(start, results.scenario.simulation.horizon_days)
+        ax.set_xticks([day for day, _ in ticks], [text for _, text in ticks], fontsize=8)
+    ax.set_xlabel(day_label(results))
 
 
 def held_classes(results: Results) -> tuple[str, ...]:
@@ -99,10 +131,19 @@ def shock_windows(results: Results) -> list[tuple[float, float]]:
 
 
 def shade_shocks(ax: Axes, results: Results) -> None:
-    """Shade the days on which shocks act (one legend entry)."""
-    for i, (start, end) in enumerate(shock_windows(results)):
-        ax.axvspan(start, max(end, start + 1), color=SHOCK_COLOR, alpha=0.07, lw=0,
+    """Shade the days on which shocks act (one legend entry) and label each start with the shock types."""
+    windows = shock_windows(results)
+    alpha = float(np.clip(0.25 / max(len(windows), 1), 0.03, 0.07))
+    for i, (start, end) in enumerate(windows):
+        ax.axvspan(start, max(end, start + 1), color=SHOCK_COLOR, alpha=alpha, lw=0,
                    label="shock period" if i == 0 else None)
+    starts: dict[float, list[str]] = {}
+    for (start, _end), shock in zip(windows, results.scenario.shocks, strict=True):
+        starts.setdefault(start, []).append(shock.type)
+    place = blended_transform_factory(ax.transData, ax.transAxes)
+    for start, types in starts.items():
+        ax.text(start, 0.98, " " + "\n ".join(dict.fromkeys(types)), transform=place, fontsize=7,
+                color=SHOCK_COLOR, va="top", ha="left", clip_on=True)
 
 
 def fan(ax: Axes, band: pd.DataFrame, scale: float = 1.0, color: str = FAN_COLOR,
@@ -120,7 +161,8 @@ def time_fan(results: Results, ax: Axes, variable: str, ylabel: str, title: str,
     """A fan chart of one recorded variable against day, with shock periods shaded."""
     shade_shocks(ax, results)
     fan(ax, results.band(variable), scale)
-    ax.set(xlabel=day_label(results), ylabel=ylabel, title=title)
+    ax.set(ylabel=ylabel, title=title)
+    time_axis(ax, results)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
@@ -165,9 +207,17 @@ def cumulative_defaults(results: Results) -> pd.DataFrame:
 
 def exchange_ratio_fan(results: Results, ax: Axes) -> Axes:
     """sUSDai redemption price (conservative NAV per share, USDai per sUSDai) across paths."""
-    time_fan(results, ax, "exchange_ratio", "exchange ratio (USDai per sUSDai)",
-             "sUSDai exchange ratio (redemption price)")
+    shade_shocks(ax, results)
+    fan(ax, results.band("exchange_ratio"), color=EXCHANGE_RATIO_COLOR,
+        label="exchange ratio, NAV_cons / shares: median")
+    deposit = results.band("exchange_ratio_opt")
+    ax.plot(deposit.index, deposit["p50"], color=NAV_OPT_COLOR, lw=1.2, ls="--",
+            label="deposit price, NAV_opt / shares: median")
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set(ylabel="USDai per sUSDai", title="sUSDai exchange ratio (redemption price) and deposit price")
+    time_axis(ax, results)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
     return ax
 
 
@@ -249,8 +299,8 @@ def defaults_by_route(results: Results, ax: Axes) -> Axes:
     for i, route in enumerate(ROUTES):
         ax.plot(cumulative.index, cumulative[route], color=PALETTE[i + 1], lw=1.4, label=route)
     ax.plot(cumulative.index, cumulative.sum(axis=1), color="black", lw=1.2, ls="--", label="all routes")
-    ax.set(xlabel=day_label(results), ylabel="defaults per path (cumulative mean)",
-           title="Loan defaults over time by route")
+    ax.set(ylabel="defaults per path (cumulative mean)", title="Loan defaults over time by route")
+    time_axis(ax, results)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
@@ -281,7 +331,8 @@ def ltv_heatmap(results: Results, ax: Axes) -> Axes:
     ax.figure.colorbar(image, ax=ax, extend="max", label="share of live loans that day (%)")
     ax.axhline(1.0, color=SHOCK_COLOR, lw=0.9, ls="--", label="LTV 1: debt = collateral value")
     ax.set_ylim(edges[0], min(edges[-1], top + 0.05))
-    ax.set(xlabel=day_label(results), ylabel="loan-to-value (fraction)", title="Loan-to-value of live loans")
+    ax.set(ylabel="loan-to-value (fraction)", title="Loan-to-value of live loans")
+    time_axis(ax, results)
     ax.legend(loc="upper right", fontsize=8)
     return ax
 
@@ -305,6 +356,55 @@ def wait_distribution(results: Results, ax: Axes) -> Axes:
            title="How long redemptions wait")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
+    return ax
+
+
+def wait_survival(results: Results) -> pd.Series:
+    """P(wait > t) over all redemption requests, indexed by t in days; pending ones count at their age."""
+    waits = results.waits
+    counts = (waits["completed"] + waits["pending_at_end"]).to_numpy(dtype=float)
+    total = max(float(counts.sum()), 1.0)
+    beyond = (counts.sum() - np.cumsum(counts)) / total
+    return pd.Series(beyond, index=waits["wait_days"].to_numpy(), name="P(wait > t)")
+
+
+def wait_survival_curve(results: Results, ax: Axes) -> Axes:
+    """Survival curve of redemption waits, P(wait > t), on a log axis, with the redemption window marked."""
+    survival = wait_survival(results)
+    positive = survival[survival > 0]
+    last = int(positive.index[-1]) + 1 if len(positive) else 1
+    shown = survival.loc[: max(last, results.scenario.protocol.queue.window_days + 1)]
+    shown = shown[shown > 0]
+    ax.step(shown.index, shown, where="post", color=EXCHANGE_RATIO_COLOR, lw=1.6,
+            label="P(wait > t), all requests")
+    ax.set_yscale("log")
+    window = results.scenario.protocol.queue.window_days
+    ax.axvline(window, color="grey", ls="--", lw=0.9, label=f"{window}-day redemption window")
+    ax.set(xlabel="wait t (days)", ylabel="share of requests waiting longer than t (log)",
+           title="Redemption waits: survival curve")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return ax
+
+
+def loss_waterfall_chart(results: Results, ax: Axes) -> Axes:
+    """USD loss waterfall (mean per path): gross default loss, each recovery and buffer, loss to holders."""
+    steps = loss_waterfall(results.ledger)
+    amounts = steps["amount_usd"].to_numpy() / 1e6
+    running = steps["running_usd"].to_numpy() / 1e6
+    bottoms = np.where(amounts < 0, running, running - amounts)
+    bottoms[-1] = 0.0
+    colors = [SHOCK_COLOR] + [NAV_OPT_COLOR] * (len(amounts) - 2) + [EXCHANGE_RATIO_COLOR]
+    y = np.arange(len(amounts))[::-1]
+    ax.barh(y, np.abs(amounts), left=bottoms, color=colors, alpha=0.85)
+    for yi, value, left in zip(y, amounts, bottoms, strict=True):
+        ax.text(left + abs(value), yi, f" {value + 0.0:,.2f}M", va="center", fontsize=8)
+    ax.set_yticks(y, steps["step"].tolist(), fontsize=8)
+    ax.figure.subplots_adjust(left=0.24)
+    ax.set(xlabel="USD millions (mean per path, whole horizon)", ylabel="waterfall step",
+           title="Loss waterfall: from defaults to holders")
+    ax.set_xlim(0.0, 1.25 * max(float(np.abs(amounts).max()), 1e-9))
+    ax.grid(alpha=0.3, axis="x")
     return ax
 
 
@@ -335,8 +435,9 @@ def nav_attribution(results: Results, ax: Axes) -> Axes:
         label = "admin fees paid (memo, already netted above)" if column == "fees" else column
         ax.plot(parts.index, parts[column], color=color, ls=style, lw=width, label=label)
     ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set(xlabel=day_label(results), ylabel="cumulative USD millions (mean per path)",
+    ax.set(ylabel="cumulative USD millions (mean per path)",
            title="NAV attribution: income and losses of the sUSDai vault")
+    time_axis(ax, results)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
@@ -447,6 +548,11 @@ OUTCOME_FIGURES = (
                "Cumulative sources of the vault's income, in USD millions per path (mean over paths): "
                "reserve yield and loan interest after the admin fee, minus principal losses. The black "
                "line is their sum; deposits and redemptions are excluded. Fees are shown as a memo."),
+    FigureSpec("loss_waterfall", "Loss waterfall", loss_waterfall_chart,
+               "How gross default losses (principal of defaulted loans sold, and write-downs of unsold ones) "
+               "shrink to the loss sUSDai holders bear: recoveries from the SPV's cash and debt-service "
+               "reserve, GPU sales net of fees, springing recourse, first-loss capital and GPU value "
+               "insurance, in USD millions per path (mean over paths) over the whole horizon."),
     FigureSpec("defaults", "Defaults by route", defaults_by_route,
                "Average number of loans per path that have defaulted so far, by cause: payment (grace "
                "expired), strategic (collateral worth too little to keep paying), fraud and covenant "
@@ -470,6 +576,10 @@ OUTCOME_FIGURES = (
                "How long redemption requests waited between request and payment, as a share of all "
                "requests; red marks requests still unpaid at the horizon, placed at their age then. "
                "Mass beyond the dashed line means requests rolled over into a later window."),
+    FigureSpec("wait_survival", "Redemption waits: survival curve", wait_survival_curve,
+               "The share of redemption requests that waited longer than t days (log scale; requests still "
+               "pending at the horizon count at their age, so the tail is a lower bound). A curve that "
+               "stays high past the dashed window mark means requests roll over into later windows."),
 )
 MARKET_FIGURES = (
     FigureSpec("utilisation", "Borrower utilisation", utilisation_fan,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from usdai_sim.errors import ScenarioError
-from usdai_sim.scenario.load import Provenance, locate, resolve_extends, validate
+from usdai_sim.scenario.load import Provenance, load_mapping, locate, resolve_extends, validate
 from usdai_sim.scenario.schema import Scenario, Simulation, cross_check
 from usdai_sim.scenario.series_csv import find_series_csv, read_series_csv
 
@@ -92,6 +92,8 @@ def load_scenario(ref: str | os.PathLike[str]) -> tuple[Scenario, Provenance]:
     path = resolve_reference(ref)
     resolved = resolve_extends(path, builtin_path)
     _inline_csv_paths(resolved.data, resolved.lines, str(path))
+    if "name" not in load_mapping(path)[0]:
+        resolved.data["name"] = path.stem  # a file that does not name itself is named after its stem
     scenario = validate(Scenario, resolved.data, resolved.lines, str(path))
     provenance = Provenance(files=resolved.files, merged=resolved.data, lines=resolved.lines)
     for loc, message, got in cross_check(scenario):

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from usdai_sim.scenario import schema
+from usdai_sim.scenario.field_docs import field_doc
 
 SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("simulation", schema.Simulation),
@@ -40,6 +41,7 @@ SHOCKS: tuple[type[BaseModel], ...] = (
     schema.UtilisationShock,
     schema.TbillShiftShock,
     schema.TbillPathShock,
+    schema.TbillLevelShock,
     schema.FraudShock,
     schema.RedemptionWaveShock,
     schema.NewGenerationShock,
@@ -67,10 +69,15 @@ def _doc(model: type[BaseModel]) -> str:
     return " ".join((model.__doc__ or "").split())
 
 
+def _row(model: type[BaseModel], name: str) -> str:
+    text, unit, _source = field_doc(model, name) or ("(not documented)", "", None)
+    return f"| `{name}` | {_default(model, name)} | {unit} | {text} |"
+
+
 def section_table(title: str, model: type[BaseModel], skip: tuple[str, ...] = ()) -> str:
-    """One Markdown table: key and default, headed by the section's docstring."""
-    rows = [f"**`{title}`** — {_doc(model)}", "", "| key | default |", "|---|---|"]
-    rows += [f"| `{name}` | {_default(model, name)} |" for name in model.model_fields if name not in skip]
+    """One Markdown table: key, default, unit and meaning, headed by the section's docstring."""
+    rows = [f"**`{title}`** — {_doc(model)}", "", "| key | default | unit | meaning |", "|---|---|---|---|"]
+    rows += [_row(model, name) for name in model.model_fields if name not in skip]
     return "\n".join(rows) + "\n"
 
 

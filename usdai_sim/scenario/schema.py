@@ -552,6 +552,13 @@ class TbillPathShock(ShockBase):
         return self
 
 
+class TbillLevelShock(ShockBase):
+    """T-bill rate moved to ``level`` as e(t) rises: (1 − e)·rate + e·level (annual decimal)."""
+
+    type: Literal["tbill_level"]
+    level: Annotated[float, Field(ge=0.0, le=0.5)]
+
+
 class FraudShock(ShockBase):
     """Fraud rate × (1 + (multiplier − 1)·e(t))."""
 
@@ -608,6 +615,7 @@ Shock = Annotated[
     | UtilisationShock
     | TbillShiftShock
     | TbillPathShock
+    | TbillLevelShock
     | FraudShock
     | RedemptionWaveShock
     | NewGenerationShock
