@@ -39,6 +39,7 @@ from usdai_sim.market.catalog import GPU_CATALOG, VINTAGE_FACTORS_DOMAIN
 from usdai_sim.market.valuation import IncomeValuation
 from usdai_sim.params import compile_params
 from usdai_sim.scenario.library import load_scenario
+from usdai_sim.scenario.field_docs import field_doc
 from usdai_sim.scenario.schema import Cohort, GpuClass, Scenario, Spread, dist_bounds
 
 PAGE_PATHS = 64
@@ -139,10 +140,12 @@ class ParamRow:
 
 
 def field_meta(model: type[BaseModel], name: str) -> tuple[str, str]:
-    """(unit, source) from a field's ``json_schema_extra``; '' and 'no source recorded' when absent."""
-    extra = model.model_fields[name].json_schema_extra
-    extra = extra if isinstance(extra, dict) else {}
-    return str(extra.get("unit", "")), str(extra.get("source", "")) or "no source recorded"
+    """(unit, source) of a field as the schema documents it (``scenario/field_docs.field_doc``: inline
+    schema extras first, then the field-docs table); '' and 'no source recorded' when absent."""
+    doc = field_doc(model, name)
+    if doc is None:
+        return "", "no source recorded"
+    return doc[1], doc[2] or "no source recorded"
 
 
 def walk_defaults(model: BaseModel, prefix: str = "") -> Iterator[ParamRow]:
@@ -210,8 +213,9 @@ def parameters_section(baseline: Scenario) -> str:
     return (
         "## 1. Parameters\n\n"
         f"Every default of the scenario schema ({len(params)} leaves; `[*]` = each list item, `classes.*` = each "
-        "GPU class). Unit and source come from each field's schema extras (`meta(unit, source)` in "
-        "`usdai_sim/scenario/schema.py`); the GPU classes' figures come from the catalog "
+        "GPU class). Unit and source come from the schema's own documentation (`field_doc`: a field's inline "
+        "`meta(unit, source)` in `usdai_sim/scenario/schema.py`, else `usdai_sim/scenario/field_docs.py`); "
+        "the GPU classes' figures come from the catalog "
         f"(`usdai_sim/market/catalog.py`). {len(sourced)} carry a source, {len(assumed)} of them marked "
         f"\"assumption\"; {len(params) - len(sourced)} show **no source recorded**.\n\n"
         + table(["key", "default", "unit", "source"], rows)
