@@ -120,9 +120,11 @@ def _pooled_lgd(results: Results) -> str:
 def default_mechanism(results: Results) -> str:
     """What drives defaults: the borrower default rule, with this run's defaults by route."""
     return (
-        "Defaults come from the borrower rule in usdai_sim/agents/borrowers.py: a payment default when cash "
-        "and the debt-service reserve run out, a strategic walk-away when collateral value falls below the "
-        f"walk ratio of debt, fraud by hazard, a covenant breach. {_routes(results)}"
+        "Defaults come from the borrower rules in usdai_sim/agents/borrowers.py: a payment default when cash, "
+        "the debt-service reserve and the sponsor's support (3 + 3 months of debt service by default) run out; "
+        "a strategic walk-away when the owner's revenue falls below its default boundary "
+        "(usdai_sim/agents/default_option.py), which expects rentals to revert to trend and so lets owners hold "
+        f"on through a collapse they cannot see is permanent; fraud by hazard; a covenant breach. {_routes(results)}"
     )
 
 
