@@ -38,8 +38,8 @@ from usdai_sim.engine import simulate
 from usdai_sim.market.catalog import GPU_CATALOG, VINTAGE_FACTORS_DOMAIN
 from usdai_sim.market.valuation import IncomeValuation
 from usdai_sim.params import compile_params
-from usdai_sim.scenario.library import load_scenario
 from usdai_sim.scenario.field_docs import field_doc
+from usdai_sim.scenario.library import load_scenario
 from usdai_sim.scenario.schema import Cohort, GpuClass, Scenario, Spread, dist_bounds
 
 PAGE_PATHS = 64
