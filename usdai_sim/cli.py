@@ -50,8 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--check-invariants", action="store_true", help="check the ledger identities every step")
     run.add_argument("--no-report", action="store_true", help="write results only")
+    add_set_option(run)
     validate = sub.add_parser("validate", help="check scenario files")
     validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    add_set_option(validate)
     sub.add_parser("list", help="list the built-in scenarios")
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     report = sub.add_parser("report", help="(re)build the report of a results directory")
@@ -69,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set dotted.path=value`` (repeatable): override one scenario key before validation."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario key, e.g. --set protocol.allocation.max_loan_share=0.5 (repeatable)",
+    )
 
 
 class ProgressBar:
@@ -177,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
     if args.workers <= 0:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
-    loaded = [load_scenario(ref) for ref in args.scenarios]
+    loaded = [load_scenario(ref, args.overrides) for ref in args.scenarios]
     targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
     for target, (scenario, provenance) in zip(targets, loaded, strict=True):
         _check_target(target, args.force)
@@ -226,7 +240,7 @@ def _print_headline(results: Any, target: Path) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     for ref in args.scenarios:
-        scenario, provenance = load_scenario(ref)
+        scenario, provenance = load_scenario(ref, args.overrides)
         sim = scenario.simulation
         print(
             f"{provenance.files[0]}: ok ({scenario.name}: {scenario.borrowers.count} borrowers, "
