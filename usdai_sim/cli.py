@@ -26,6 +26,8 @@ from usdai_sim.scenario.library import (
 from usdai_sim.scenario.schema import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
+DEFAULT_MAX_PATHS = 20_000
+"""Cap of --until-precise (assumption: about ten minutes of the baseline on two cores)."""
 
 
 class UsageError(UsdaiSimError):
@@ -51,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--check-invariants", action="store_true", help="check the ledger identities every step")
     run.add_argument("--no-report", action="store_true", help="write results only")
     add_set_option(run)
+    run.add_argument(
+        "--until-precise",
+        metavar="METRIC:HALFWIDTH",
+        help="add paths (common seeds) until the metric's interval half-width is at most HALFWIDTH, "
+        "e.g. es99_er_loss:0.002",
+    )
+    run.add_argument(
+        "--max-paths", type=int, default=DEFAULT_MAX_PATHS, help="path cap for --until-precise (default %(default)s)"
+    )
     validate = sub.add_parser("validate", help="check scenario files")
     validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     add_set_option(validate)
@@ -159,6 +170,7 @@ def manifest(provenance_files: Sequence[str], results: Any) -> dict[str, Any]:
         "scenario_files": list(provenance_files),
         "scenario_resolved": results.scenario.model_dump(mode="json"),
         "timings": dict(results.timings),
+        **({"precision": results.summary["precision"]} if "precision" in results.summary else {}),
     }
 
 
@@ -191,25 +203,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
     if args.workers <= 0:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
+    _check_precision_flags(args)
     loaded = [load_scenario(ref, args.overrides) for ref in args.scenarios]
     targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
     for target, (scenario, provenance) in zip(targets, loaded, strict=True):
         _check_target(target, args.force)
         _check_writable(target)
-        _guard_memory(scenario, provenance, args.paths, args.workers)
-    from usdai_sim.engine import simulate
+        _guard_memory(scenario, provenance, args.max_paths if args.until_precise else args.paths, args.workers)
 
     baseline = _baseline()
     for (scenario, provenance), target in zip(loaded, targets, strict=True):
-        bar = ProgressBar(scenario.name, not args.quiet and sys.stderr.isatty())
-        results = simulate(
-            scenario,
-            paths=args.paths,
-            seed=args.seed,
-            workers=args.workers,
-            check_invariants=args.check_invariants,
-            progress=bar,
-        )
+        results = _simulate_for_run(args, scenario)
         fill = functools.partial(
             write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report
         )
@@ -219,6 +223,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _simulate_for_run(args: argparse.Namespace, scenario: Scenario) -> Any:
+    """One scenario's Results: with the asked paths, or as many as ``--until-precise`` needs."""
+    from usdai_sim.engine import simulate
+
+    bar = ProgressBar(scenario.name, not args.quiet and sys.stderr.isatty())
+
+    def run(paths: int | None) -> Any:
+        return simulate(
+            scenario,
+            paths=paths,
+            seed=args.seed,
+            workers=args.workers,
+            check_invariants=args.check_invariants,
+            progress=bar,
+        )
+
+    if not args.until_precise:
+        return run(args.paths)
+    from usdai_sim.studies.precision import until_precise
+
+    start = args.paths or scenario.simulation.paths
+    outcome = until_precise(run, lambda r: r.summary["intervals"], args.precision, start, args.max_paths)
+    outcome.result.summary["precision"] = outcome.summary()
+    return outcome.result
+
+
+def _check_precision_flags(args: argparse.Namespace) -> None:
+    """Parse --until-precise into args.precision; the cap must hold at least one seed block."""
+    from usdai_sim.intervals import ALIASES, QUANTILE_COLUMNS, QUANTILES
+    from usdai_sim.studies.precision import parse_target
+
+    args.precision = None
+    if args.max_paths <= 0:
+        raise UsageError(f"--max-paths: must be a positive number of paths (got {args.max_paths})")
+    if args.until_precise:
+        known = {*ALIASES.values(), *(f"{k}.{q}" for k in (*QUANTILE_COLUMNS, "loss_given_default") for q in QUANTILES)}
+        known |= {"susdai_var_95", "susdai_es_95", "prob_any_drawdown", "default_rate_principal"}
+        args.precision = parse_target(args.until_precise, known.__contains__)
+
+
 def _fmt(value: Any, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
@@ -226,7 +270,14 @@ def _fmt(value: Any, spec: str) -> str:
 def _print_headline(results: Any, target: Path) -> None:
     s = results.summary
     ratio = s["susdai_exchange_ratio_final"]
+    precision = s.get("precision")
     print(f"{results.scenario.name}: {results.meta['paths']} paths -> {target}")
+    if precision:
+        state = "reached" if precision["converged"] else "NOT reached (path cap)"
+        print(
+            f"  precision {precision['metric']} half-width {_fmt(precision['halfwidth'], '.4g')} "
+            f"(target {precision['target_halfwidth']:g}) {state} with {precision['paths']} paths"
+        )
     print(
         f"  sUSDai exchange ratio at horizon: median {_fmt(ratio['p50'], '.4f')}, p01 {_fmt(ratio['p01'], '.4f')};"
         f" P(loss) {_fmt(s['prob_principal_loss'], '.3f')}; 99% VaR of holder loss {_fmt(s['susdai_var_99'], '.2%')}"

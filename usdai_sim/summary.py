@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from usdai_sim.intervals import summary_intervals
 from usdai_sim.metrics import expected_shortfall, quantile_summary, value_at_risk
 
 if TYPE_CHECKING:
@@ -172,6 +173,7 @@ def summarise(results: Results) -> dict[str, Any]:
         **loan_metrics(paths),
         "usdai_backing_ratio_min": round(float(paths["usdai_backing_ratio_min"].min()), 9),
         **holder_group_metrics(paths),
+        "intervals": summary_intervals(paths),
         "meta": results.meta,
     }
     return _finite(summary)

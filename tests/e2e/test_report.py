@@ -181,7 +181,7 @@ def test_markdown_links_every_figure(baseline_run: Path) -> None:
 
 def test_metrics_csv_matches_summary(baseline_run: Path) -> None:
     summary = json.loads((baseline_run / "summary.json").read_text())
-    flat = flatten_metrics({k: v for k, v in summary.items() if k != "meta"})
+    flat = flatten_metrics({k: v for k, v in summary.items() if k not in ("meta", "intervals")})
     rows = read_metrics_csv(baseline_run / "metrics.csv")
     assert rows[0] == ["metric", "value"]
     assert [r[0] for r in rows[1:]] == list(flat)
@@ -192,7 +192,7 @@ def test_metrics_csv_matches_summary(baseline_run: Path) -> None:
 
 def test_metric_docs_match_summary_keys(baseline_run: Path) -> None:
     summary = json.loads((baseline_run / "summary.json").read_text())
-    assert set(METRIC_DOCS) == set(summary) - {"meta"}
+    assert set(METRIC_DOCS) == set(summary) - {"meta", "intervals"}
     assert tuple(METRIC_DOCS) == METRIC_KEYS
     grouped = [key for keys in METRIC_GROUPS.values() for key in keys]
     assert sorted(grouped) == sorted(METRIC_KEYS)

@@ -115,6 +115,8 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
 }
 """summary.json key → (unit, one-line description); the README's metric list is rendered from this."""
 
+NOT_METRICS = ("meta", "intervals", "precision")
+"""summary.json sections that are not metrics: run identity, Monte Carlo intervals, the --until-precise record."""
 METRIC_KEYS: tuple[str, ...] = tuple(METRIC_DOCS)
 """The top-level summary keys (all but ``meta``), in report order."""
 
@@ -253,7 +255,7 @@ def metric_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The key-metrics tables: documented groups in order, then any undocumented keys under 'Other'."""
     groups = [{"title": title, "rows": [r for k in keys if k in summary for r in metric_rows(k, summary[k])]}
               for title, keys in METRIC_GROUPS.items()]
-    extra = [k for k in summary if k not in METRIC_DOCS and k != "meta"]
+    extra = [k for k in summary if k not in METRIC_DOCS and k not in NOT_METRICS]
     if extra:
         groups.append({"title": "Other", "rows": [r for k in extra for r in metric_rows(k, summary[k])]})
     return [g for g in groups if g["rows"]]
@@ -388,7 +390,7 @@ def render_pair(stem: str, context: dict[str, Any], directory: Path) -> None:
 
 def run_metrics(results: Results) -> dict[str, Any]:
     """The flat metrics of a run, without ``meta``."""
-    return flatten_metrics({k: v for k, v in results.summary.items() if k != "meta"})
+    return flatten_metrics({k: v for k, v in results.summary.items() if k not in NOT_METRICS})
 
 
 # ---------------------------------------------------------------- one run
