@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         help="add paths (common seeds) until the metric's interval half-width is at most HALFWIDTH, "
         "e.g. es99_er_loss:0.002",
     )
+    add_executor_options(run)
     run.add_argument(
         "--max-paths", type=int, default=DEFAULT_MAX_PATHS, help="path cap for --until-precise (default %(default)s)"
     )
@@ -94,6 +95,25 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
         metavar="PATH=VALUE",
         help="override a scenario key, e.g. --set protocol.allocation.max_loan_share=0.5 (repeatable)",
     )
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--executor local|dask`` and ``--scheduler local|tcp://HOST:PORT`` (results never depend on them)."""
+    parser.add_argument(
+        "--executor", choices=("local", "dask"), default="local", help="where work blocks run (default local)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        default="local",
+        help="with --executor dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:8786",
+    )
+
+
+def open_executor(args: argparse.Namespace) -> Any:
+    """The executor the flags ask for (close it when done)."""
+    from usdai_sim.executors import make_executor
+
+    return make_executor(args.executor, args.workers, args.scheduler)
 
 
 class ProgressBar:
@@ -212,18 +232,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         _guard_memory(scenario, provenance, args.max_paths if args.until_precise else args.paths, args.workers)
 
     baseline = _baseline()
-    for (scenario, provenance), target in zip(loaded, targets, strict=True):
-        results = _simulate_for_run(args, scenario)
-        fill = functools.partial(
-            write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report
-        )
-        write_atomically(target, args.force, fill)
-        if not args.quiet:
-            _print_headline(results, target)
+    executor = open_executor(args)
+    try:
+        for (scenario, provenance), target in zip(loaded, targets, strict=True):
+            _run_one(args, scenario, provenance, target, baseline, executor)
+    finally:
+        executor.close()
     return EXIT_OK
 
 
-def _simulate_for_run(args: argparse.Namespace, scenario: Scenario) -> Any:
+def _run_one(
+    args: argparse.Namespace, scenario: Scenario, provenance: Any, target: Path, baseline: Any, executor: Any
+) -> None:
+    """Simulate one scenario, write its results directory and print its headline."""
+    results = _simulate_for_run(args, scenario, executor)
+    fill = functools.partial(
+        write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report
+    )
+    write_atomically(target, args.force, fill)
+    if not args.quiet:
+        _print_headline(results, target)
+
+
+def _simulate_for_run(args: argparse.Namespace, scenario: Scenario, executor: Any) -> Any:
     """One scenario's Results: with the asked paths, or as many as ``--until-precise`` needs."""
     from usdai_sim.engine import simulate
 
@@ -234,9 +265,9 @@ def _simulate_for_run(args: argparse.Namespace, scenario: Scenario) -> Any:
             scenario,
             paths=paths,
             seed=args.seed,
-            workers=args.workers,
             check_invariants=args.check_invariants,
             progress=bar,
+            executor=executor,
         )
 
     if not args.until_precise:
