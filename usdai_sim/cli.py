@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from usdai_sim import __version__
+from usdai_sim import __version__, cli_studies
 from usdai_sim.errors import InvariantError, RunTooLargeError, UsdaiSimError
 from usdai_sim.scenario.library import (
     DEFAULT_SCENARIO,
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/validation.md"), help="the page (figures go beside it)"
     )
     replay.add_argument("--quiet", action="store_true", help="no progress lines")
+    cli_studies.add_commands(sub)
     return parser
 
 
@@ -396,6 +397,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "compare": cmd_compare,
     "replay-report": cmd_replay_report,
+    **cli_studies.COMMANDS,
 }
 
 
