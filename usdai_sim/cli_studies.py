@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 STUDIES_DIR = Path("reports") / "studies"
 
 
@@ -32,6 +34,7 @@ def add_commands(sub: Any) -> None:
     sweep.add_argument("study", type=Path, metavar="STUDY.yaml")
     sweep.add_argument("--paths", type=int, help="paths per point (overrides the study file)")
     add_study_options(sweep, "study directory (default reports/studies/NAME)")
+    add_reverse_command(sub)
 
 
 def check_common(args: argparse.Namespace) -> None:
@@ -81,3 +84,115 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"sweep": cmd_sweep}
+
+
+def add_reverse_command(sub: Any) -> None:
+    """The ``reverse-stress`` subcommand."""
+    from usdai_sim.cli import add_executor_options, add_set_option
+
+    rev = sub.add_parser("reverse-stress", help="find the smallest shock that breaks a target (bisection, CRN)")
+    rev.add_argument("scenario", metavar="SCENARIO", help="YAML file or built-in name")
+    rev.add_argument("--shock", required=True, help="a dotted numeric field, or gpu_resale.depth / rental.depth / "
+                     "utilisation.depth (adds a shock of that depth)")
+    rev.add_argument("--target", required=True, help='what "broken" means, e.g. "p99_er_loss > 0.05"')
+    rev.add_argument("--range", dest="search_range", help="LOW:HIGH of the search (default 0:0.95 for a depth)")
+    rev.add_argument("--tolerance", type=float, default=0.01, help="bisection stops below this bracket width")
+    rev.add_argument("--paths", type=int, default=DEFAULT_SEARCH_PATHS, help="paths per evaluation")
+    rev.add_argument("--seed", type=int, help="random seed (the same at every evaluation)")
+    rev.add_argument("--out", type=Path, help="output directory (default reports/reverse/SCENARIO)")
+    rev.add_argument("--force", action="store_true", help="replace an existing output directory")
+    rev.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    rev.add_argument("--quiet", action="store_true")
+    add_executor_options(rev)
+    add_set_option(rev)
+
+
+DEFAULT_SEARCH_PATHS = 200
+"""Paths per evaluation of a search (assumption: enough for a first answer; the interval says how good it is)."""
+
+
+def parse_range(text: str | None, default: tuple[float, float] | None) -> tuple[float, float]:
+    """``LOW:HIGH`` → (low, high), low < high, both finite."""
+    from usdai_sim.cli import UsageError
+
+    if text is None:
+        if default is None:
+            raise UsageError("--range: required for a dotted field (e.g. --range 0.1:0.5)")
+        return default
+    try:
+        low, high = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise UsageError(f"--range: expected LOW:HIGH (got {text!r})") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise UsageError(f"--range: expected finite LOW < HIGH (got {text!r})")
+    return low, high
+
+
+def check_search_flags(args: argparse.Namespace) -> None:
+    """Positive paths and tolerance."""
+    from usdai_sim.cli import UsageError
+
+    check_common(args)
+    if not (np.isfinite(args.tolerance) and args.tolerance > 0):
+        raise UsageError(f"--tolerance: must be a positive number (got {args.tolerance})")
+
+
+def cmd_reverse(args: argparse.Namespace) -> int:
+    """``usdai-sim reverse-stress SCENARIO --shock FIELD --target "METRIC OP X"``."""
+    from usdai_sim.cli import open_executor, write_atomically
+    from usdai_sim.studies.reverse import ShockAxis, reverse_stress, reverse_summary
+    from usdai_sim.studies.targets import parse_target
+
+    check_search_flags(args)
+    target = parse_target(args.target)
+    axis = ShockAxis(args.scenario, tuple(args.overrides), args.shock)
+    low, high = parse_range(args.search_range, axis.default_range())
+    base = axis.scenario(low)
+    out = args.out or Path("reports") / "reverse" / base.name
+    from usdai_sim.cli import _check_target
+
+    _check_target(out, args.force)
+    executor = open_executor(args)
+    try:
+        result = reverse_stress(axis, target, low, high, args.tolerance, args.paths, args.seed, executor)
+    finally:
+        executor.close()
+    settings = {"range": [low, high], "tolerance": args.tolerance, "paths": args.paths,
+                "seed": base.simulation.seed if args.seed is None else args.seed}
+    summary = reverse_summary(axis, target, result, settings)
+    write_atomically(out, args.force, lambda d: write_reverse(d, axis, target, result, summary))
+    if not args.quiet:
+        print(describe_reverse(summary, out))
+    return 0
+
+
+def describe_reverse(summary: dict[str, Any], out: Path) -> str:
+    """One line on the outcome."""
+    if summary["status"] == "safe_in_range":
+        return f"{summary['target']} is not reached for {summary['shock']} in {summary['range']} -> {out}"
+    if summary["status"] == "broken_at_low":
+        return f"{summary['target']} already holds at {summary['shock']} = {summary['range'][0]} -> {out}"
+    iv = summary["interval"]
+    return (f"{summary['shock']} threshold {summary['threshold']:.4g} (95% interval {iv['low']:.4g}..{iv['high']:.4g})"
+            f" for {summary['target']} -> {out}")
+
+
+def write_reverse(directory: Path, axis: Any, target: Any, result: Any, summary: dict[str, Any]) -> None:
+    """reverse.json, the scenario at the threshold, and reverse.html with the search figure."""
+    import json
+
+    from usdai_sim.report.figures import render_png
+    from usdai_sim.studies.report import Section, draw_search, write_page
+    from usdai_sim.studies.reverse import scenario_yaml
+
+    (directory / "reverse.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if result.value is not None:
+        scenario = axis.scenario(result.value, summary["paths"], summary["seed"])
+        note = [f"scenario at the reverse-stress threshold: {axis.field} = {result.value!r}", f"target: {target.text}"]
+        (directory / "threshold_scenario.yaml").write_text(scenario_yaml(scenario, note))
+    png = render_png(draw_search, summary["evaluations"], result.value, (result.low, result.high), target, axis.field)
+    text = describe_reverse(summary, directory) + ". Bisection on common random numbers; the interval resamples paths."
+    write_page(directory / "reverse.html", f"Reverse stress: {axis.reference}", text, [Section("Search", "", (png,))])
+
+
+COMMANDS["reverse-stress"] = cmd_reverse

@@ -233,3 +233,58 @@ def halfwidth(entry: dict[str, Any]) -> float:
     """Half the width of an interval entry (NaN when either end is missing)."""
     low, high = entry.get("low"), entry.get("high")
     return math.nan if low is None or high is None else (float(high) - float(low)) / 2.0
+
+
+# ---------------------------------------------------------------- statistics of resampled paths, by summary key
+
+
+def path_columns(paths: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
+    """The per-path columns tail metrics are computed from, plus ``loss`` (1 − final ratio) and ``lgd``."""
+    cols = {name: paths[name].to_numpy(dtype=float) for name in paths.columns if name != "path"}
+    cols["loss"] = 1.0 - cols["susdai_exchange_ratio_final"]
+    cols["lgd"] = per_path_lgd(paths)
+    return cols
+
+
+def quantile_rows(values: NDArray[np.float64], q: float) -> NDArray[np.float64]:
+    """Lower (inverted-CDF) q-quantile of each row, NaNs ignored (NaN for an all-NaN row)."""
+    ordered = np.sort(values, axis=1)  # NaNs sort last
+    counts = (~np.isnan(values)).sum(axis=1)
+    index = np.clip(np.ceil(q * counts * (1 - 1e-12)).astype(int) - 1, 0, values.shape[1] - 1)
+    picked = np.take_along_axis(ordered, index[:, None], axis=1)[:, 0]
+    return np.where(counts > 0, picked, np.nan)
+
+
+def _var(level: float) -> Stat:
+    return lambda c: quantile_rows(c["loss"], level)
+
+
+def _quantile(column: str, q: float) -> Stat:
+    return lambda c: quantile_rows(c[column], q)
+
+
+def path_statistic(key: str) -> Stat:
+    """The statistic behind a summary key (or alias), vectorised over resamples; KeyError if there is none."""
+    key = metric_key(key)
+    fixed: dict[str, Stat] = {
+        "susdai_var_95": _var(0.95),
+        "susdai_var_99": _var(0.99),
+        "susdai_es_95": functools.partial(_es_of_loss, level=0.95),
+        "susdai_es_99": functools.partial(_es_of_loss, level=0.99),
+        "prob_principal_loss": lambda c: (c["loss"] > 0).mean(axis=1),
+        "default_rate_count": ratio_of_sums("loans_defaulted", "loans_originated"),
+        "default_rate_principal": ratio_of_sums("exposure_at_default_usd", "principal_originated_usd"),
+        "loss_given_default_pooled": ratio_of_sums("loss_usd", "sold_exposure_usd"),
+    }
+    if key in fixed:
+        return fixed[key]
+    top, _, sub = key.rpartition(".")
+    columns = {**QUANTILE_COLUMNS, "loss_given_default": "lgd"}
+    if top in columns and sub in QUANTILES:
+        return _quantile(columns[top], QUANTILES[sub])
+    raise KeyError(key)
+
+
+def statistic_value(stat: Stat, columns: dict[str, NDArray[np.float64]]) -> float:
+    """The statistic on the paths as they are (one 'resample': the identity)."""
+    return float(stat({name: col[None, :] for name, col in columns.items()})[0])

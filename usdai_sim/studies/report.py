@@ -10,6 +10,7 @@ import base64
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,3 +137,25 @@ def write_page(path: Path, title: str, description: str, sections: list[Section]
     staging = path.with_name(f".{path.name}.tmp")
     staging.write_text(render_html(title, description, sections), encoding="utf-8")
     staging.replace(path)
+
+
+def draw_search(
+    rows: list[dict[str, Any]], threshold: float | None, interval: tuple[float, float], target: Target,
+    xlabel: str, ax: Axes,
+) -> Axes:
+    """A searched metric against the searched value: evaluations (red = target broken), the target level and the
+    threshold with its interval."""
+    ordered = sorted(rows, key=lambda r: r["x"])
+    x = [r["x"] for r in ordered]
+    ax.plot(x, [r["metric"] for r in ordered], color=FAN_COLOR, lw=1, alpha=0.6)
+    colours = [SHOCK_COLOR if r["broken"] else FAN_COLOR for r in ordered]
+    ax.scatter(x, [r["metric"] for r in ordered], c=colours, zorder=3, label="evaluations (red: target broken)")
+    ax.axhline(target.threshold, color="black", ls="--", lw=1, label=f"target: {target.text}")
+    if threshold is not None:
+        ax.axvspan(*interval, color=SHOCK_COLOR, alpha=0.15, label="95% Monte Carlo interval")
+        ax.axvline(threshold, color=SHOCK_COLOR, lw=1.5, label=f"threshold {threshold:.4g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(target.metric)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
