@@ -35,6 +35,7 @@ def add_commands(sub: Any) -> None:
     sweep.add_argument("--paths", type=int, help="paths per point (overrides the study file)")
     add_study_options(sweep, "study directory (default reports/studies/NAME)")
     add_reverse_command(sub)
+    add_recommend_command(sub)
 
 
 def check_common(args: argparse.Namespace) -> None:
@@ -196,3 +197,85 @@ def write_reverse(directory: Path, axis: Any, target: Any, result: Any, summary:
 
 
 COMMANDS["reverse-stress"] = cmd_reverse
+
+
+def add_recommend_command(sub: Any) -> None:
+    """The ``recommend`` subcommand."""
+    from usdai_sim.cli import add_executor_options, add_set_option
+
+    rec = sub.add_parser("recommend", help="largest LTV per GPU class and loan share that keep a loss budget")
+    rec.add_argument("scenario", metavar="SCENARIO", help="the book: a YAML file or built-in name")
+    rec.add_argument(
+        "--budget", required=True, help='clauses that must all hold, e.g. "es99_er_loss<=0.02, p_loss<=0.01"'
+    )
+    rec.add_argument("--scenarios", help="comma-separated scenarios the budget must hold under, besides SCENARIO "
+                     "(default: every shipped stress scenario)")
+    rec.add_argument("--classes", help="comma-separated GPU classes (default: every class the book lends against)")
+    rec.add_argument("--no-loan-share", action="store_true", help="skip the loan-share recommendation")
+    rec.add_argument("--tolerance", type=float, default=0.01, help="bisection stops below this bracket width")
+    rec.add_argument("--paths", type=int, default=DEFAULT_SEARCH_PATHS, help="paths per scenario and evaluation")
+    rec.add_argument("--seed", type=int, help="random seed (the same in every scenario and evaluation)")
+    rec.add_argument("--out", type=Path, help="output directory (default reports/recommend/SCENARIO)")
+    rec.add_argument("--force", action="store_true", help="replace an existing output directory")
+    rec.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    rec.add_argument("--quiet", action="store_true")
+    add_executor_options(rec)
+    add_set_option(rec)
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    """``usdai-sim recommend SCENARIO --budget "..."``."""
+    from usdai_sim.cli import UsageError, _check_target, open_executor, write_atomically
+    from usdai_sim.scenario.library import load_scenario
+    from usdai_sim.studies import recommend as rc
+    from usdai_sim.studies.targets import parse_budget
+
+    check_search_flags(args)
+    budget = parse_budget(args.budget)
+    base, _ = load_scenario(args.scenario, args.overrides)
+    cases = [args.scenario, *_names(args.scenarios)] if args.scenarios else rc.default_cases(args.scenario)
+    for case in cases:
+        load_scenario(case, args.overrides)
+    classes = _names(args.classes) or rc.classes_lent_against(base)
+    unknown = [c for c in classes if c not in base.markets.gpu.classes]
+    if unknown:
+        raise UsageError(f"--classes: unknown GPU class {unknown[0]!r}; known: {', '.join(base.markets.gpu.classes)}")
+    levers = [rc.ltv_lever(c) for c in classes] + ([] if args.no_loan_share else [rc.SHARE_LEVER])
+    seed = base.simulation.seed if args.seed is None else args.seed
+    book = rc.Book(tuple(cases), tuple(args.overrides), args.paths, seed)
+    out = args.out or Path("reports") / "recommend" / base.name
+    _check_target(out, args.force)
+    executor = open_executor(args)
+    try:
+        rows = [rc.recommendation(lv, rc.recommend_lever(book, lv, budget, args.tolerance, executor), budget)
+                for lv in levers]
+    finally:
+        executor.close()
+    content = {"scenario": args.scenario, "cases": cases, "budget": args.budget, "paths": args.paths, "seed": seed,
+               "tolerance": args.tolerance, "overrides": list(args.overrides), "recommendations": rows}
+    write_atomically(out, args.force, lambda d: write_recommend(d, content))
+    if not args.quiet:
+        print(rc.markdown(rows, args.budget, cases), end="")
+        print(f"-> {out}")
+    return 0
+
+
+def write_recommend(directory: Path, content: dict[str, Any]) -> None:
+    """recommend.json, recommend.md and recommend.png."""
+    import json
+
+    from usdai_sim.report.figures import render_png
+    from usdai_sim.studies.recommend import markdown
+    from usdai_sim.studies.report import draw_recommendations
+
+    rows = content["recommendations"]
+    (directory / "recommend.json").write_text(json.dumps(content, indent=2) + "\n")
+    (directory / "recommend.md").write_text(markdown(rows, content["budget"], content["cases"]))
+    (directory / "recommend.png").write_bytes(render_png(draw_recommendations, rows, content["budget"]))
+
+
+COMMANDS["recommend"] = cmd_recommend

@@ -272,6 +272,7 @@ def path_statistic(key: str) -> Stat:
         "susdai_es_95": functools.partial(_es_of_loss, level=0.95),
         "susdai_es_99": functools.partial(_es_of_loss, level=0.99),
         "prob_principal_loss": lambda c: (c["loss"] > 0).mean(axis=1),
+        "prob_any_drawdown": lambda c: (~np.isnan(c["days_to_first_loss"])).mean(axis=1),
         "default_rate_count": ratio_of_sums("loans_defaulted", "loans_originated"),
         "default_rate_principal": ratio_of_sums("exposure_at_default_usd", "principal_originated_usd"),
         "loss_given_default_pooled": ratio_of_sums("loss_usd", "sold_exposure_usd"),

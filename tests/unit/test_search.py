@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from usdai_sim.studies.search import all_hold, find_threshold, pick
-from usdai_sim.studies.targets import parse_budget, parse_target
+from usdai_sim.studies.targets import Target, parse_budget, parse_target
 
 BASE = np.random.default_rng(7).normal(size=2000)
 
@@ -47,10 +47,8 @@ def test_last_safe_under_two_cases_and_a_budget() -> None:
     def cases(x: float) -> dict[str, dict[str, np.ndarray]]:
         return {"calm": {"v": BASE + x}, "stress": {"v": 2 * BASE + 2 * x}}
 
-    budget = parse_budget("mean<=0.5")
-    conditions = [
-        (case, lambda c: c["v"].mean(axis=1), budget[0].holds) for case in ("calm", "stress")
-    ]
+    budget = Target("mean", "<=", 0.5, "mean<=0.5")
+    conditions = [(case, lambda c: c["v"].mean(axis=1), budget.holds) for case in ("calm", "stress")]
     result = find_threshold(cases, all_hold(conditions), 0.0, 2.0, 0.001, mode="last_safe")
     binding = 0.25 - BASE.mean()  # stress: 2 (mean + x) <= 0.5
     assert binding - 0.001 <= result.value <= binding
@@ -65,6 +63,6 @@ def test_target_parsing() -> None:
         "susdai_es_99",
         "prob_principal_loss",
     ]
-    for bad in ("p99_er_loss", "p99_er_loss >> 1", "p99_er_loss > x", "> 1"):
+    for bad in ("p99_er_loss", "p99_er_loss >> 1", "p99_er_loss > x", "> 1", "nonsense > 1"):
         with pytest.raises(Exception, match="--target"):
             parse_target(bad)

@@ -159,3 +159,18 @@ def draw_search(
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
+
+
+def draw_recommendations(rows: list[dict[str, Any]], budget: str, ax: Axes) -> Axes:
+    """Each lever's recommended value with its 95% interval, inside its search range (grey)."""
+    for i, row in enumerate(rows):
+        low, high = row["range"]
+        ax.plot([low, high], [i, i], color="#bbbbbb", lw=6, solid_capstyle="butt")
+        if row["recommended"] is not None:
+            iv = row["interval"]
+            err = [[row["recommended"] - iv["low"]], [iv["high"] - row["recommended"]]]
+            ax.errorbar(row["recommended"], i, xerr=err, fmt="o", color=SHOCK_COLOR, capsize=4)
+    ax.set_yticks(range(len(rows)), [row["lever"] for row in rows])
+    ax.set_xlabel(f"largest value keeping {budget} (95% Monte Carlo interval)")
+    ax.grid(axis="x", alpha=0.3)
+    return ax

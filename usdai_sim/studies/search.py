@@ -15,7 +15,7 @@ those values is reported.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -123,7 +123,11 @@ def find_threshold(
     return SearchResult(mode, value, float(lo), float(hi), status, evaluations, verdicts)
 
 
-def all_hold(conditions: list[tuple[str, Callable[[Columns], NDArray[np.float64]], Callable[[float], bool]]]) -> Broken:
+Condition = tuple[str, Callable[[Columns], NDArray[np.float64]], Callable[[float], bool]]
+"""(case, statistic of its resampled columns, test a value must pass)."""
+
+
+def all_hold(conditions: Sequence[Condition]) -> Broken:
     """Broken when any (case, statistic, holds) condition fails: ``holds`` applied to the statistic per resample."""
 
     def broken(cases: Cases) -> NDArray[np.bool_]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from usdai_sim.errors import UsdaiSimError
-from usdai_sim.intervals import metric_key
+from usdai_sim.intervals import metric_key, path_statistic
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -55,7 +55,13 @@ def parse_target(text: str, flag: str = "--target") -> Target:
             value = math.nan
     if not match or not math.isfinite(value):
         raise TargetError(f"{flag}: expected METRIC OP NUMBER with OP one of <, <=, >, >= (got {text!r})")
-    return Target(metric_key(match.group(1)), match.group(2), value, " ".join(text.split()))
+    key = metric_key(match.group(1))
+    try:
+        path_statistic(key)
+    except KeyError:
+        message = f"{flag}: {match.group(1)!r} is not a tail metric of the per-path outcomes (got {text!r})"
+        raise TargetError(message) from None
+    return Target(key, match.group(2), value, " ".join(text.split()))
 
 
 def parse_budget(text: str, flag: str = "--budget") -> list[Target]:
