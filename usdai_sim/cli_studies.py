@@ -36,6 +36,12 @@ def add_commands(sub: Any) -> None:
     add_study_options(sweep, "study directory (default reports/studies/NAME)")
     add_reverse_command(sub)
     add_recommend_command(sub)
+    sens = sub.add_parser("sensitivity", help="Morris screening or Sobol indices (SALib) and a tornado, from a study")
+    sens.add_argument("study", type=Path, metavar="STUDY.yaml")
+    sens.add_argument("--method", choices=("morris", "sobol"), help="overrides the study's sensitivity.method")
+    sens.add_argument("--samples", type=int, help="Morris trajectories or Sobol base sample (overrides the study)")
+    sens.add_argument("--paths", type=int, help="paths per point (overrides the study file)")
+    add_study_options(sens, "study directory (default reports/studies/NAME-METHOD)")
 
 
 def check_common(args: argparse.Namespace) -> None:
@@ -48,15 +54,23 @@ def check_common(args: argparse.Namespace) -> None:
         raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
 
 
-def execute_study(args: argparse.Namespace, spec: Any, provenance: Any, directory: Path) -> Any:
-    """Validate every point, run the unfinished ones on the chosen executor, write study.html; the table."""
+def execute_study(
+    args: argparse.Namespace,
+    spec: Any,
+    provenance: Any,
+    directory: Path,
+    parameter_sets: list[dict[str, float]] | None = None,
+    more_sections: Any = None,
+) -> Any:
+    """Validate every point, run the unfinished ones on the chosen executor, write study.html (with
+    ``more_sections(table)`` appended); return the results table."""
     from usdai_sim.cli import ProgressBar, open_executor
     from usdai_sim.studies.report import study_sections, write_page
     from usdai_sim.studies.run import build_points, load_study, run_study
     from usdai_sim.studies.targets import parse_target
 
     frontier = parse_target(spec.frontier, "frontier") if spec.frontier else None
-    points = build_points(spec, provenance, args.study, args.overrides)
+    points = build_points(spec, provenance, args.study, args.overrides, parameter_sets)
     executor = open_executor(args)
     try:
         bar = ProgressBar(spec.name, not args.quiet and sys.stderr.isatty())
@@ -65,7 +79,8 @@ def execute_study(args: argparse.Namespace, spec: Any, provenance: Any, director
         executor.close()
     table = load_study(directory)
     sections = study_sections(table, spec.metric_keys, frontier)
-    write_page(directory / "study.html", f"Study {spec.name}", spec.description, [*sections])
+    sections += more_sections(table) if more_sections is not None else []
+    write_page(directory / "study.html", f"Study {spec.name}", spec.description, sections)
     return table
 
 
@@ -279,3 +294,89 @@ def write_recommend(directory: Path, content: dict[str, Any]) -> None:
 
 
 COMMANDS["recommend"] = cmd_recommend
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``usdai-sim sensitivity STUDY.yaml``."""
+    import json
+
+    from usdai_sim.cli import UsageError
+    from usdai_sim.studies import sensitivity as sa
+    from usdai_sim.studies.spec import load_study_file
+
+    check_common(args)
+    if args.samples is not None and args.samples <= 0:
+        raise UsageError(f"--samples: must be positive (got {args.samples})")
+    spec, provenance = load_study_file(args.study)
+    update = {k: v for k, v in (("method", args.method), ("samples", args.samples)) if v is not None}
+    spec = spec.model_copy(update={"sensitivity": spec.sensitivity.model_copy(update=update),
+                                   **({"paths": args.paths} if args.paths else {})})
+    try:
+        settings, prob = spec.sensitivity, sa.problem(spec)
+    except sa.SensitivityError as exc:
+        from usdai_sim.errors import ScenarioError
+
+        file, line = provenance.locate(("design", "type"))
+        raise ScenarioError(file, line, "design.type", str(exc), spec.design.type) from None
+    design = sa.sample(settings.method, prob, settings.samples, settings.seed)
+    rows = np.vstack([design, sa.tornado_points(prob)])
+    directory = args.out or STUDIES_DIR / f"{spec.name}-{settings.method}"
+    found: dict[str, Any] = {}
+
+    def sections(table: Any) -> Any:
+        found.update(sensitivity_results(spec, prob, design, table))
+        return sensitivity_sections(spec, found)
+
+    execute_study(args, spec, provenance, directory, sa.parameter_sets(prob, rows), sections)
+    (directory / "sensitivity.json").write_text(json.dumps(found, indent=2, default=float) + "\n")
+    if not args.quiet:
+        print(f"{spec.name}: {settings.method} on {len(rows)} points x {spec.paths} paths -> {directory}")
+    return 0
+
+
+def sensitivity_results(spec: Any, prob: dict[str, Any], design: np.ndarray, table: Any) -> dict[str, Any]:
+    """Indices and tornado per metric (metrics with a missing value at some point are listed as skipped)."""
+    from usdai_sim.studies import sensitivity as sa
+
+    values = table.reset_index().sort_values("point")
+    out: dict[str, Any] = {"method": spec.sensitivity.method, "samples": spec.sensitivity.samples,
+                           "parameters": prob["names"], "bounds": prob["bounds"], "metrics": {}, "skipped": []}
+    for metric in spec.metric_keys:
+        y = values[metric].to_numpy(float) if metric in values else np.array([np.nan])
+        if len(y) != len(design) + 2 * prob["num_vars"] + 1 or np.isnan(y).any():
+            out["skipped"].append(metric)
+            continue
+        indices = sa.analyse(spec.sensitivity.method, prob, design, y[: len(design)], spec.sensitivity.seed)
+        out["metrics"][metric] = {"indices": indices.to_dict(orient="index"),
+                                  "tornado": sa.tornado(prob, y[len(design):]).to_dict(orient="index")}
+    return out
+
+
+def sensitivity_sections(spec: Any, found: dict[str, Any]) -> list[Any]:
+    """A tornado and an index bar chart (with intervals) per metric."""
+    import pandas as pd
+
+    from usdai_sim.report.figures import render_png
+    from usdai_sim.studies.report import Section, draw_bars, draw_tornado
+
+    out = []
+    for metric, result in found["metrics"].items():
+        ind, tor = pd.DataFrame(result["indices"]).T, pd.DataFrame(result["tornado"]).T
+        names = list(ind.index)
+        pngs = [render_png(draw_tornado, names, tor["low"].to_numpy(), tor["high"].to_numpy(),
+                           float(tor["centre"].iloc[0]), metric)]
+        if found["method"] == "sobol":
+            for col in ("S1", "ST"):
+                pngs.append(render_png(draw_bars, names, ind[col].to_numpy(), ind[f"{col}_conf"].to_numpy(),
+                                       f"Sobol {col} of {metric} (95% bootstrap interval)"))
+        else:
+            pngs.append(render_png(draw_bars, names, ind["mu_star"].to_numpy(), ind["mu_star_conf"].to_numpy(),
+                                   f"Morris mu* of {metric} (95% bootstrap interval)"))
+        out.append(Section(f"Sensitivity of {metric}", "Tornado: one at a time from the centre of the ranges.",
+                           tuple(pngs), ind))
+    if found["skipped"]:
+        out.append(Section("Not analysed", f"Missing at some points: {', '.join(found['skipped'])}."))
+    return out
+
+
+COMMANDS["sensitivity"] = cmd_sensitivity

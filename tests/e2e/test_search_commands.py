@@ -64,3 +64,46 @@ def test_bad_search_input_is_exit_2(tmp_path: Path, args: list[str], expected: s
     assert result.returncode == EXIT_INPUT, result.stderr
     assert result.stderr.startswith(expected) and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+SENSITIVITY_STUDY = """\
+name: sens
+base: baseline
+set:
+  simulation.horizon_days: 60
+  borrowers.cohorts[0].count: 4
+  borrowers.cohorts[1].count: 2
+  borrowers.cohorts[2].count: 2
+  borrowers.cohorts[3].count: 2
+  depositors.count: 40
+paths: 32
+design:
+  type: lhs
+  parameters:
+    markets.gpu.classes.H100.max_ltv: {low: 0.4, high: 0.8}
+    markets.gpu.common.vol_per_sqrt_year: {low: 0.1, high: 0.5}
+metrics: [p99_er_loss, default_rate, p99_longest_wait_days]
+sensitivity: {method: morris, samples: 2}
+"""
+
+
+def test_sensitivity_writes_indices_tornado_and_report(tmp_path: Path) -> None:
+    (tmp_path / "sens.yaml").write_text(SENSITIVITY_STUDY)
+    result = cli(tmp_path, "sensitivity", "sens.yaml", "--out", "out", "--quiet", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    found = json.loads((tmp_path / "out/sensitivity.json").read_text())
+    assert found["method"] == "morris" and "susdai_var_99" in found["metrics"]
+    entry = found["metrics"]["susdai_var_99"]
+    assert set(entry["indices"]) == set(entry["tornado"]) == {
+        "markets.gpu.classes.H100.max_ltv",
+        "markets.gpu.common.vol_per_sqrt_year",
+    }
+    manifest = json.loads((tmp_path / "out/manifest.json").read_text())
+    assert len(manifest["points"]) == 2 * 3 + 5  # Morris: samples x (parameters + 1); tornado: 2 x parameters + 1
+    assert (tmp_path / "out/study.html").read_text().count("<img") >= 2 * len(found["metrics"])
+
+
+def test_sensitivity_needs_ranges(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text("base: baseline\ndesign:\n  parameters:\n    simulation.seed: {values: [1]}\n")
+    result = cli(tmp_path, "sensitivity", "tiny.yaml", "--out", "out")
+    assert result.returncode == EXIT_INPUT and result.stderr.startswith("tiny.yaml:2: design.type: sensitivity needs ranges")

@@ -26,6 +26,10 @@ STYLE = (
 )
 
 
+LABEL_MARGIN = 0.38
+"""Left margin of bar charts labelled with dotted parameter paths (fraction of the figure width)."""
+
+
 @dataclass
 class Section:
     """One part of the page: a heading, a paragraph, optional PNG figures and an optional table."""
@@ -75,6 +79,7 @@ def draw_bars(labels: list[str], values: np.ndarray, errors: np.ndarray | None, 
             color=FAN_COLOR, alpha=0.8, capsize=3)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
+    ax.figure.subplots_adjust(left=LABEL_MARGIN)
     return ax
 
 
@@ -87,6 +92,7 @@ def draw_tornado(labels: list[str], low: np.ndarray, high: np.ndarray, base: flo
     ax.axvline(base, color="black", lw=1)
     ax.set_xlabel(metric)
     ax.legend(loc="best", fontsize=8)
+    ax.figure.subplots_adjust(left=LABEL_MARGIN)
     return ax
 
 
@@ -173,4 +179,5 @@ def draw_recommendations(rows: list[dict[str, Any]], budget: str, ax: Axes) -> A
     ax.set_yticks(range(len(rows)), [row["lever"] for row in rows])
     ax.set_xlabel(f"largest value keeping {budget} (95% Monte Carlo interval)")
     ax.grid(axis="x", alpha=0.3)
+    ax.figure.subplots_adjust(left=0.2)
     return ax

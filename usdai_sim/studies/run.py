@@ -83,11 +83,16 @@ def point_scenario(
 
 
 def build_points(
-    spec: StudySpec, provenance: Provenance, study_file: Path, extra: Sequence[str] = ()
+    spec: StudySpec,
+    provenance: Provenance,
+    study_file: Path,
+    extra: Sequence[str] = (),
+    parameter_sets: Sequence[dict[str, float]] | None = None,
 ) -> list[StudyPoint]:
-    """Every point of the study, validated before anything runs."""
+    """Every point of the study (its design's, or ``parameter_sets``), validated before anything runs."""
     points = []
-    for i, parameters in enumerate(design_points(spec.design)):
+    sets = design_points(spec.design) if parameter_sets is None else parameter_sets
+    for i, parameters in enumerate(sets):
         try:
             scenario = point_scenario(spec, study_file, extra, parameters)
         except ScenarioError as exc:

@@ -82,6 +82,14 @@ class Design(Strict):
         return self
 
 
+class SensitivitySettings(Strict):
+    """``usdai-sim sensitivity``: SALib method, sample size (Morris trajectories or Sobol base sample), seed."""
+
+    method: Literal["morris", "sobol"] = "morris"
+    samples: Annotated[int, Field(gt=0, le=10_000)] = 10
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
 class StudySpec(Strict):
     """One study file."""
 
@@ -97,6 +105,7 @@ class StudySpec(Strict):
     per_path: bool = False
     frontier: str | None = None
     """Optional target such as ``"p99_er_loss > 0.05"``: a 2-D grid study draws where it starts to hold."""
+    sensitivity: SensitivitySettings = SensitivitySettings()
 
     @property
     def metric_keys(self) -> tuple[str, ...]:
