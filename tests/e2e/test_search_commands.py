@@ -106,4 +106,5 @@ def test_sensitivity_writes_indices_tornado_and_report(tmp_path: Path) -> None:
 def test_sensitivity_needs_ranges(tmp_path: Path) -> None:
     (tmp_path / "tiny.yaml").write_text("base: baseline\ndesign:\n  parameters:\n    simulation.seed: {values: [1]}\n")
     result = cli(tmp_path, "sensitivity", "tiny.yaml", "--out", "out")
-    assert result.returncode == EXIT_INPUT and result.stderr.startswith("tiny.yaml:2: design.type: sensitivity needs ranges")
+    assert result.returncode == EXIT_INPUT, result.stderr
+    assert result.stderr.startswith("tiny.yaml:2: design.type: sensitivity needs ranges")

@@ -32,7 +32,7 @@ def problem(spec: StudySpec) -> dict[str, Any]:
     """The SALib problem: parameter names and [low, high] bounds."""
     params = spec.design.parameters
     if spec.design.type == "grid":
-        raise SensitivityError("design.type: sensitivity needs ranges (type lhs or sobol with low/high), got grid")
+        raise SensitivityError("sensitivity needs ranges (design type lhs or sobol, parameters with low/high)")
     return {
         "num_vars": len(params),
         "names": list(params),
