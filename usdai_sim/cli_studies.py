@@ -15,17 +15,22 @@ import numpy as np
 STUDIES_DIR = Path("reports") / "studies"
 
 
-def add_study_options(parser: argparse.ArgumentParser, out_help: str) -> None:
-    """Options every study command shares: output, resume, executor, overrides, progress."""
+def add_output_options(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """Options every study command shares: output directory, replace, workers, quiet, executor, overrides."""
     from usdai_sim.cli import add_executor_options, add_set_option
 
     parser.add_argument("--out", type=Path, help=out_help)
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted study, skipping finished points")
-    parser.add_argument("--force", action="store_true", help="replace an existing study directory")
+    parser.add_argument("--force", action="store_true", help="replace an existing output directory")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_executor_options(parser)
     add_set_option(parser)
+
+
+def add_study_options(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """Options of the commands that run a study: the shared ones and --resume."""
+    add_output_options(parser, out_help)
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted study, skipping finished points")
 
 
 def add_commands(sub: Any) -> None:
@@ -102,25 +107,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 COMMANDS = {"sweep": cmd_sweep}
 
 
+def add_search_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """Options of the searching commands (reverse-stress, recommend)."""
+    parser.add_argument("--tolerance", type=float, default=0.01, help="bisection stops below this bracket width")
+    parser.add_argument("--paths", type=int, default=DEFAULT_SEARCH_PATHS, help="paths per scenario and evaluation")
+    parser.add_argument("--seed", type=int, help="random seed (the same in every scenario and evaluation)")
+    add_output_options(parser, f"output directory (default reports/{kind}/SCENARIO)")
+
+
 def add_reverse_command(sub: Any) -> None:
     """The ``reverse-stress`` subcommand."""
-    from usdai_sim.cli import add_executor_options, add_set_option
-
     rev = sub.add_parser("reverse-stress", help="find the smallest shock that breaks a target (bisection, CRN)")
     rev.add_argument("scenario", metavar="SCENARIO", help="YAML file or built-in name")
     rev.add_argument("--shock", required=True, help="a dotted numeric field, or gpu_resale.depth / rental.depth / "
                      "utilisation.depth (adds a shock of that depth)")
     rev.add_argument("--target", required=True, help='what "broken" means, e.g. "p99_er_loss > 0.05"')
     rev.add_argument("--range", dest="search_range", help="LOW:HIGH of the search (default 0:0.95 for a depth)")
-    rev.add_argument("--tolerance", type=float, default=0.01, help="bisection stops below this bracket width")
-    rev.add_argument("--paths", type=int, default=DEFAULT_SEARCH_PATHS, help="paths per evaluation")
-    rev.add_argument("--seed", type=int, help="random seed (the same at every evaluation)")
-    rev.add_argument("--out", type=Path, help="output directory (default reports/reverse/SCENARIO)")
-    rev.add_argument("--force", action="store_true", help="replace an existing output directory")
-    rev.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
-    rev.add_argument("--quiet", action="store_true")
-    add_executor_options(rev)
-    add_set_option(rev)
+    add_search_options(rev, "reverse")
 
 
 DEFAULT_SEARCH_PATHS = 200
@@ -216,8 +219,6 @@ COMMANDS["reverse-stress"] = cmd_reverse
 
 def add_recommend_command(sub: Any) -> None:
     """The ``recommend`` subcommand."""
-    from usdai_sim.cli import add_executor_options, add_set_option
-
     rec = sub.add_parser("recommend", help="largest LTV per GPU class and loan share that keep a loss budget")
     rec.add_argument("scenario", metavar="SCENARIO", help="the book: a YAML file or built-in name")
     rec.add_argument(
@@ -227,15 +228,7 @@ def add_recommend_command(sub: Any) -> None:
                      "(default: every shipped stress scenario)")
     rec.add_argument("--classes", help="comma-separated GPU classes (default: every class the book lends against)")
     rec.add_argument("--no-loan-share", action="store_true", help="skip the loan-share recommendation")
-    rec.add_argument("--tolerance", type=float, default=0.01, help="bisection stops below this bracket width")
-    rec.add_argument("--paths", type=int, default=DEFAULT_SEARCH_PATHS, help="paths per scenario and evaluation")
-    rec.add_argument("--seed", type=int, help="random seed (the same in every scenario and evaluation)")
-    rec.add_argument("--out", type=Path, help="output directory (default reports/recommend/SCENARIO)")
-    rec.add_argument("--force", action="store_true", help="replace an existing output directory")
-    rec.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
-    rec.add_argument("--quiet", action="store_true")
-    add_executor_options(rec)
-    add_set_option(rec)
+    add_search_options(rec, "recommend")
 
 
 def _names(text: str | None) -> list[str]:
@@ -327,7 +320,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         found.update(sensitivity_results(spec, prob, design, table))
         return sensitivity_sections(spec, found)
 
-    execute_study(args, spec, provenance, directory, sa.parameter_sets(prob, rows), sections)
+    whole = [p.integer for p in spec.design.parameters.values()]
+    execute_study(args, spec, provenance, directory, sa.parameter_sets(prob, rows, whole), sections)
     (directory / "sensitivity.json").write_text(json.dumps(found, indent=2, default=float) + "\n")
     if not args.quiet:
         print(f"{spec.name}: {settings.method} on {len(rows)} points x {spec.paths} paths -> {directory}")

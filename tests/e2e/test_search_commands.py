@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_cli import EXIT_INPUT, cli
+from tests.e2e.test_studies import SMALL_BOOK
 
 SMALL = [
     "--set", "simulation.horizon_days=120", "--set", "borrowers.cohorts[0].count=4",
@@ -71,11 +72,7 @@ name: sens
 base: baseline
 set:
   simulation.horizon_days: 60
-  borrowers.cohorts[0].count: 4
-  borrowers.cohorts[1].count: 2
-  borrowers.cohorts[2].count: 2
-  borrowers.cohorts[3].count: 2
-  depositors.count: 40
+""" + SMALL_BOOK + """\
 paths: 32
 design:
   type: lhs

@@ -17,16 +17,20 @@ from usdai_sim.executors import DaskExecutor, LocalExecutor
 from usdai_sim.studies.run import build_points, run_study
 from usdai_sim.studies.spec import load_study_file
 
-STUDY = """\
-name: tiny
-base: baseline
-set:
-  simulation.horizon_days: {horizon}
+SMALL_BOOK = """\
   borrowers.cohorts[0].count: 4
   borrowers.cohorts[1].count: 4
   borrowers.cohorts[2].count: 2
   borrowers.cohorts[3].count: 2
   depositors.count: 40
+"""
+"""Study ``set`` entries (under ``set:``) for a tiny book: 12 borrowers, 40 depositors."""
+STUDY = """\
+name: tiny
+base: baseline
+set:
+  simulation.horizon_days: {horizon}
+""" + SMALL_BOOK + """\
 paths: 64
 block_paths: {block}
 design:

@@ -41,6 +41,8 @@ def scale(unit: np.ndarray, design: Design) -> list[Point]:
     low = np.array([design.parameters[n].low for n in names], dtype=float)
     high = np.array([design.parameters[n].high for n in names], dtype=float)
     values = low + unit * (high - low)
+    whole = np.array([design.parameters[n].integer for n in names])
+    values = np.where(whole, np.rint(values), values)
     return [dict(zip(names, map(float, row), strict=True)) for row in values]
 
 

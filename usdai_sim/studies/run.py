@@ -31,6 +31,7 @@ from usdai_sim import __version__
 from usdai_sim.engine import BlockOutput, run_block, with_overrides
 from usdai_sim.errors import ScenarioError, UsdaiSimError
 from usdai_sim.executors import Executor
+from usdai_sim.report.build import lookup
 from usdai_sim.results import Results, waits_frame
 from usdai_sim.rng import SEED_BLOCK
 from usdai_sim.scenario.library import load_scenario, scenario_sha256
@@ -119,14 +120,6 @@ def point_results(scenario: Scenario, outputs: list[BlockOutput]) -> Results:
     results = Results(scenario, empty, paths, empty, empty, waits_frame(outputs))
     results.summary = summarise(results)
     return results
-
-
-def lookup(summary: dict[str, Any], dotted: str) -> Any:
-    """The value at a dotted summary key (``longest_wait_days.p99``), or None."""
-    value: Any = summary
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def metric_rows(summary: dict[str, Any], metrics: Sequence[str]) -> pd.DataFrame:

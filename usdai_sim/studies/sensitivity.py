@@ -86,6 +86,7 @@ def tornado(prob: dict[str, Any], y: np.ndarray) -> pd.DataFrame:
     )
 
 
-def parameter_sets(prob: dict[str, Any], rows: np.ndarray) -> list[dict[str, float]]:
-    """Design rows as study points ``{parameter: value}``."""
-    return [dict(zip(prob["names"], map(float, row), strict=True)) for row in rows]
+def parameter_sets(prob: dict[str, Any], rows: np.ndarray, whole: list[bool] | None = None) -> list[dict[str, float]]:
+    """Design rows as study points ``{parameter: value}`` (rounded where ``whole`` says a field is an integer)."""
+    rounded = np.where(np.array(whole or [False] * prob["num_vars"]), np.rint(rows), rows)
+    return [dict(zip(prob["names"], map(float, row), strict=True)) for row in rounded]

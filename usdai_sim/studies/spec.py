@@ -53,6 +53,8 @@ class Parameter(Strict):
     values: tuple[float, ...] = ()
     low: float | None = None
     high: float | None = None
+    integer: bool = False
+    """Round sampled values to whole numbers (for integer fields such as ``*_days``)."""
 
     @model_validator(mode="after")
     def _one_form(self) -> Parameter:
