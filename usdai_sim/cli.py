@@ -299,6 +299,17 @@ def _fmt(value: Any, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _interval_note(summary: dict[str, Any], key: str, spec: str) -> str:
+    """`` [low..high, N tail paths]`` after a number, warning when it rests on fewer than FEW_TAIL_PATHS paths."""
+    from usdai_sim.intervals import FEW_TAIL_PATHS
+
+    entry = summary.get("intervals", {}).get(key)
+    if not entry:
+        return ""
+    few = " - too few for a reliable tail estimate" if entry["tail_paths"] < FEW_TAIL_PATHS else ""
+    return f" [95% {_fmt(entry['low'], spec)}..{_fmt(entry['high'], spec)}, {entry['tail_paths']} tail paths{few}]"
+
+
 def _print_headline(results: Any, target: Path) -> None:
     s = results.summary
     ratio = s["susdai_exchange_ratio_final"]
@@ -313,6 +324,7 @@ def _print_headline(results: Any, target: Path) -> None:
     print(
         f"  sUSDai exchange ratio at horizon: median {_fmt(ratio['p50'], '.4f')}, p01 {_fmt(ratio['p01'], '.4f')};"
         f" P(loss) {_fmt(s['prob_principal_loss'], '.3f')}; 99% VaR of holder loss {_fmt(s['susdai_var_99'], '.2%')}"
+        f"{_interval_note(s, 'susdai_var_99', '.2%')}"
     )
     print(
         f"  defaults: {_fmt(s['default_rate_count'], '.2%')} of loans; pooled LGD"

@@ -4,7 +4,8 @@ A task is a picklable function and its arguments; an executor hands back ``(task
 finish. Callers put results back in task order, so what a run or study computes never depends on the executor,
 its worker count or the order tasks finish in.
 
-* ``LocalExecutor(workers)``: in-process for one worker, else a forked process pool (no extra dependency).
+* ``LocalExecutor(workers)``: in-process for one worker, else a forked process pool (no extra dependency); if a
+  worker process dies, the tasks not yet handed back run again in a fresh pool (``TASK_RETRIES`` times).
 * ``DaskExecutor(scheduler, workers)``: ``scheduler="local"`` starts a ``distributed.LocalCluster`` with that many
   single-threaded worker processes on loopback and closes it afterwards; ``"tcp://HOST:8786"`` connects to a
   running cluster. A task whose worker dies is retried (``TASK_RETRIES``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, Final, Protocol
 
@@ -56,13 +58,27 @@ class LocalExecutor:
             for i, task in enumerate(tasks):
                 yield i, fn(*task)
             return
+        remaining = dict(enumerate(tasks))
+        for attempt in range(TASK_RETRIES + 1):
+            try:
+                yield from self._pool_round(fn, remaining)
+                return
+            except BrokenProcessPool:  # a worker died (e.g. killed): run what is left in a fresh pool
+                if attempt == TASK_RETRIES:
+                    raise
+
+    def _pool_round(self, fn: Callable[..., Any], remaining: dict[int, tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """Run the remaining tasks in one pool, removing each from ``remaining`` as it is handed back."""
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("fork")) as pool:
-            pending: dict[Future[Any], int] = {pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+            pending: dict[Future[Any], int] = {pool.submit(fn, *task): i for i, task in remaining.items()}
             try:
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in sorted(done, key=pending.__getitem__):
-                        yield pending.pop(future), future.result()
+                        i = pending.pop(future)
+                        result = future.result()
+                        del remaining[i]
+                        yield i, result
             finally:
                 for future in pending:
                     future.cancel()

@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 from tests.e2e.test_cli import CLI, EXIT_INPUT, cli
-from usdai_sim import load_study
+from usdai_sim import load_study, simulate
+from usdai_sim.engine import with_overrides
 from usdai_sim.executors import DaskExecutor, LocalExecutor
+from usdai_sim.scenario.library import load_scenario
 from usdai_sim.studies.run import build_points, run_study
 from usdai_sim.studies.spec import load_study_file
 
@@ -48,6 +50,27 @@ def write_study(directory: Path, block: int = 32, horizon: int = 20, ltvs: str =
     return path
 
 
+SMALL_SCENARIO = with_overrides(
+    load_scenario("baseline", ["simulation.horizon_days=20", "borrowers.cohorts[0].count=4", "depositors.count=40"])[0],
+    paths=64,
+)
+
+
+class _NoSharedDisk:
+    """A Dask executor presented as one whose workers cannot see this machine's scratch files."""
+
+    shares_disk = False
+
+    def __init__(self, inner: DaskExecutor) -> None:
+        self.inner, self.workers = inner, inner.workers
+
+    def as_completed(self, fn, tasks):  # type: ignore[no-untyped-def]
+        return self.inner.as_completed(fn, tasks)
+
+    def close(self) -> None:
+        return None
+
+
 def run_api(study: Path, out: Path, executor: object) -> pd.DataFrame:
     spec, provenance = load_study_file(study)
     run_study(spec, study, build_points(spec, provenance, study), out, executor)  # type: ignore[arg-type]
@@ -60,8 +83,13 @@ def test_same_numbers_on_local_1_local_2_and_dask(tmp_path: Path) -> None:
     dask = DaskExecutor("local", 2)
     try:
         on_dask = run_api(write_study(tmp_path, block=32), tmp_path / "dask", dask)
+        runs = [simulate(SMALL_SCENARIO, executor=ex, block_paths=32) for ex in (dask, _NoSharedDisk(dask))]
     finally:
         dask.close()
+    local = simulate(SMALL_SCENARIO)
+    for run in runs:  # run --executor dask: series written by the workers, or sent back by them
+        for frame in ("paths", "bands", "ledger", "waits"):
+            pd.testing.assert_frame_equal(getattr(local, frame), getattr(run, frame), check_exact=True)
     assert one.shape == (4, 1 + 3 * 8) and one.index.names == [
         "markets.gpu.classes.H100.max_ltv",
         "protocol.allocation.max_loan_share",
