@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from usdai_sim.studies.search import all_hold, find_threshold, pick
+from usdai_sim.studies.search import crossings, find_threshold, worst_violation
 from usdai_sim.studies.targets import Target, parse_budget, parse_target
 
 BASE = np.random.default_rng(7).normal(size=2000)
@@ -17,24 +17,27 @@ def shifted(x: float) -> dict[str, dict[str, np.ndarray]]:
 
 
 def mean_above(threshold: float):
-    return lambda cases: cases["case"]["v"].mean(axis=1) > threshold
+    """Margin of "mean of v > threshold" per resample."""
+    return lambda cases: cases["case"]["v"].mean(axis=1) - threshold
 
 
-def test_pick_first_broken_and_last_safe() -> None:
+def test_crossings_interpolate_between_the_last_safe_and_first_broken_x() -> None:
     xs = np.array([0.0, 1.0, 2.0])
-    rows = np.array([[False, False, True], [True, False, True], [True, False, True]])  # x along rows
-    assert list(pick(xs, rows, "first_broken")) == [1.0, None, 0.0] or np.isnan(pick(xs, rows, "first_broken")[1])
-    safe = pick(xs, rows, "last_safe")
-    assert safe[0] == 0.0 and safe[1] == 2.0 and np.isnan(safe[2])
+    margins = np.array([[-1.0, 1.0, -3.0], [1.0, 2.0, -2.0], [3.0, 3.0, -1.0]])  # x along rows
+    found = crossings(xs, margins)
+    assert found[0] == 0.5 and found[1] == 0.0 and np.isnan(found[2])
+    assert crossings(xs, np.array([[-1.0], [np.inf], [np.inf]]))[0] == 1.0  # no interpolation through infinity
 
 
 def test_reverse_threshold_of_a_shifted_mean() -> None:
     result = find_threshold(shifted, mean_above(0.5), 0.0, 2.0, tolerance=0.001)
-    exact = 0.5 - BASE.mean()  # the smallest x with mean(BASE + x) > 0.5
+    exact = 0.5 - BASE.mean()  # the x at which mean(BASE + x) crosses 0.5 (linear, so interpolation is exact)
     assert result.status == "found"
-    assert exact <= result.value <= exact + 0.001
+    assert result.value == pytest.approx(exact, abs=1e-9)
+    assert result.bracket[0] <= exact <= result.bracket[1] and result.bracket[1] - result.bracket[0] <= 0.001
     assert result.low <= 0.5 <= result.high  # the population threshold (mean 0) lies in the 95% interval
-    assert result.high - result.low < 6 / np.sqrt(BASE.size)
+    half_width = 1.96 / np.sqrt(BASE.size)  # the mean's standard error is 1/sqrt(n)
+    assert (result.high - result.low) / 2 == pytest.approx(half_width, rel=0.15)
 
 
 def test_range_ends() -> None:
@@ -43,15 +46,15 @@ def test_range_ends() -> None:
     assert never.status == "safe_in_range" and never.value is None
 
 
-def test_last_safe_under_two_cases_and_a_budget() -> None:
+def test_largest_value_keeping_a_budget_in_two_cases() -> None:
     def cases(x: float) -> dict[str, dict[str, np.ndarray]]:
         return {"calm": {"v": BASE + x}, "stress": {"v": 2 * BASE + 2 * x}}
 
     budget = Target("mean", "<=", 0.5, "mean<=0.5")
-    conditions = [(case, lambda c: c["v"].mean(axis=1), budget.holds) for case in ("calm", "stress")]
-    result = find_threshold(cases, all_hold(conditions), 0.0, 2.0, 0.001, mode="last_safe")
-    binding = 0.25 - BASE.mean()  # stress: 2 (mean + x) <= 0.5
-    assert binding - 0.001 <= result.value <= binding
+    conditions = [(case, lambda c: c["v"].mean(axis=1), budget.violation) for case in ("calm", "stress")]
+    result = find_threshold(cases, worst_violation(conditions), 0.0, 2.0, 0.001)
+    binding = 0.25 - BASE.mean()  # stress binds: 2 (mean + x) <= 0.5
+    assert result.value == pytest.approx(binding, abs=1e-9)
     assert result.low <= 0.25 <= result.high
 
 

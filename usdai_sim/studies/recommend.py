@@ -4,7 +4,9 @@ assets, such that a loss budget holds under every scenario of a set — with a M
 Public practice this follows (DOMAIN.md, "How risk teams answer parameter questions"): Gauntlet's Morpho tool
 sweeps LLTV and keeps the largest with zero bad debt; Chaos Labs bisects for the largest supply cap whose
 stress-case bad debt stays under a budget. Here the search is a bisection on common random numbers
-(``search.find_threshold``, mode ``last_safe``) and the interval resamples paths jointly in every scenario.
+(``search.find_threshold`` on the largest budget violation over scenarios and clauses): the recommendation is
+where the violation crosses zero, interpolated between the last evaluated value that keeps the budget and the
+first that breaks it (both reported as ``bracket``); the interval resamples paths jointly in every scenario.
 
 Assumption: when an LTV cap is searched, the operators of that class ask for the cap (``requested_ltv`` = x), so
 the cap binds — a recommendation for a book that borrows as much as it is allowed.
@@ -21,7 +23,7 @@ from usdai_sim.executors import Executor
 from usdai_sim.intervals import LEVEL, path_columns, path_statistic, statistic_value
 from usdai_sim.scenario.library import DEFAULT_SCENARIO, builtin_names, load_scenario
 from usdai_sim.scenario.schema import Scenario
-from usdai_sim.studies.search import Cases, SearchResult, all_hold, find_threshold
+from usdai_sim.studies.search import Cases, SearchResult, find_threshold, worst_violation
 from usdai_sim.studies.targets import Target
 
 LTV_RANGE = (0.30, 0.95)
@@ -100,10 +102,9 @@ def recommend_lever(
     for x in (lever.low, lever.high):
         for case in book.cases:
             book.scenario(case, lever, x)  # every scenario must be valid before anything runs
-    conditions = [(case, path_statistic(t.metric), t.holds) for case in book.cases for t in budget]
-    return find_threshold(
-        evaluator(book, lever, executor), all_hold(conditions), lever.low, lever.high, tolerance, mode="last_safe"
-    )
+    conditions = [(case, path_statistic(t.metric), t.violation) for case in book.cases for t in budget]
+    margin = worst_violation(conditions)
+    return find_threshold(evaluator(book, lever, executor), margin, lever.low, lever.high, tolerance)
 
 
 def binding(result: SearchResult, budget: Sequence[Target]) -> list[str]:
@@ -120,12 +121,20 @@ def binding(result: SearchResult, budget: Sequence[Target]) -> list[str]:
     ]
 
 
+def recommended_value(result: SearchResult, lever: Lever) -> float | None:
+    """Where the budget starts to break (the top of the range when it never does; None when it always does)."""
+    if result.status == "broken_at_low":
+        return None
+    return lever.high if result.value is None else result.value
+
+
 def recommendation(lever: Lever, result: SearchResult, budget: Sequence[Target]) -> dict[str, Any]:
     """One row of recommend.json."""
     return {
         "lever": lever.name,
         "range": [lever.low, lever.high],
-        "recommended": result.value,
+        "recommended": recommended_value(result, lever),
+        "bracket": list(result.bracket),
         "interval": {"low": result.low, "high": result.high, "method": "bootstrap", "level": LEVEL},
         "status": result.status,
         "binding": binding(result, budget),

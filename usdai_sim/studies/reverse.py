@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import yaml
 
 from usdai_sim.engine import simulate
@@ -67,10 +66,10 @@ def evaluator(axis: ShockAxis, paths: int, seed: int | None, executor: Executor 
     return evaluate
 
 
-def target_broken(target: Target) -> Any:
-    """Per resample: does the target hold (i.e. is the scenario broken)?"""
+def target_margin(target: Target) -> Any:
+    """Per resample: how far past its threshold the target metric is (> 0: the scenario is broken)."""
     stat = path_statistic(target.metric)
-    return lambda cases: np.array([target.holds(float(v)) for v in stat(cases[CASE])])
+    return lambda cases: target.margin(stat(cases[CASE]))
 
 
 def reverse_stress(
@@ -85,7 +84,7 @@ def reverse_stress(
 ) -> SearchResult:
     """The search result (smallest x breaking the target, its bootstrap interval, every evaluation)."""
     axis.scenario(low), axis.scenario(high)  # both ends must be valid scenarios before anything runs
-    return find_threshold(evaluator(axis, paths, seed, executor), target_broken(target), low, high, tolerance)
+    return find_threshold(evaluator(axis, paths, seed, executor), target_margin(target), low, high, tolerance)
 
 
 def evaluations_table(result: SearchResult, target: Target) -> list[dict[str, Any]]:
@@ -110,6 +109,7 @@ def reverse_summary(
         **settings,
         "status": result.status,
         "threshold": result.value,
+        "bracket": list(result.bracket),
         "interval": {"low": result.low, "high": result.high, "method": "bootstrap", "level": LEVEL},
         "evaluations": evaluations_table(result, target),
     }

@@ -9,6 +9,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from usdai_sim.errors import UsdaiSimError
 from usdai_sim.intervals import metric_key, path_statistic
 
@@ -38,10 +41,15 @@ class Target:
         """True when ``value op threshold``; a missing value (NaN) never holds."""
         return not math.isnan(value) and OPERATORS[self.op](value, self.threshold)
 
-    @property
-    def rises(self) -> bool:
-        """True when the target is about a metric exceeding a threshold (``>`` or ``>=``)."""
-        return self.op in (">", ">=")
+    def margin(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """How far each value is past the threshold in the target's direction (> 0: the target holds);
+        a missing value (NaN) is -inf: it never holds."""
+        signed = values - self.threshold if self.op in (">", ">=") else self.threshold - values
+        return np.where(np.isnan(values), -np.inf, signed)
+
+    def violation(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """How far each value fails the target read as a budget clause (> 0: fails); NaN fails (+inf)."""
+        return -self.margin(values)
 
 
 def parse_target(text: str, flag: str = "--target") -> Target:
