@@ -234,6 +234,9 @@ def run_study(
     manifest = _open_directory(directory, new_manifest(spec, study_file, points), resume, force)
     shutil.copyfile(study_file, directory / "study.yaml")
     todo = _pending(directory, points)
+    for point in points:  # a kill between a point's Parquet and the manifest leaves it marked pending
+        if point not in todo:
+            manifest["points"][point.index]["status"] = "done"
     blocks = point_blocks(spec)
     tasks = [(p.scenario, first, n) for p in todo for first, n in blocks]
     collected: dict[int, dict[int, BlockOutput]] = {p.index: {} for p in todo}
