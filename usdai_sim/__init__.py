@@ -1,7 +1,8 @@
 """usdai-sim: stress-testing simulator for GPU-collateralised lending protocols.
 
 Public API: ``load_scenario`` (a YAML file or built-in name → Scenario), ``simulate`` (Scenario → Results),
-``Results``, ``write_report`` (Results → report.html and report.md in a directory).
+``Results``, ``write_report`` (Results → report.html and report.md in a directory), ``load_study`` (a study
+directory → DataFrame indexed by the parameters).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Results", "__version__", "load_scenario", "simulate", "write_report"]
+__all__ = ["Results", "__version__", "load_scenario", "load_study", "simulate", "write_report"]
 
 if TYPE_CHECKING:
     from usdai_sim.engine import simulate
     from usdai_sim.results import Results
     from usdai_sim.scenario.library import load_scenario
+    from usdai_sim.studies.run import load_study
 
     def write_report(results: Results, directory: str | os.PathLike[str]) -> None: ...
 
@@ -36,6 +38,10 @@ def __getattr__(name: str) -> Any:
         return load_scenario
     if name == "write_report":
         return _write_report
+    if name == "load_study":
+        from usdai_sim.studies.run import load_study
+
+        return load_study
     raise AttributeError(name)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from usdai_sim import __version__
+from usdai_sim import __version__, cli_studies
 from usdai_sim.errors import InvariantError, RunTooLargeError, UsdaiSimError
 from usdai_sim.scenario.library import (
     DEFAULT_SCENARIO,
@@ -26,6 +26,8 @@ from usdai_sim.scenario.library import (
 from usdai_sim.scenario.schema import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
+DEFAULT_MAX_PATHS = 20_000
+"""Cap of --until-precise (assumption: about ten minutes of the baseline on two cores)."""
 
 
 class UsageError(UsdaiSimError):
@@ -50,8 +52,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--check-invariants", action="store_true", help="check the ledger identities every step")
     run.add_argument("--no-report", action="store_true", help="write results only")
+    add_set_option(run)
+    run.add_argument(
+        "--until-precise",
+        metavar="METRIC:HALFWIDTH",
+        help="add paths (common seeds) until the metric's interval half-width is at most HALFWIDTH, "
+        "e.g. es99_er_loss:0.002",
+    )
+    add_executor_options(run)
+    run.add_argument(
+        "--max-paths", type=int, default=DEFAULT_MAX_PATHS, help="path cap for --until-precise (default %(default)s)"
+    )
     validate = sub.add_parser("validate", help="check scenario files")
     validate.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    add_set_option(validate)
     sub.add_parser("list", help="list the built-in scenarios")
     sub.add_parser("schema", help="print the JSON Schema of the scenario format (descriptions, units, sources)")
     report = sub.add_parser("report", help="(re)build the report of a results directory")
@@ -83,7 +97,39 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/calibration.md"), help="the page (figures go beside it)"
     )
     calibrate.add_argument("--quiet", action="store_true", help="no progress lines")
+    cli_studies.add_commands(sub)
     return parser
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set dotted.path=value`` (repeatable): override one scenario key before validation."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario key, e.g. --set protocol.allocation.max_loan_share=0.5 (repeatable)",
+    )
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--executor local|dask`` and ``--scheduler local|tcp://HOST:PORT`` (results never depend on them)."""
+    parser.add_argument(
+        "--executor", choices=("local", "dask"), default="local", help="where work blocks run (default local)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        default="local",
+        help="with --executor dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:8786",
+    )
+
+
+def open_executor(args: argparse.Namespace) -> Any:
+    """The executor the flags ask for (close it when done)."""
+    from usdai_sim.executors import make_executor
+
+    return make_executor(args.executor, args.workers, args.scheduler)
 
 
 def _out_dir(args: argparse.Namespace, scenario: Scenario, many: bool) -> Path:
@@ -140,6 +186,7 @@ def manifest(provenance_files: Sequence[str], results: Any) -> dict[str, Any]:
         "scenario_files": list(provenance_files),
         "scenario_resolved": results.scenario.model_dump(mode="json"),
         "timings": dict(results.timings),
+        **({"precision": results.summary["precision"]} if "precision" in results.summary else {}),
     }
 
 
@@ -172,44 +219,105 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
     if args.workers <= 0:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
-    loaded = [load_scenario(ref) for ref in args.scenarios]
+    _check_precision_flags(args)
+    loaded = [load_scenario(ref, args.overrides) for ref in args.scenarios]
     targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
     for target, (scenario, provenance) in zip(targets, loaded, strict=True):
         _check_target(target, args.force)
         _check_writable(target)
-        _guard_memory(scenario, provenance, args.paths, args.workers)
-    from usdai_sim.engine import simulate
+        _guard_memory(scenario, provenance, args.max_paths if args.until_precise else args.paths, args.workers)
 
     baseline = _baseline()
-    for (scenario, provenance), target in zip(loaded, targets, strict=True):
-        results = simulate(
+    executor = open_executor(args)
+    try:
+        for (scenario, provenance), target in zip(loaded, targets, strict=True):
+            _run_one(args, scenario, provenance, target, baseline, executor)
+    finally:
+        executor.close()
+    return EXIT_OK
+
+
+def _run_one(
+    args: argparse.Namespace, scenario: Scenario, provenance: Any, target: Path, baseline: Any, executor: Any
+) -> None:
+    """Simulate one scenario, write its results directory and print its headline."""
+    results = _simulate_for_run(args, scenario, executor)
+    fill = functools.partial(
+        write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report
+    )
+    write_atomically(target, args.force, fill)
+    if not args.quiet:
+        _print_headline(results, target)
+
+
+def _simulate_for_run(args: argparse.Namespace, scenario: Scenario, executor: Any) -> Any:
+    """One scenario's Results: with the asked paths, or as many as ``--until-precise`` needs."""
+    from usdai_sim.engine import simulate
+
+    def run(paths: int | None) -> Any:
+        return simulate(
             scenario,
-            paths=args.paths,
+            paths=paths,
             seed=args.seed,
-            workers=args.workers,
             check_invariants=args.check_invariants,
             quiet=args.quiet,
+            executor=executor,
         )
-        fill = functools.partial(
-            write_run, results=results, files=provenance.files, baseline=baseline, with_report=not args.no_report
-        )
-        write_atomically(target, args.force, fill)
-        if not args.quiet:
-            _print_headline(results, target)
-    return EXIT_OK
+
+    if not args.until_precise:
+        return run(args.paths)
+    from usdai_sim.studies.precision import until_precise
+
+    start = args.paths or scenario.simulation.paths
+    outcome = until_precise(run, lambda r: r.summary["intervals"], args.precision, start, args.max_paths)
+    outcome.result.summary["precision"] = outcome.summary()
+    return outcome.result
+
+
+def _check_precision_flags(args: argparse.Namespace) -> None:
+    """Parse --until-precise into args.precision; the cap must hold at least one seed block."""
+    from usdai_sim.intervals import ALIASES, QUANTILE_COLUMNS, QUANTILES
+    from usdai_sim.studies.precision import parse_target
+
+    args.precision = None
+    if args.max_paths <= 0:
+        raise UsageError(f"--max-paths: must be a positive number of paths (got {args.max_paths})")
+    if args.until_precise:
+        known = {*ALIASES.values(), *(f"{k}.{q}" for k in (*QUANTILE_COLUMNS, "loss_given_default") for q in QUANTILES)}
+        known |= {"susdai_var_95", "susdai_es_95", "prob_any_drawdown", "default_rate_principal"}
+        args.precision = parse_target(args.until_precise, known.__contains__)
 
 
 def _fmt(value: Any, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _interval_note(summary: dict[str, Any], key: str, spec: str) -> str:
+    """`` [low..high, N tail paths]`` after a number, warning when it rests on fewer than FEW_TAIL_PATHS paths."""
+    from usdai_sim.intervals import FEW_TAIL_PATHS
+
+    entry = summary.get("intervals", {}).get(key)
+    if not entry:
+        return ""
+    few = " - too few for a reliable tail estimate" if entry["tail_paths"] < FEW_TAIL_PATHS else ""
+    return f" [95% {_fmt(entry['low'], spec)}..{_fmt(entry['high'], spec)}, {entry['tail_paths']} tail paths{few}]"
+
+
 def _print_headline(results: Any, target: Path) -> None:
     s = results.summary
     ratio = s["susdai_exchange_ratio_final"]
+    precision = s.get("precision")
     print(f"{results.scenario.name}: {results.meta['paths']} paths -> {target}")
+    if precision:
+        state = "reached" if precision["converged"] else "NOT reached (path cap)"
+        print(
+            f"  precision {precision['metric']} half-width {_fmt(precision['halfwidth'], '.4g')} "
+            f"(target {precision['target_halfwidth']:g}) {state} with {precision['paths']} paths"
+        )
     print(
         f"  sUSDai exchange ratio at horizon: median {_fmt(ratio['p50'], '.4f')}, p01 {_fmt(ratio['p01'], '.4f')};"
         f" P(loss) {_fmt(s['prob_principal_loss'], '.3f')}; 99% VaR of holder loss {_fmt(s['susdai_var_99'], '.2%')}"
+        f"{_interval_note(s, 'susdai_var_99', '.2%')}"
     )
     print(
         f"  defaults: {_fmt(s['default_rate_count'], '.2%')} of loans; pooled LGD"
@@ -220,7 +328,7 @@ def _print_headline(results: Any, target: Path) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     for ref in args.scenarios:
-        scenario, provenance = load_scenario(ref)
+        scenario, provenance = load_scenario(ref, args.overrides)
         sim = scenario.simulation
         print(
             f"{provenance.files[0]}: ok ({scenario.name}: {scenario.borrowers.count} borrowers, "
@@ -348,6 +456,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "replay-report": cmd_replay_report,
     "calibrate": cmd_calibrate,
     "app": cmd_app,
+    **cli_studies.COMMANDS,
 }
 
 

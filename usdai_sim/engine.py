@@ -12,15 +12,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from usdai_sim.agents import borrowers as br
 from usdai_sim.errors import RunTooLargeError
+from usdai_sim.executors import Executor, LocalExecutor
 from usdai_sim.holder_outcomes import holder_columns
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.model import UsdaiModel
@@ -49,6 +48,8 @@ class BlockOutput:
     ltv_hist: np.ndarray
     wait_hist: np.ndarray
     censored_wait_hist: np.ndarray
+    series: np.ndarray | None = None
+    """The block's per-path series (records, series, paths), only when it could not write them to disk."""
 
 
 def with_overrides(scenario: Scenario, paths: int | None = None, seed: int | None = None) -> Scenario:
@@ -118,8 +119,10 @@ def run_block(
     series_file: str | None,
     check_invariants: bool = False,
     progress: Progress | None = None,
+    return_series: bool = False,
 ) -> BlockOutput:
-    """Simulate one work block to the horizon and return its outputs."""
+    """Simulate one work block to the horizon and return its outputs (with its series when ``return_series``
+    and there is no series file to write them to)."""
     params = compile_params(scenario)
     sim = scenario.simulation
     shape = (record_count(sim.n_steps, sim.record_every_steps), len(series_names(scenario.class_names)), sim.paths)
@@ -141,6 +144,7 @@ def run_block(
         rec.ltv_hist,
         rec.wait_hist,
         censored_waits(model, len(rec.wait_hist)),
+        np.asarray(rec.series) if return_series and series_out is None else None,
     )
 
 
@@ -217,34 +221,58 @@ def cohort_loss_columns(
     return cols
 
 
-def _run_all(
+def _run_inline(
     scenario: Scenario,
     blocks: list[tuple[int, int]],
     series_file: str,
-    workers: int,
     check_invariants: bool,
     progress: Progress | None,
 ) -> list[BlockOutput]:
+    """Blocks one after another in this process, with progress every step."""
     n_steps = scenario.simulation.n_steps
     total = scenario.simulation.paths * n_steps
-    if workers <= 1:
-        outputs, done = [], 0
-        for first, n in blocks:
-            tick = None if progress is None else (lambda p, k, base=done: progress(base + p * k, total))
-            outputs.append(run_block(scenario, first, n, series_file, check_invariants, tick))
-            done += n * n_steps
-        return outputs
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = [
-            pool.submit(run_block, scenario, first, n, series_file, check_invariants) for first, n in blocks
-        ]
-        outputs, done = [], 0
-        for future, (_, n) in zip(futures, blocks, strict=True):
-            outputs.append(future.result())
-            done += n * n_steps
-            if progress is not None:
-                progress(done, total)
-        return outputs
+    outputs, done = [], 0
+    for first, n in blocks:
+        tick = None if progress is None else (lambda p, k, base=done: progress(base + p * k, total))
+        outputs.append(run_block(scenario, first, n, series_file, check_invariants, tick))
+        done += n * n_steps
+    return outputs
+
+
+def _store_series(series: SeriesFile, output: BlockOutput) -> None:
+    """Write a block's returned series into the run's series file (for executors whose workers cannot)."""
+    if output.series is None:
+        return
+    view = series.block(output.first_path, output.series.shape[2])
+    for row, values in enumerate(output.series):
+        view[row] = values
+    view.close()
+    output.series = None
+
+
+def _run_all(
+    scenario: Scenario,
+    blocks: list[tuple[int, int]],
+    series: SeriesFile,
+    executor: Executor,
+    check_invariants: bool,
+    progress: Progress | None,
+) -> list[BlockOutput]:
+    if executor.workers <= 1 and isinstance(executor, LocalExecutor):
+        return _run_inline(scenario, blocks, series.path, check_invariants, progress)
+    n_steps, shared = scenario.simulation.n_steps, executor.shares_disk
+    total = scenario.simulation.paths * n_steps
+    file = series.path if shared else None
+    tasks = [(scenario, first, n, file, check_invariants, None, not shared) for first, n in blocks]
+    outputs: list[BlockOutput | None] = [None] * len(blocks)
+    done = 0
+    for i, output in executor.as_completed(run_block, tasks):
+        _store_series(series, output)
+        outputs[i] = output
+        done += blocks[i][1] * n_steps
+        if progress is not None:
+            progress(done, total)
+    return [o for o in outputs if o is not None]
 
 
 def simulate(
@@ -257,16 +285,19 @@ def simulate(
     progress: Progress | None = None,
     keep_series: bool = False,
     quiet: bool = False,
+    executor: Executor | None = None,
 ) -> Results:
     """Run a scenario's Monte Carlo and return its Results (bands, per-path table, ledger, summary).
 
-    Progress goes to ``progress(done, total)`` (path-steps) when given, else to a ``tqdm.auto`` bar
-    unless ``quiet``. ``keep_series`` keeps the per-path series for ``Results.to_xarray()``.
+    Work blocks run on ``executor`` (default: a local pool of ``workers`` processes); the results do not
+    depend on it. Progress goes to ``progress(done, total)`` (path-steps) when given, else to a ``tqdm.auto``
+    bar unless ``quiet``. ``keep_series`` keeps the per-path series for ``Results.to_xarray()``.
     """
+    executor = LocalExecutor(workers) if executor is None else executor
     scenario = with_overrides(scenario, paths, seed)
     bar = TqdmProgress(scenario.name) if progress is None and not quiet else None
     try:
-        return _simulate(scenario, workers, block_paths, check_invariants, progress or bar, keep_series)
+        return _simulate(scenario, executor, block_paths, check_invariants, progress or bar, keep_series)
     finally:
         if bar is not None:
             bar.close()
@@ -274,13 +305,13 @@ def simulate(
 
 def _simulate(
     scenario: Scenario,
-    workers: int,
+    executor: Executor,
     block_paths: int | None,
     check_invariants: bool,
     progress: Progress | None,
     keep_series: bool,
 ) -> Results:
-    n_paths = scenario.simulation.paths
+    n_paths, workers = scenario.simulation.paths, executor.workers
     workdir = Path(tempfile.mkdtemp(prefix="usdai-sim-"))
     try:
         check_memory(scenario, max(1, workers), workdir)
@@ -294,7 +325,7 @@ def _simulate(
         series = SeriesFile.create(series_file, shape)
         started = time.perf_counter()
         blocks = plan_blocks(n_paths, scenario, max(1, workers), block_paths)
-        outputs = _run_all(scenario, blocks, series_file, workers, check_invariants, progress)
+        outputs = _run_all(scenario, blocks, series, executor, check_invariants, progress)
         results = build_results(scenario, outputs, series, keep_series)
         results.timings["simulate_s"] = time.perf_counter() - started
         return results

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from usdai_sim.intervals import summary_intervals
 from usdai_sim.metrics import expected_shortfall, quantile_summary, value_at_risk
 from usdai_sim.risk import holder_risk
 
@@ -174,6 +175,7 @@ def summarise(results: Results) -> dict[str, Any]:
         "usdai_backing_ratio_min": round(float(paths["usdai_backing_ratio_min"].min()), 9),
         **holder_group_metrics(paths),
         **holder_risk(paths, results.scenario.simulation.horizon_days),
+        "intervals": summary_intervals(paths),
         "meta": results.meta,
     }
     return _finite(summary)

@@ -28,7 +28,7 @@ HEADLINE = (
     ("prob_principal_loss", "P(principal loss)"),
     ("susdai_var_99", "99% VaR of holder loss"),
 )
-SKIPPED_KEYS = ("meta", "intervals")
+SKIPPED_KEYS = ("meta", "intervals", "precision")
 
 
 def flat_numbers(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:

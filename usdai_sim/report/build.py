@@ -31,6 +31,8 @@ from usdai_sim.tidy import flat_numbers, interval_of, lookup
 if TYPE_CHECKING:
     from usdai_sim.results import Results
 
+NOT_METRICS = ("meta", "intervals", "precision")
+"""summary.json sections that are not metrics: run identity, Monte Carlo intervals, the --until-precise record."""
 METRIC_KEYS: tuple[str, ...] = tuple(METRIC_DOCS)
 """The top-level summary keys (all but ``meta``), in report order."""
 
@@ -183,7 +185,7 @@ def metric_groups(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The key-metrics tables: documented groups in order, then any undocumented keys under 'Other'."""
     titled = [(title, [r for k in keys if k in summary for r in metric_rows(k, summary[k])])
               for title, keys in METRIC_GROUPS.items()]
-    extra = [k for k in summary if k not in METRIC_DOCS and k not in ("meta", "intervals")]
+    extra = [k for k in summary if k not in METRIC_DOCS and k not in NOT_METRICS]
     if extra:
         titled.append(("Other", [r for k in extra for r in metric_rows(k, summary[k])]))
     return [{"title": title, "rows": with_intervals(summary, rows)} for title, rows in titled if rows]

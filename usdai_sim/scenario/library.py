@@ -6,12 +6,14 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from usdai_sim.errors import ScenarioError
 from usdai_sim.scenario.load import Provenance, load_mapping, locate, resolve_extends, validate
+from usdai_sim.scenario.overrides import apply_overrides, relocate
 from usdai_sim.scenario.schema import Scenario, Simulation, cross_check
 from usdai_sim.scenario.series_csv import find_series_csv, read_series_csv
 
@@ -87,13 +89,24 @@ def _inline_csv_paths(data: dict[str, Any], lines: dict, default_file: str) -> N
             shock["days"], shock["rates"] = _read_rate_csv(csv_path, file, line, key)
 
 
-def load_scenario(ref: str | os.PathLike[str]) -> tuple[Scenario, Provenance]:
-    """Load a scenario file or built-in name; every input problem is one ScenarioError with file and line."""
+def load_scenario(
+    ref: str | os.PathLike[str], overrides: Sequence[str] = ()
+) -> tuple[Scenario, Provenance]:
+    """Load a scenario file or built-in name with ``--set path=value`` overrides laid on top; every input
+    problem is one ScenarioError with file and line (or ``--set PATH`` for an override)."""
+    try:
+        return _load_scenario(ref, overrides)
+    except ScenarioError as exc:
+        raise relocate(exc) from None
+
+
+def _load_scenario(ref: str | os.PathLike[str], overrides: Sequence[str]) -> tuple[Scenario, Provenance]:
     path = resolve_reference(ref)
     resolved = resolve_extends(path, builtin_path)
     _inline_csv_paths(resolved.data, resolved.lines, str(path))
     if "name" not in load_mapping(path)[0]:
         resolved.data["name"] = path.stem  # a file that does not name itself is named after its stem
+    apply_overrides(resolved.data, resolved.lines, overrides)
     scenario = validate(Scenario, resolved.data, resolved.lines, str(path))
     provenance = Provenance(files=resolved.files, merged=resolved.data, lines=resolved.lines)
     for loc, message, got in cross_check(scenario):

@@ -22,6 +22,9 @@ def meta(unit: str, source: str) -> dict[str, Any]:
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+UsdAmount = Annotated[float, Field(ge=0.0, le=1.0e13)]
+"""A protocol-level dollar amount. Assumption: $10 trillion, many times the whole stablecoin market, bounds any
+real input; a larger one is a typo (or hostile) and would swamp float64 sums of cents."""
 
 
 class Frozen(BaseModel):
@@ -369,7 +372,7 @@ class LossRecognition(Frozen):
 class Insurance(Frozen):
     """GPU value insurance: pays (insured value − gross sale proceeds)⁺ until the aggregate cover is used."""
 
-    cover_usd: NonNegative = 0.0
+    cover_usd: UsdAmount = 0.0
     insured_fraction: Fraction = 0.7
     premium_bps_per_year: NonNegative = 0.0
 
@@ -406,11 +409,11 @@ class Protocol(Frozen):
     admin_fee_base_yield_bps: Annotated[float, Field(ge=0, le=10_000)] = 100.0
     admin_fee_loan_interest_bps: Annotated[float, Field(ge=0, le=10_000)] = 100.0
     incentive_apr: NonNegative = 0.045
-    incentive_cap_usd: NonNegative = 1.0e9
-    supply_cap_usd: Positive | None = None
-    initial_susdai_nav_usd: Positive = 3.0e8
-    unstaked_usdai_usd: NonNegative = 2.0e8
-    first_loss_usd: NonNegative = 0.0
+    incentive_cap_usd: UsdAmount = 1.0e9
+    supply_cap_usd: Annotated[float, Field(gt=0.0, le=1.0e13)] | None = None
+    initial_susdai_nav_usd: Annotated[float, Field(gt=0.0, le=1.0e13)] = 3.0e8
+    unstaked_usdai_usd: UsdAmount = 2.0e8
+    first_loss_usd: UsdAmount = 0.0
     liquidation: Liquidation = Liquidation()
     loss_recognition: LossRecognition = LossRecognition()
     insurance: Insurance = Insurance()
