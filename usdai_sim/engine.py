@@ -12,9 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from usdai_sim.holder_outcomes import holder_columns
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import borrower_columns, compile_params
+from usdai_sim.pool import worker_pool
 from usdai_sim.recorder import record_count, series_names
 from usdai_sim.results import Results, build_results
 from usdai_sim.rng import SEED_BLOCK
@@ -219,7 +218,7 @@ def _run_all(
             outputs.append(run_block(scenario, first, n, series_file, check_invariants, tick))
             done += n * n_steps
         return outputs
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+    with worker_pool(workers) as pool:
         futures = [
             pool.submit(run_block, scenario, first, n, series_file, check_invariants) for first, n in blocks
         ]

@@ -108,6 +108,7 @@ def test_baseline_full_run_replaces_results(tmp_path: Path) -> None:
     """The full baseline with --force swaps its results in for an old directory, leaving no staging."""
     (tmp_path / "out").mkdir()
     write(tmp_path / "out" / "stale.txt", "old")
+    write(tmp_path / "out" / "manifest.json", json.dumps({"tool": "usdai-sim", "kind": "results"}))
     result = cli(tmp_path, "run", DEFAULT_SCENARIO, "--paths", "32", "--out", "out", "--force")
     assert result.returncode == 0, result.stderr
     assert "sUSDai exchange ratio at horizon" in result.stdout
