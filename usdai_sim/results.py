@@ -13,20 +13,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from usdai_sim import __version__
+from usdai_sim.blocks import BlockOutput
 from usdai_sim.errors import ResultsError
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.recorder import LTV_BINS, record_count, series_names
 from usdai_sim.scenario.schema import Scenario
 from usdai_sim.summary import summarise
-
-if TYPE_CHECKING:
-    from usdai_sim.engine import BlockOutput
+from usdai_sim.version import __version__
 
 BAND_LEVELS = {"p01": 0.01, "p05": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 RESULTS_FORMAT = 1
