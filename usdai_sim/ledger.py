@@ -104,7 +104,16 @@ def identity_errors(
     backing_scale_usd: float = 1.0,
 ) -> list[str]:
     """Broken identities this step (empty when the books balance to a relative 1e-9); the backing check is
-    relative to max(reserves, ``backing_scale_usd``), so round-off of a fully redeemed supply is not a gap."""
+    relative to max(reserves, ``backing_scale_usd``), so round-off of a fully redeemed supply is not a gap.
+
+    NaN or infinity in any input is reported on its own (comparisons with NaN are false, so it would
+    otherwise pass every identity silently).
+    """
+    named = (("NAV before", nav_before), ("NAV after", nav_after), ("ledger", ledger.values),
+             ("USDai supply", supply), ("reserves", reserves))
+    non_finite = [name for name, values in named if not np.all(np.isfinite(values))]
+    if non_finite:
+        return [f"NaN or infinity in {', '.join(non_finite)}"]
     problems = []
     scale = np.maximum(np.abs(nav_before), 1.0)
     gap = nav_after - nav_before - nav_change_usd(ledger, fee)
