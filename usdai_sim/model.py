@@ -350,6 +350,7 @@ def accrue(m: UsdaiModel) -> None:
     if cover.premium_bps_per_year > 0:
         covered = np.minimum(m.vault.insurance_left_usd, m.book.carrying_usd().sum(axis=1))
         premium = covered * cover.premium_bps_per_year / 1e4 * m.dt_days / DAYS_PER_YEAR
+        premium = np.minimum(premium, np.maximum(m.vault.idle_usd, 0.0))  # paid from idle USDai only
         m.vault.pay_out(premium)
         m.ledger.add("insurance_premium_usd", premium)
 

@@ -259,6 +259,16 @@ class ProtocolMachine(RuleBasedStateMachine):
         m.scenario = SCENARIO
         m._nav()
 
+    @rule(path=paths)
+    def bank_run(self, path: int) -> None:
+        """Every holder on a path without an open request asks to redeem all its shares (the vault may empty)."""
+        self._mutate()
+        d = self.m.depositors
+        minimum = SCENARIO.protocol.queue.min_request_shares
+        cols = np.flatnonzero((d.pending_shares[path] <= 0) & (d.shares[path] >= minimum))
+        if cols.size:
+            self.m.place_requests(np.full(cols.size, path), cols, d.shares[path, cols].copy(), self.m.day)
+
     @rule(days=st.sampled_from(["window", "1", "7", "90"]))
     def pass_time(self, days: str) -> None:
         """The clock moves to the next window end (also a payment date) or by 1, 7 or 90 days; interest and

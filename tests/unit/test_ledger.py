@@ -165,3 +165,49 @@ def test_fifo_per_path_liquidity() -> None:
     value = np.full((2, 2), 10.0)
     fill = fifo_fill(value, np.zeros((2, 2)), np.ones((2, 2), bool), np.array([0.0, 30.0]))
     assert fill.tolist() == [[0.0, 0.0], [10.0, 10.0]]
+
+
+# ---------------------------------------------------------------- edges that mutation testing found unpinned
+
+
+def test_nav_gap_exactly_at_the_tolerance_passes() -> None:
+    """Below one dollar the tolerance is 1e-9 absolute; a gap of exactly that is still balanced."""
+    zero = np.zeros(1)
+    assert check(zero + 1e-9, nav_before=zero) == []
+    assert check(zero + 1.5e-9, nav_before=zero) != []
+
+
+def test_worst_nav_path_is_the_largest_relative_gap() -> None:
+    before = np.array([1e8, 1.0])
+    after = before + np.array([50.0, 1.0])  # 5e-7 of a large NAV, 100% of a tiny one
+    assert check(after, nav_before=before) == ["NAV moved by flows it cannot explain: gap 1 USD on path 1"]
+
+
+def test_backing_gap_exactly_at_the_tolerance_passes() -> None:
+    zero = np.zeros(1)
+    assert check(np.zeros(1), zero, zero + 1e-9, nav_before=np.zeros(1)) == []
+    assert check(np.zeros(1), zero, zero + 1.5e-9, nav_before=np.zeros(1)) != []
+
+
+def test_backing_tolerance_uses_each_paths_own_flows() -> None:
+    """A huge flow on path 0 does not widen the tolerance on path 1."""
+    supply = np.array([1e8, 1e8])
+    ledger = ledger_with({}, 2)
+    ledger.add("deposits_usd", np.array([1e12, 0.0]))
+    problems = identity_errors(NAV, NAV + np.array([1e12, 0.0]), ledger, FEE, supply, supply + np.array([0.0, 0.5]))
+    assert problems == ["USDai supply 100000000.00 != reserves 100000000.50 on path 1"]
+
+
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [("nav_before", "NAV before"), ("nav_after", "NAV after"), ("ledger", "ledger"), ("supply", "USDai supply"),
+     ("reserves", "reserves"), ("both", "NAV after, reserves")],
+)
+def test_non_finite_message_names_the_input(where: str, named: str) -> None:
+    before, after, supply, reserves = NAV.copy(), NAV.copy(), np.full(2, 5e8), np.full(2, 5e8)
+    ledger = ledger_with({}, 2)
+    {"nav_before": before, "nav_after": after, "supply": supply, "reserves": reserves,
+     "ledger": ledger.values[0], "both": after}[where][1] = np.nan
+    if where == "both":
+        reserves[0] = np.inf
+    assert identity_errors(before, after, ledger, FEE, supply, reserves) == [f"NaN or infinity in {named}"]

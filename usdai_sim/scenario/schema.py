@@ -400,7 +400,7 @@ class Insurance(Frozen):
 
     cover_usd: NonNegative = 0.0
     insured_fraction: Fraction = 0.7
-    premium_bps_per_year: NonNegative = 0.0
+    premium_bps_per_year: Annotated[float, Field(ge=0.0, le=10_000.0)] = 0.0
 
 
 class Qev(Frozen):
