@@ -33,6 +33,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_queue.py",
             "tests/unit/test_ledger.py",
             "tests/unit/test_price_roundoff.py",
+            "tests/unit/test_protocol_edges.py",
         ],
     ),
     "agents": (
