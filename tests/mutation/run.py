@@ -6,7 +6,8 @@ writes ``mutants/`` beside its configuration); the scores and every surviving mu
 ``tests/mutation/RESULTS.md``, where each survivor is either killed by a new test or marked equivalent
 in ``tests/mutation/equivalent.txt`` (one ``mutant-name  reason`` per line).
 
-Usage: python tests/mutation/run.py [GROUP ...]   (default: every group; MUTMUT_CHILDREN=2)
+Usage: python tests/mutation/run.py [GROUP ...]   (default: every group; `report` only rewrites RESULTS.md
+from the groups already run; MUTMUT_CHILDREN=2 parallel mutants)
 """
 
 from __future__ import annotations
@@ -67,15 +68,21 @@ def prepare(group: str) -> Path:
     return work
 
 
-def run(group: str) -> dict[str, str]:
-    """Run mutmut for one group; mutant name -> status."""
+MUTMUT = str(Path(sys.executable).with_name("mutmut"))
+ENV = {**os.environ, "HYPOTHESIS_PROFILE": "dev"}
+
+
+def run(group: str) -> None:
+    """Run mutmut for one group in a fresh scratch copy."""
     work = prepare(group)
-    mutmut = str(Path(sys.executable).with_name("mutmut"))
     children = os.environ.get("MUTMUT_CHILDREN", "2")
-    env = {**os.environ, "HYPOTHESIS_PROFILE": "dev"}
-    subprocess.run([mutmut, "run", "--max-children", children], cwd=work, env=env, check=False)
+    subprocess.run([MUTMUT, "run", "--max-children", children], cwd=work, env=ENV, check=False)
+
+
+def collect(group: str) -> dict[str, str]:
+    """Mutant name -> status of a group already run."""
     listing = subprocess.run(
-        [mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True, check=False
+        [MUTMUT, "results", "--all", "true"], cwd=BUILD / group, env=ENV, capture_output=True, text=True, check=False
     )
     return {m.group(1): m.group(2).strip() for m in map(STATUS.match, listing.stdout.splitlines()) if m}
 
@@ -109,8 +116,10 @@ def report(scores: dict[str, dict[str, str]]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    groups = argv or list(GROUPS)
-    scores = {group: run(group) for group in groups}
+    """Run the groups asked for (default all; ``report`` runs none); RESULTS.md covers every group run so far."""
+    for group in [g for g in (argv or list(GROUPS)) if g != "report"]:
+        run(group)
+    scores = {group: collect(group) for group in GROUPS if (BUILD / group / "mutants").is_dir()}
     RESULTS.write_text(report(scores))
     print(RESULTS.read_text())
     return 0
