@@ -288,7 +288,7 @@ def cmd_replay_report(args: argparse.Namespace) -> int:
         raise UsageError(f"--paths: must be a positive number of paths (got {paths})")
     if args.out.suffix != ".md":
         raise UsageError(f"--out: the page must be a .md file (got {args.out})")
-    _check_writable(args.out)
+    check_writable(args.out)
     progress = None if args.quiet else (lambda name: print(f"running {name}", file=sys.stderr))
     runs = replays.run_all(paths, progress)
     validation_page.write_page(runs, paths, args.out)

@@ -13,8 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_support import error_line
+
 CLI = (sys.executable, "-m", "usdai_sim")
-EXIT_INPUT = 2
 TIMEOUT_S = 300
 TINY = "extends: baseline\nsimulation: {horizon_days: 10, paths: 32}\n"
 """A valid scenario that runs in about a second."""
@@ -50,20 +51,11 @@ def run_cli(sandbox: Path, *args: str, timeout: float = TIMEOUT_S) -> subprocess
     )
 
 
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    """Status 2, no traceback, exactly one line on stderr: that line."""
-    assert result.returncode == EXIT_INPUT, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
-
-
 def assert_refused_untouched(sandbox: Path, *args: str, contains: str = "") -> str:
     """Run a command that must be refused: status 2, one line (holding ``contains``), sandbox unchanged."""
     (sandbox / "tmp").mkdir(exist_ok=True)
     before = snapshot(sandbox)
-    line = one_error_line(run_cli(sandbox, *args))
+    line = error_line(run_cli(sandbox, *args))
     assert contains in line, line
     assert snapshot(sandbox) == before
     return line

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_support import write
 from hostile_support import TINY, assert_refused_untouched, run_cli, snapshot
 
 from usdai_sim.errors import ScenarioError
@@ -22,15 +23,6 @@ from usdai_sim.scenario.schema import Scenario
 
 FAST_S = 20.0
 """A refusal that must not wait on its input (a FIFO, a device) finishes well within this (seconds)."""
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    """Write text or bytes to ``path`` and return it."""
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 # ---------------------------------------------------------------- names and output paths

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile_support import CLI, TINY, one_error_line
+from cli_support import error_line
+from hostile_support import CLI, TINY
 
 REAP_S = 5.0
 """Every descendant must be gone this long after the main process exits (the issue's bound)."""
@@ -97,7 +98,7 @@ def test_two_runs_into_one_out(tmp_path: Path) -> None:
         time.sleep(0.05)
     (winner, _), (loser, loser_s) = sorted(outcomes.values(), key=lambda o: o[0].returncode)
     assert winner.returncode == 0, winner.communicate()
-    line = one_error_line(subprocess.CompletedProcess(loser.args, loser.returncode, *loser.communicate()))
+    line = error_line(subprocess.CompletedProcess(loser.args, loser.returncode, *loser.communicate()))
     assert "another usdai-sim run is writing it" in line or "already exists" in line, line
     assert loser_s < 30.0
     assert (tmp_path / "out" / "manifest.json").is_file()

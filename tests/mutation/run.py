@@ -38,8 +38,13 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "agents": (
-        ["usdai_sim/agents/borrowers.py", "usdai_sim/agents/depositors.py"],
-        ["tests/unit/test_borrowers.py", "tests/unit/test_model_lifecycle.py", "tests/unit/test_queue.py"],
+        ["usdai_sim/agents/borrowers.py", "usdai_sim/agents/default_option.py", "usdai_sim/agents/depositors.py"],
+        [
+            "tests/unit/test_borrowers.py",
+            "tests/unit/test_default_option.py",
+            "tests/unit/test_model_lifecycle.py",
+            "tests/unit/test_queue.py",
+        ],
     ),
 }
 STATUS = re.compile(r"^\s*(\S+__mutmut_\d+):\s*(\w[\w ]*)$")
