@@ -151,6 +151,11 @@ def _release(claim: Claim) -> None:
 @contextmanager
 def claim_outputs(targets: list[Path], force: bool) -> Iterator[list[Claim]]:
     """Check and lock every target (creating parents) for the duration of the block."""
+    seen: set[Path] = set()
+    for target in targets:
+        if target.absolute() in seen:
+            raise OutputError(f"{target}: two scenarios would write here; give them different names")
+        seen.add(target.absolute())
     for target in targets:
         check_target(target, force)
         check_writable(target)

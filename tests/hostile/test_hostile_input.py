@@ -241,3 +241,9 @@ def test_non_finite_rejected_at_every_number(base: str) -> None:
             validate(Scenario, _set(data, path, value), {}, "x.yaml")
         top = str(path[0])
         assert caught.value.key.startswith(top), (path, str(caught.value))
+
+
+def test_two_scenarios_with_one_slug_refused(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", TINY + "name: same/name\n")
+    write(tmp_path / "b.yaml", TINY + "name: same..name\n")
+    assert_refused_untouched(tmp_path, "run", "a.yaml", "b.yaml", "--out", "out", contains="two scenarios")
