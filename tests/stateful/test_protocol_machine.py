@@ -125,6 +125,7 @@ class Before:
     key: np.ndarray
     window_end: np.ndarray
     total_shares: np.ndarray
+    originated: np.ndarray
 
     @classmethod
     def of(cls, m: UsdaiModel) -> "Before":
@@ -140,6 +141,7 @@ class Before:
             d.queue_key.copy(),
             d.window_end_day.copy(),
             np.asarray(m.total_shares, dtype=float).copy(),
+            b.originated_usd.copy(),
         )
 
 
@@ -460,10 +462,15 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @invariant()
     def origination_ltv_within_class_limit(self) -> None:
-        """originated ≤ max_ltv(class) × appraised value at origination."""
+        """A loan funded during the rule ≤ max_ltv(class) × its appraised value. ``originated_usd`` sums every
+        loan a borrower has taken (re-borrowing after repayment), so the new principal is its increase."""
+        if self.before is None:
+            return
         book = self.m.book
+        new_principal = book.originated_usd - self.before.originated
         limit = PARAMS.classes.max_ltv[PARAMS.borrowers.class_index] * book.appraised_usd
-        assert np.all(book.originated_usd <= limit * (1 + 1e-12))
+        funded = new_principal > 0
+        assert np.all(new_principal[funded] <= limit[funded] * (1 + 1e-12))
 
 
 STATEFUL_MIN_EXAMPLES = 300
