@@ -506,7 +506,7 @@ class Depositors(Frozen):
     request_fraction: Fraction = 1.0
     qev_bid_bps: Dist = Spread(low=10.0, high=200.0)
     qev_bid_probability: Fraction = 0.2
-    yield_lookback_days: Annotated[int, Field(gt=0)] = 90
+    yield_lookback_days: Annotated[int, Field(gt=0, le=3650)] = 90
     first_mover_days: Annotated[int, Field(gt=0)] = 30
     unstaked: UnstakedHolders = UnstakedHolders()
     secondary: SecondaryMarket = SecondaryMarket()
