@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= baseline
 OUT ?= reports/$(SCENARIO)
 
-.PHONY: run test test-deep bench lint docs validation calibration clean
+.PHONY: run test test-deep bench lint docs validation calibration clean mutation
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 test-deep: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -n 2 tests
+
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
+	$(BIN)/python tests/mutation/run.py $(GROUPS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from usdai_sim.version import __version__
+
 __all__ = ["Results", "__version__", "load_scenario", "load_study", "simulate", "write_report"]
 
 if TYPE_CHECKING:

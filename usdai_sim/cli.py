@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
-import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from usdai_sim import __version__, cli_studies
 from usdai_sim.errors import InvariantError, RunTooLargeError, UsdaiSimError
+from usdai_sim.outputs import (
+    MANIFEST_FILE,
+    check_disk,
+    check_target,
+    check_writable,
+    claim_outputs,
+    safe_slug,
+    tagged_manifest,
+    write_atomically,
+)
 from usdai_sim.scenario.library import (
     DEFAULT_SCENARIO,
     builtin_names,
@@ -133,35 +145,10 @@ def open_executor(args: argparse.Namespace) -> Any:
 
 
 def _out_dir(args: argparse.Namespace, scenario: Scenario, many: bool) -> Path:
+    """Where a scenario's results go: the user's --out, or reports/SLUG; the scenario name is never a path."""
     if args.out is None:
-        return Path("reports") / scenario.name
-    return args.out / scenario.name if many else args.out
-
-
-def _check_target(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise UsageError(f"{path}: already exists; use --force to replace it")
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{path}: exists and is not a directory")
-
-
-def write_atomically(target: Path, force: bool, fill: Callable[[Path], None]) -> None:
-    """Fill a temporary sibling directory, then rename it onto ``target`` (replacing it only with force)."""
-    _check_target(target, force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        fill(staging)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old.{os.getpid()}")
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        return Path("reports") / safe_slug(scenario.name)
+    return args.out / safe_slug(scenario.name) if many else args.out
 
 
 def write_run(
@@ -175,32 +162,26 @@ def write_run(
     if with_report:
         write_report(results, directory, baseline, list(files))
     results.timings["report_s"] = time.perf_counter() - started
-    (directory / "manifest.json").write_text(json.dumps(manifest(files, results), indent=2) + "\n")
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest(files, results), indent=2) + "\n")
 
 
 def manifest(provenance_files: Sequence[str], results: Any) -> dict[str, Any]:
     """The manifest.json of a results directory."""
-    return {
+    from usdai_sim.results import RESULTS_FORMAT
+
+    return tagged_manifest("results", {
+        "format": RESULTS_FORMAT,
         **results.meta,
         "scenario_sha256": scenario_sha256(results.scenario),
         "scenario_files": list(provenance_files),
         "scenario_resolved": results.scenario.model_dump(mode="json"),
         "timings": dict(results.timings),
         **({"precision": results.summary["precision"]} if "precision" in results.summary else {}),
-    }
+    })
 
 
 def _baseline() -> Scenario | None:
     return load_scenario(DEFAULT_SCENARIO)[0] if builtin_path(DEFAULT_SCENARIO) else None
-
-
-def _check_writable(path: Path) -> None:
-    """The output location must be creatable: its nearest existing ancestor must be a directory."""
-    for ancestor in path.parents:
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise UsageError(f"{path}: cannot create it, {ancestor} is not a directory")
-            return
 
 
 def _guard_memory(scenario: Scenario, provenance: Any, paths: int | None, workers: int) -> None:
@@ -214,26 +195,46 @@ def _guard_memory(scenario: Scenario, provenance: Any, paths: int | None, worker
         raise RunTooLargeError(exc.message, file, line, exc.key, exc.got) from None
 
 
+def _workers(requested: int) -> int:
+    """--workers, capped at the CPUs this process may use (a warning says so)."""
+    if requested <= 0:
+        raise UsageError(f"--workers: must be at least 1 (got {requested})")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if requested > cpus:
+        print(f"usdai-sim: --workers {requested} is more than the {cpus} CPUs available; using {cpus}", file=sys.stderr)
+    return min(requested, cpus)
+
+
+def _precheck(args: argparse.Namespace, loaded: list[tuple[Scenario, Any]], targets: list[Path]) -> None:
+    """Everything that can be known before simulating: targets, memory, disk for the results."""
+    from usdai_sim.engine import with_overrides
+    from usdai_sim.results import estimated_size_bytes
+
+    for target, (scenario, provenance) in zip(targets, loaded, strict=True):
+        check_target(target, args.force)
+        check_writable(target)
+        paths = args.max_paths if getattr(args, "until_precise", None) else args.paths
+        _guard_memory(scenario, provenance, paths, args.workers)
+        check_disk(target, estimated_size_bytes(with_overrides(scenario, paths)))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if args.paths is not None and args.paths <= 0:
         raise UsageError(f"--paths: must be a positive number of paths (got {args.paths})")
-    if args.workers <= 0:
-        raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
+    args.workers = _workers(args.workers)
     _check_precision_flags(args)
     loaded = [load_scenario(ref, args.overrides) for ref in args.scenarios]
     targets = [_out_dir(args, sc, len(loaded) > 1) for sc, _ in loaded]
-    for target, (scenario, provenance) in zip(targets, loaded, strict=True):
-        _check_target(target, args.force)
-        _check_writable(target)
-        _guard_memory(scenario, provenance, args.max_paths if args.until_precise else args.paths, args.workers)
+    _precheck(args, loaded, targets)
 
     baseline = _baseline()
-    executor = open_executor(args)
-    try:
-        for (scenario, provenance), target in zip(loaded, targets, strict=True):
-            _run_one(args, scenario, provenance, target, baseline, executor)
-    finally:
-        executor.close()
+    with claim_outputs(targets, args.force):
+        executor = open_executor(args)
+        try:
+            for (scenario, provenance), target in zip(loaded, targets, strict=True):
+                _run_one(args, scenario, provenance, target, baseline, executor)
+        finally:
+            executor.close()
     return EXIT_OK
 
 
@@ -355,8 +356,6 @@ def cmd_schema(_: argparse.Namespace) -> int:
 def _load_results(directory: Path) -> Any:
     from usdai_sim.results import Results
 
-    if not (directory / "summary.json").is_file():
-        raise UsageError(f"{directory}: not a results directory (no summary.json)")
     return Results.load(directory)
 
 
@@ -369,19 +368,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def _write_comparison(loaded: list[Any], labels: list[str], rank_by: str, directory: Path) -> None:
     from usdai_sim.report.build import write_comparison
-    from usdai_sim.tidy import flat_numbers
 
+    write_comparison(loaded, labels, directory, rank_by)
+    fields = {"version": __version__, "compared": labels}
+    (directory / MANIFEST_FILE).write_text(json.dumps(tagged_manifest("comparison", fields), indent=2) + "\n")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
     loaded = [_load_results(d) for d in args.results]
     labels = [d.name for d in args.results]
+    from usdai_sim.tidy import flat_numbers
+
     known = flat_numbers(loaded[0].summary)
     if args.rank_by not in known:
         raise UsageError(f"--rank-by: no metric {args.rank_by!r} in {args.results[0]}/summary.json "
                          f"(e.g. principal_loss_es_99, tbill_shortfall_es_99, susdai_max_drawdown.p99)")
-    write_atomically(
-        args.out, args.force, lambda directory: write_comparison(loaded, labels, directory, args.rank_by)
-    )
+    with claim_outputs([args.out], args.force):
+        write_atomically(args.out, args.force, functools.partial(_write_comparison, loaded, labels, args.rank_by))
     print(f"comparison written to {args.out / 'report.html'}")
     return EXIT_OK
 
@@ -393,7 +398,7 @@ def _page_paths(args: argparse.Namespace, default_paths: int) -> int:
         raise UsageError(f"--paths: must be a positive number of paths (got {paths})")
     if args.out.suffix != ".md":
         raise UsageError(f"--out: the page must be a .md file (got {args.out})")
-    _check_writable(args.out)
+    check_writable(args.out)
     return paths
 
 
@@ -460,11 +465,40 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwind (cleanups run), then exit 128 + signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # a second signal must not interrupt the cleanup
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted while the block runs (main thread only); handlers restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``usdai-sim`` and ``python -m usdai_sim``."""
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with _signals_unwind():
+            return COMMANDS[args.command](args)
     except InvariantError as exc:
         print(f"usdai-sim: invariant broken: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -474,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"usdai-sim: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("usdai-sim: interrupted", file=sys.stderr)
-        return EXIT_FAILURE
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"usdai-sim: interrupted by {signal.Signals(signum).name}; unfinished results removed", file=sys.stderr)
+        return 128 + signum

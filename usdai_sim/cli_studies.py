@@ -170,9 +170,9 @@ def cmd_reverse(args: argparse.Namespace) -> int:
     low, high = parse_range(args.search_range, axis.default_range())
     base = axis.scenario(low)
     out = args.out or Path("reports") / "reverse" / base.name
-    from usdai_sim.cli import _check_target
+    from usdai_sim.outputs import check_target
 
-    _check_target(out, args.force)
+    check_target(out, args.force)
     executor = open_executor(args)
     try:
         result = reverse_stress(axis, target, low, high, args.tolerance, args.paths, args.seed, executor)
@@ -239,7 +239,8 @@ def _names(text: str | None) -> list[str]:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """``usdai-sim recommend SCENARIO --budget "..."``."""
-    from usdai_sim.cli import UsageError, _check_target, open_executor, write_atomically
+    from usdai_sim.cli import UsageError, open_executor, write_atomically
+    from usdai_sim.outputs import check_target
     from usdai_sim.scenario.library import load_scenario
     from usdai_sim.studies import recommend as rc
     from usdai_sim.studies.targets import parse_budget
@@ -258,7 +259,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     seed = base.simulation.seed if args.seed is None else args.seed
     book = rc.Book(tuple(cases), tuple(args.overrides), args.paths, seed)
     out = args.out or Path("reports") / "recommend" / base.name
-    _check_target(out, args.force)
+    check_target(out, args.force)
     executor = open_executor(args)
     try:
         rows = [rc.recommendation(lv, rc.recommend_lever(book, lv, budget, args.tolerance, executor), budget)

@@ -12,12 +12,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from usdai_sim.agents import borrowers as br
+from usdai_sim.blocks import BlockOutput
 from usdai_sim.errors import RunTooLargeError
 from usdai_sim.executors import Executor, LocalExecutor
 from usdai_sim.holder_outcomes import holder_columns
@@ -36,20 +36,6 @@ BLOCK_STATE_BUDGET_BYTES = 256 * 2**20
 BYTES_PER_BORROWER_PATH = 8 * 120
 BYTES_PER_DEPOSITOR_PATH = 8 * 48  # parameters, book, stress accounts, draws and step temporaries
 BYTES_PER_UNSTAKED_HOLDER_PATH = 8 * 18
-
-
-@dataclass
-class BlockOutput:
-    """What one work block hands back: per-path terminal columns, per-seed-block ledger sums, histograms."""
-
-    first_path: int
-    paths: dict[str, np.ndarray]
-    ledger_sums: np.ndarray
-    ltv_hist: np.ndarray
-    wait_hist: np.ndarray
-    censored_wait_hist: np.ndarray
-    series: np.ndarray | None = None
-    """The block's per-path series (records, series, paths), only when it could not write them to disk."""
 
 
 def with_overrides(scenario: Scenario, paths: int | None = None, seed: int | None = None) -> Scenario:

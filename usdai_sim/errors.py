@@ -79,3 +79,15 @@ class RunTooLargeError(UsdaiSimError):
 
 class InvariantError(UsdaiSimError):
     """A ledger identity or invariant broke during a run with --check-invariants (a bug in the model)."""
+
+
+class ResultsError(UsdaiSimError):
+    """A results directory (or one of its files) that is missing, corrupt, foreign or of another format."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(file, message)
+        self.file = file
+        self.message = message
+
+    def __str__(self) -> str:
+        return one_line(self.file, None, "", self.message)

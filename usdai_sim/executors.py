@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from typing import Any, Final, Protocol
 
 from usdai_sim.errors import UsdaiSimError
+from usdai_sim.pool import worker_pool
 
 TASK_RETRIES: Final = 2
 EXECUTORS: Final = ("local", "dask")
@@ -69,7 +69,7 @@ class LocalExecutor:
 
     def _pool_round(self, fn: Callable[..., Any], remaining: dict[int, tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
         """Run the remaining tasks in one pool, removing each from ``remaining`` as it is handed back."""
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("fork")) as pool:
+        with worker_pool(self.workers) as pool:
             pending: dict[Future[Any], int] = {pool.submit(fn, *task): i for i, task in remaining.items()}
             try:
                 while pending:

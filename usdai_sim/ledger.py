@@ -104,14 +104,25 @@ def identity_errors(
     backing_scale_usd: float = 1.0,
 ) -> list[str]:
     """Broken identities this step (empty when the books balance to a relative 1e-9); the backing check is
-    relative to max(reserves, ``backing_scale_usd``), so round-off of a fully redeemed supply is not a gap."""
+    relative to max(reserves, ``backing_scale_usd``), so round-off of a fully redeemed supply is not a gap.
+
+    NaN or infinity in any input is reported on its own (comparisons with NaN are false, so it would
+    otherwise pass every identity silently).
+    """
+    named = (("NAV before", nav_before), ("NAV after", nav_after), ("ledger", ledger.values),
+             ("USDai supply", supply), ("reserves", reserves))
+    non_finite = [name for name, values in named if not np.all(np.isfinite(values))]
+    if non_finite:
+        return [f"NaN or infinity in {', '.join(non_finite)}"]
     problems = []
-    scale = np.maximum(np.abs(nav_before), 1.0)
+    scale = np.maximum(np.maximum(np.abs(nav_before), np.abs(nav_after)), 1.0)  # round-off of the larger side
     gap = nav_after - nav_before - nav_change_usd(ledger, fee)
     if np.any(np.abs(gap) > 1e-9 * scale):
         worst = int(np.argmax(np.abs(gap) / scale))
         problems.append(f"NAV moved by flows it cannot explain: gap {gap[worst]:.6g} USD on path {worst}")
-    backing = np.abs(supply - reserves) > 1e-9 * np.maximum(reserves, max(backing_scale_usd, 1.0))
+    moved = np.abs(ledger.values[: len(FLOWS)]).sum(axis=0)  # round-off of emptying balances scales with this
+    floor = np.maximum(moved, max(backing_scale_usd, 1.0))
+    backing = np.abs(supply - reserves) > 1e-9 * np.maximum(np.abs(reserves), floor)
     if np.any(backing):
         worst = int(np.argmax(backing))
         problems.append(f"USDai supply {supply[worst]:.2f} != reserves {reserves[worst]:.2f} on path {worst}")

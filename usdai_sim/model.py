@@ -240,6 +240,16 @@ class UsdaiModel(mesa.Model):
             self._check(nav_before)
         self.day = self.day_end
 
+    def _balances(self) -> tuple[tuple[str, np.ndarray], ...]:
+        """The balances that must stay finite and non-negative, by name."""
+        return (
+            ("idle USDai", self.vault.idle_usd),
+            ("borrower cash", self.book.cash_usd),
+            ("reserve", self.book.dsra_usd),
+            ("shares", self.depositors.shares),
+            ("pending shares", self.depositors.pending_shares),
+        )
+
     def _check(self, nav_before: np.ndarray) -> None:
         problems = identity_errors(
             nav_before,
@@ -252,16 +262,11 @@ class UsdaiModel(mesa.Model):
         )
         negatives = [
             name
-            for name, arr in (
-                ("idle USDai", self.vault.idle_usd),
-                ("borrower cash", self.book.cash_usd),
-                ("reserve", self.book.dsra_usd),
-                ("shares", self.depositors.shares),
-                ("pending shares", self.depositors.pending_shares),
-            )
+            for name, arr in self._balances()
             if np.any(arr < -1e-6 * max(1.0, float(np.abs(arr).max(initial=0.0))))
         ]
         problems += [f"negative {name}" for name in negatives]
+        problems += [f"NaN or infinity in {name}" for name, arr in self._balances() if not np.all(np.isfinite(arr))]
         total, pending = self.count_shares()
         drift = np.maximum(np.abs(total - self.total_shares), np.abs(pending - self.pending_total))
         if np.any(drift > 1e-9 * np.maximum(total, self.share_scale)):
@@ -345,6 +350,7 @@ def accrue(m: UsdaiModel) -> None:
     if cover.premium_bps_per_year > 0:
         covered = np.minimum(m.vault.insurance_left_usd, m.book.carrying_usd().sum(axis=1))
         premium = covered * cover.premium_bps_per_year / 1e4 * m.dt_days / DAYS_PER_YEAR
+        premium = np.minimum(premium, np.maximum(m.vault.idle_usd, 0.0))  # paid from idle USDai only
         m.vault.pay_out(premium)
         m.ledger.add("insurance_premium_usd", premium)
 

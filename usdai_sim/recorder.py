@@ -11,17 +11,43 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from usdai_sim.agents import borrowers as br
-from usdai_sim.ledger import COLUMNS
+from usdai_sim.agents.borrowers import BorrowerBook
+from usdai_sim.agents.signals import Signals
+from usdai_sim.ledger import COLUMNS, Ledger
+from usdai_sim.market.state import MarketState
+from usdai_sim.protocol.vault import VaultState
 from usdai_sim.rng import SEED_BLOCK
+from usdai_sim.scenario.schema import Scenario
 from usdai_sim.series import FLOAT32_LIMIT, SeriesFile
 
-if TYPE_CHECKING:
-    from usdai_sim.model import UsdaiModel
+
+class RecordedModel(Protocol):
+    """What the recorder reads from a model after each step (``model.UsdaiModel`` provides it).
+
+    Declared here, below the model, so that the recorder never imports the model that owns it.
+    """
+
+    scenario: Scenario
+    n_paths: int
+    day_end: float
+    ledger: Ledger
+    book: BorrowerBook
+    vault: VaultState
+    market: MarketState
+    price_cons: np.ndarray
+    price_opt: np.ndarray
+    nav_cons: np.ndarray
+    carrying_usd: np.ndarray
+    collateral_usd: np.ndarray
+    utilisation: np.ndarray
+    total_shares: np.ndarray
+    pending_total: np.ndarray
+    signals: Signals | None
 
 BASE_SERIES: dict[str, str] = {
     "exchange_ratio": "sUSDai redemption price, NAV_cons / shares (USDai per sUSDai)",
@@ -66,7 +92,7 @@ def record_count(n_steps: int, every: int) -> int:
 class Recorder:
     """Collects everything a Results object is built from, for one work block."""
 
-    def __init__(self, m: UsdaiModel, series_out: np.ndarray | SeriesFile | None) -> None:
+    def __init__(self, m: RecordedModel, series_out: np.ndarray | SeriesFile | None) -> None:
         sim = m.scenario.simulation
         self.every = sim.record_every_steps
         self.names = series_names(m.scenario.class_names)
@@ -109,13 +135,13 @@ class Recorder:
 
     # ---------------------------------------------------------- recording
 
-    def start(self, m: UsdaiModel) -> None:
+    def start(self, m: RecordedModel) -> None:
         """Record day 0 (after the initial loans are funded)."""
         self._steps_done = 0
         self._sum_ledger(m, 0)
         self._write_series(m, 0)
 
-    def record(self, m: UsdaiModel) -> None:
+    def record(self, m: RecordedModel) -> None:
         """Record the step just completed."""
         self._steps_done += 1
         k = self._steps_done
@@ -135,7 +161,7 @@ class Recorder:
             self.longest_wait_days, np.nanmax(np.where(done, waits_days, 0.0), axis=1)
         )
 
-    def _sum_ledger(self, m: UsdaiModel, k: int) -> None:
+    def _sum_ledger(self, m: RecordedModel, k: int) -> None:
         values = m.ledger.values
         padded = np.zeros((values.shape[0], self.n_seed_blocks * SEED_BLOCK))
         padded[:, : values.shape[1]] = values
@@ -143,7 +169,7 @@ class Recorder:
         self.cumulative["defaults"] += sum(m.ledger[f"defaults_{r}"] for r in br.ROUTES)
         self.cumulative["loss"] += m.ledger["principal_loss_usd"]
 
-    def _update_extremes(self, m: UsdaiModel) -> None:
+    def _update_extremes(self, m: RecordedModel) -> None:
         price = m.price_cons
         dropped = price < self.peak_price * (1.0 - FIRST_DROP_TOLERANCE)
         self.first_drop_day = np.where(
@@ -157,15 +183,15 @@ class Recorder:
         self.backing_min = np.minimum(self.backing_min, backing)
 
     @staticmethod
-    def _queue_usd(m: UsdaiModel) -> np.ndarray:
+    def _queue_usd(m: RecordedModel) -> np.ndarray:
         return np.maximum(m.pending_total, 0.0) * m.price_cons
 
     @staticmethod
-    def _queue_fraction(m: UsdaiModel) -> np.ndarray:
+    def _queue_fraction(m: RecordedModel) -> np.ndarray:
         pending = np.maximum(m.pending_total, 0.0)
         return np.divide(pending, m.total_shares, out=np.zeros_like(pending), where=m.total_shares > 0)
 
-    def _ltv(self, m: UsdaiModel) -> tuple[np.ndarray, np.ndarray]:
+    def _ltv(self, m: RecordedModel) -> tuple[np.ndarray, np.ndarray]:
         live = m.book.status == br.ACTIVE
         ltv = np.divide(
             m.book.principal_usd,
@@ -176,7 +202,7 @@ class Recorder:
         return live, ltv
 
     @staticmethod
-    def _signal_values(m: UsdaiModel) -> dict[str, np.ndarray]:
+    def _signal_values(m: RecordedModel) -> dict[str, np.ndarray]:
         zeros = np.zeros(m.n_paths)
         s = m.signals
         return {
@@ -186,7 +212,7 @@ class Recorder:
             "unstaked_usd": m.vault.unstaked_usd,
         }
 
-    def _write_series(self, m: UsdaiModel, row: int) -> None:
+    def _write_series(self, m: RecordedModel, row: int) -> None:
         live, ltv = self._ltv(m)
         self.ltv_hist[row] += np.histogram(np.clip(ltv[live], 0.0, 2.0 - 1e-12), LTV_BINS)[0]
         principal = np.where(live, m.book.principal_usd, 0.0)

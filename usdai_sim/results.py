@@ -18,20 +18,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from usdai_sim import __version__
+from usdai_sim.blocks import BlockOutput
+from usdai_sim.errors import ResultsError
 from usdai_sim.ledger import COLUMNS
-from usdai_sim.recorder import LTV_BINS, series_names
+from usdai_sim.recorder import LTV_BINS, record_count, series_names
 from usdai_sim.risk import loss_waterfall
 from usdai_sim.scenario.schema import Scenario
 from usdai_sim.summary import summarise
 from usdai_sim.tidy import short_repr, summary_frame, to_xarray
+from usdai_sim.version import __version__
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from usdai_sim.engine import BlockOutput
-
 BAND_LEVELS = {"p01": 0.01, "p05": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95, "p99": 0.99}
+RESULTS_FORMAT = 1
+"""Version of the results directory layout; bumped when files or columns change incompatibly."""
+REPORT_BYTES = 20 * 2**20
+"""Room left for the report's figures and pages (assumption: the example report is about 2 MB)."""
 FILES = {
     "bands": "timeseries.parquet",
     "paths": "paths.parquet",
@@ -39,6 +43,14 @@ FILES = {
     "ltv_hist": "ltv_histogram.parquet",
     "waits": "waits.parquet",
 }
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bands": ("day", "variable", "mean", *BAND_LEVELS),
+    "paths": ("path", "susdai_exchange_ratio_final", "loss_usd", "max_drawdown", "loans_originated"),
+    "ledger": ("day", *COLUMNS),
+    "ltv_hist": ("day",),
+    "waits": ("wait_days", "completed", "pending_at_end"),
+}
+"""Columns a results file must have to be read back (a foreign Parquet file lacks them)."""
 
 
 @dataclass
@@ -105,13 +117,90 @@ class Results:
 
     @classmethod
     def load(cls, directory: Path) -> Results:
-        """Read a results directory written by ``save`` (and the CLI)."""
-        frames = {name: pd.read_parquet(directory / filename) for name, filename in FILES.items()}
-        scenario = Scenario.model_validate_json((directory / "scenario.json").read_text())
-        summary = json.loads((directory / "summary.json").read_text())
-        manifest = directory / "manifest.json"
-        timings = json.loads(manifest.read_text()).get("timings", {}) if manifest.exists() else {}
-        return cls(scenario, summary=summary, timings=timings, **frames)
+        """Read a results directory written by ``save`` (and the CLI); any damage is one ResultsError."""
+        manifest = read_manifest(directory)
+        frames = {name: read_frame(directory / filename, REQUIRED_COLUMNS[name]) for name, filename in FILES.items()}
+        scenario = read_scenario(directory / "scenario.json")
+        summary = read_json_object(directory / "summary.json")
+        results = cls(scenario, summary=summary, timings=manifest.get("timings", {}), **frames)
+        missing = sorted(set(summarise(results)) - set(summary))
+        if missing:
+            raise ResultsError(str(directory / "summary.json"), f"missing metrics {', '.join(missing[:3])}")
+        return results
+
+
+def estimated_size_bytes(scenario: Scenario) -> int:
+    """Upper estimate of a results directory's size (uncompressed frames plus the report's figures)."""
+    sim = scenario.simulation
+    n_rec = record_count(sim.n_steps, sim.record_every_steps)
+    bands = n_rec * len(series_names(scenario.class_names)) * (len(BAND_LEVELS) + 3) * 8
+    paths = sim.paths * 40 * 8
+    ledger = (sim.n_steps + 1) * (len(COLUMNS) + 1) * 8
+    histograms = n_rec * len(LTV_BINS) * 8 + (sim.horizon_days + 2) * 3 * 8
+    return bands + paths + ledger + histograms + REPORT_BYTES
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file whose top level is an object; missing, unreadable or malformed is a ResultsError."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(str(path), "missing; not a complete results directory") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(str(path), f"not valid JSON ({_first_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(str(path), "not valid results JSON (expected an object)")
+    return data
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest, checked: written by usdai-sim, for a results directory, in the format this version reads."""
+    if not directory.is_dir():
+        raise ResultsError(str(directory), "not a directory")
+    if not (directory / "summary.json").is_file():
+        raise ResultsError(str(directory), "not a results directory (no summary.json)")
+    path = directory / "manifest.json"
+    manifest = read_json_object(path) if path.exists() else {}
+    kind = manifest.get("kind", "results")
+    if kind != "results":
+        raise ResultsError(str(path), f"a {kind} directory, not the results of a run")
+    found = manifest.get("format", RESULTS_FORMAT)
+    if found != RESULTS_FORMAT:
+        writer = manifest.get("version", "unknown")
+        raise ResultsError(
+            str(path),
+            f"results format {found!r} (written by usdai-sim {writer}); this usdai-sim {__version__} reads "
+            f"format {RESULTS_FORMAT}; re-run the scenario",
+        )
+    return manifest
+
+
+def read_frame(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """One Parquet frame with the columns it must have; anything else is a ResultsError naming the file."""
+    if not path.is_file():
+        raise ResultsError(str(path), "missing; not a complete results directory")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for damaged files; all mean the same to the user
+        raise ResultsError(str(path), f"not a readable Parquet file ({_first_line(exc)})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ResultsError(str(path), f"not a usdai-sim results file (no column {missing[0]!r})")
+    return frame
+
+
+def read_scenario(path: Path) -> Scenario:
+    """The resolved scenario saved beside the results."""
+    data = read_json_object(path)
+    try:
+        return Scenario.model_validate(data)
+    except ValueError as exc:
+        raise ResultsError(str(path), f"not a valid scenario ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def band_frame(

@@ -6,7 +6,7 @@ L = 1 − final exchange ratio (a positive fraction is a loss; the exchange rati
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -14,9 +14,19 @@ import pandas as pd
 from usdai_sim.intervals import summary_intervals
 from usdai_sim.metrics import expected_shortfall, quantile_summary, value_at_risk
 from usdai_sim.risk import holder_risk
+from usdai_sim.scenario.schema import Scenario
 
-if TYPE_CHECKING:
-    from usdai_sim.results import Results
+
+class RunFrames(Protocol):
+    """What the summary reads from a run (``results.Results`` provides it); declared here to keep results above."""
+
+    paths: pd.DataFrame
+    waits: pd.DataFrame
+    scenario: Scenario
+
+    @property
+    def meta(self) -> dict[str, Any]: ...
+
 
 WAIT_THRESHOLDS_DAYS = (30, 60, 90)
 
@@ -64,7 +74,7 @@ def weighted_quantiles(values: np.ndarray, counts: np.ndarray) -> dict[str, floa
     return {"mean": float((values * counts).sum() / total), **pick}
 
 
-def liquidity_metrics(results: Results) -> dict[str, Any]:
+def liquidity_metrics(results: RunFrames) -> dict[str, Any]:
     """Redemption waits (completed requests; pending ones counted at their age), queue peak."""
     waits = results.waits
     days = waits["wait_days"].to_numpy()
@@ -165,7 +175,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def summarise(results: Results) -> dict[str, Any]:
+def summarise(results: RunFrames) -> dict[str, Any]:
     """All headline metrics, grouped as in the README."""
     paths = results.paths
     summary = {

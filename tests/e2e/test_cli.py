@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_support import error_line, write
 
 from usdai_sim import __version__
 from usdai_sim.scenario.library import DEFAULT_SCENARIO, builtin_names, load_scenario
@@ -34,15 +35,6 @@ def cli(cwd: Path, *args: str, command: tuple[str, ...] = CLI) -> subprocess.Com
     )
 
 
-def write(path: Path, content: str | bytes) -> Path:
-    """Write a text or binary file and return its path."""
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
-
-
 def short_horizon_days(name: str) -> int:
     """The shortest horizon, at least 180 days and a multiple of the step, that every shock starts within."""
     scenario, _ = load_scenario(name)
@@ -55,15 +47,6 @@ def short_horizon_days(name: str) -> int:
 def staging_left(directory: Path) -> list[Path]:
     """Temporary siblings of an ``out`` directory (``.out.*``) that a run left behind."""
     return sorted(directory.glob(".out.*"))
-
-
-def error_line(result: subprocess.CompletedProcess[str]) -> str:
-    """The single stderr line of a rejected command, after checking status 2 and no traceback."""
-    assert result.returncode == EXIT_INPUT, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def assert_rejected(
@@ -108,6 +91,7 @@ def test_baseline_full_run_replaces_results(tmp_path: Path) -> None:
     """The full baseline with --force swaps its results in for an old directory, leaving no staging."""
     (tmp_path / "out").mkdir()
     write(tmp_path / "out" / "stale.txt", "old")
+    write(tmp_path / "out" / "manifest.json", json.dumps({"tool": "usdai-sim", "kind": "results"}))
     result = cli(tmp_path, "run", DEFAULT_SCENARIO, "--paths", "32", "--out", "out", "--force")
     assert result.returncode == 0, result.stderr
     assert "sUSDai exchange ratio at horizon" in result.stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from usdai_sim.errors import ScenarioError
+from usdai_sim.scenario.files import InputFileError, read_input_bytes
 from usdai_sim.scenario.load import Provenance, load_mapping, locate, resolve_extends, validate
 from usdai_sim.scenario.overrides import apply_overrides, relocate
 from usdai_sim.scenario.schema import Scenario, Simulation, cross_check
@@ -52,13 +53,11 @@ def resolve_reference(ref: str | os.PathLike[str]) -> Path:
 def _read_rate_csv(csv_path: Path, file: str, line: int | None, key: str) -> tuple[list[float], list[float]]:
     """A T-bill path CSV with header ``day,rate`` (rate an annual decimal); '#' lines are comments."""
     try:
-        rows = [
-            r
-            for r in csv.DictReader(ln for ln in csv_path.read_text().splitlines() if not ln.startswith("#"))
-        ]
+        text = read_input_bytes(csv_path).decode("utf-8")
+        rows = [r for r in csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#"))]
         days = [float(r["day"]) for r in rows]
         rates = [float(r["rate"]) for r in rows]
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (InputFileError, OSError, KeyError, ValueError, TypeError) as exc:
         raise ScenarioError(
             file, line, key, f"cannot read T-bill path CSV {csv_path} (columns day,rate): {exc}"
         ) from None

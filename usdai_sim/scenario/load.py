@@ -21,6 +21,7 @@ import pydantic
 import yaml
 
 from usdai_sim.errors import NOT_GIVEN, ScenarioError
+from usdai_sim.scenario.files import InputFileError, read_input_bytes
 
 DataPath = tuple[Hashable, ...]
 """Where a value sits in the loaded data: mapping keys and list indices, e.g. ("borrowers", 0, "ltv")."""
@@ -33,6 +34,8 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 EXTENDS: Final = "extends"
 MAX_VALUES: Final = 1_000_000
 """Most values one document may expand to (guards against YAML alias bombs)."""
+MAX_EXTENDS_DEPTH: Final = 16
+"""Longest `extends` chain (assumption: the shipped scenarios use one level; 16 leaves room for layering)."""
 _MAP_TAG: Final = "tag:yaml.org,2002:map"
 _SEQ_TAG: Final = "tag:yaml.org,2002:seq"
 _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
@@ -170,15 +173,13 @@ class LineLoader(yaml.SafeLoader):
 
 
 def _read_text(path: Path, file: str) -> str:
-    """The file's text; missing, directory, unreadable or non-UTF-8 files are ScenarioErrors."""
+    """The file's text; missing, non-regular, oversized, unreadable or non-UTF-8 files are ScenarioErrors."""
     if path.is_dir():
         raise ScenarioError(file, None, "", "is a directory, not a YAML file")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(file, None, "", "no such file") from None
-    except OSError as exc:
-        raise ScenarioError(file, None, "", f"cannot read file: {exc.strerror or exc}") from None
+        raw = read_input_bytes(path)
+    except InputFileError as exc:
+        raise ScenarioError(file, None, "", str(exc)) from None
     raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
         return raw.decode("utf-8")
@@ -296,6 +297,8 @@ def _resolve(path: Path, lookup: BuiltinLookup, chain: tuple[tuple[Path, str], .
     line = lines[(EXTENDS,)][1]
     base_path = _base_path(data[EXTENDS], path, lookup, line)
     chain = (*chain, (path.resolve(), file))
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(file, line, EXTENDS, f"extends chain deeper than {MAX_EXTENDS_DEPTH} files")
     if base_path.resolve() in {real for real, _ in chain}:
         names = " -> ".join([shown for _, shown in chain] + [str(base_path)])
         raise ScenarioError(file, line, EXTENDS, f"extends cycle: {names}")

@@ -25,6 +25,13 @@ Positive = Annotated[float, Field(gt=0.0)]
 UsdAmount = Annotated[float, Field(ge=0.0, le=1.0e13)]
 """A protocol-level dollar amount. Assumption: $10 trillion, many times the whole stablecoin market, bounds any
 real input; a larger one is a typo (or hostile) and would swamp float64 sums of cents."""
+Volatility = Annotated[float, Field(ge=0.0, le=5.0)]
+"""Annualised volatility of a log price (assumption: 500%/yr is far above any GPU price or rental series
+observed; larger values overflow exp() within a year and turn money into infinity)."""
+MeanReversion = Annotated[float, Field(ge=0.0, le=365.0)]
+"""Mean-reversion speed per year (assumption: 365/yr, a one-day half-life scale, is the fastest meaningful)."""
+RateVolatility = Annotated[float, Field(ge=0.0, le=0.5)]
+"""T-bill volatility per sqrt(year), annual decimal (assumption: 50 points/yr against ~1-3 observed in TB3MS)."""
 
 
 class Frozen(BaseModel):
@@ -93,9 +100,15 @@ class TBill(Frozen):
     model: Literal["vasicek", "cir", "constant", "historical"] = "vasicek"
     initial_rate: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.037
     mean_rate: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.035
-    kappa_per_year: NonNegative = 0.4
-    vol_per_sqrt_year: NonNegative = 0.008
+    kappa_per_year: MeanReversion = 0.4
+    vol_per_sqrt_year: RateVolatility = 0.008
     history_start_date: str = "2019-01-01"
+
+    @model_validator(mode="after")
+    def _cir_is_well_posed(self) -> TBill:
+        if self.model == "cir" and not (self.kappa_per_year > 0 and self.mean_rate > 0 and self.initial_rate >= 0):
+            raise ValueError("the CIR model needs kappa_per_year > 0, mean_rate > 0 and initial_rate >= 0")
+        return self
 
 
 class Depreciation(Frozen):
@@ -154,8 +167,8 @@ def merge_with_catalog(classes: Any) -> Any:
 class Factor(Frozen):
     """A log-normal factor: drift and volatility of its log-returns."""
 
-    drift_per_year: float = 0.0
-    vol_per_sqrt_year: NonNegative = 0.0
+    drift_per_year: Annotated[float, Field(ge=-5.0, le=5.0)] = 0.0
+    vol_per_sqrt_year: Volatility = 0.0
 
 
 class Valuation(Frozen):
@@ -207,19 +220,19 @@ class Gpu(Frozen):
 class Rental(Frozen):
     """Log rental price per class: OU around log(anchor) + drift·t, correlated with the resale factor."""
 
-    drift_per_year: Annotated[float, Field(json_schema_extra=meta(
+    drift_per_year: Annotated[float, Field(ge=-5.0, le=5.0, json_schema_extra=meta(
         "per year (log)", "assumption: a class's rental falls as newer generations arrive; "
         "-10%/yr makes the income value reproduce the DOMAIN.md vintage factors (calibration page)"))] = -0.10
-    vol_per_sqrt_year: NonNegative = 0.30
-    kappa_per_year: NonNegative = 0.5
+    vol_per_sqrt_year: Volatility = 0.30
+    kappa_per_year: MeanReversion = 0.5
     correlation_with_resale: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.6
 
 
 class Utilisation(Frozen):
     """Utilisation per borrower: OU in logit space around its level, common demand factor plus noise."""
 
-    kappa_per_year: NonNegative = 6.0
-    vol_per_sqrt_year: NonNegative = 1.0
+    kappa_per_year: MeanReversion = 6.0
+    vol_per_sqrt_year: Volatility = 1.0
     common_weight: Fraction = 0.7
 
 
@@ -233,6 +246,16 @@ class Markets(Frozen):
 
 
 # ---------------------------------------------------------------- borrowers
+
+
+NON_NEGATIVE_COHORT_KEYS = (
+    "gpus", "age_years", "apr", "floating_spread", "origination_day", "contract_price_fraction",
+    "power_usd_per_kwh", "pue", "colocation_usd_per_kw_month", "overhead_usd_per_gpu_month",
+    "repair_usd_per_gpu_month", "initial_cash_months", "strategic_walk_ratio", "fraud_rate_per_year",
+)
+"""Per-borrower parameters that are amounts, ages, days, prices or rates: a negative value has no meaning."""
+MAX_APR = 5.0
+"""Highest loan APR accepted (assumption: 500%/yr against the advertised 10-25%; keeps interest finite)."""
 
 
 class Cohort(Frozen):
@@ -307,6 +330,12 @@ class Cohort(Frozen):
             low, high = dist_bounds(getattr(self, key))
             if low < 0 or high > 1:
                 raise ValueError(f"{key} must lie within [0, 1] (got {low}..{high})")
+        for key in NON_NEGATIVE_COHORT_KEYS:
+            low, high = dist_bounds(getattr(self, key))
+            if low < 0:
+                raise ValueError(f"{key} must not be negative (got {low}..{high})")
+        if dist_bounds(self.apr)[1] > MAX_APR:
+            raise ValueError(f"apr must be at most {MAX_APR} (got {dist_bounds(self.apr)[1]})")
         return self
 
 
@@ -374,7 +403,7 @@ class Insurance(Frozen):
 
     cover_usd: UsdAmount = 0.0
     insured_fraction: Fraction = 0.7
-    premium_bps_per_year: NonNegative = 0.0
+    premium_bps_per_year: Annotated[float, Field(ge=0.0, le=10_000.0)] = 0.0
 
 
 class Qev(Frozen):
@@ -480,7 +509,7 @@ class Depositors(Frozen):
     request_fraction: Fraction = 1.0
     qev_bid_bps: Dist = Spread(low=10.0, high=200.0)
     qev_bid_probability: Fraction = 0.2
-    yield_lookback_days: Annotated[int, Field(gt=0)] = 90
+    yield_lookback_days: Annotated[int, Field(gt=0, le=3650)] = 90
     first_mover_days: Annotated[int, Field(gt=0)] = 30
     unstaked: UnstakedHolders = UnstakedHolders()
     secondary: SecondaryMarket = SecondaryMarket()

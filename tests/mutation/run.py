@@ -1,0 +1,134 @@
+"""`make mutation`: mutmut 3 on the protocol, the ledger and the agent rule modules, one group at a time.
+
+Each group mutates its modules and runs only the fast unit tests that exercise them (mutation testing is
+CPU-heavy). A group runs in a scratch copy of the repository under ``build/mutation/GROUP`` (mutmut
+writes ``mutants/`` beside its configuration); the scores and every surviving mutant are written to
+``tests/mutation/RESULTS.md``, where each survivor is either killed by a new test or marked equivalent
+in ``tests/mutation/equivalent.txt`` (one ``mutant-name  reason`` per line).
+
+Usage: python tests/mutation/run.py [GROUP ...]   (default: every group; `report` only rewrites RESULTS.md
+from the groups already run; MUTMUT_CHILDREN=2 parallel mutants)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build" / "mutation"
+RESULTS = ROOT / "tests" / "mutation" / "RESULTS.md"
+EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.txt"
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "ledger": (["usdai_sim/ledger.py"], ["tests/unit/test_ledger.py"]),
+    "protocol": (
+        ["usdai_sim/protocol/*"],
+        [
+            "tests/unit/test_vault.py",
+            "tests/unit/test_loans.py",
+            "tests/unit/test_liquidation.py",
+            "tests/unit/test_queue.py",
+            "tests/unit/test_ledger.py",
+            "tests/unit/test_price_roundoff.py",
+            "tests/unit/test_protocol_edges.py",
+        ],
+    ),
+    "agents": (
+        ["usdai_sim/agents/borrowers.py", "usdai_sim/agents/default_option.py", "usdai_sim/agents/depositors.py"],
+        [
+            "tests/unit/test_borrowers.py",
+            "tests/unit/test_default_option.py",
+            "tests/unit/test_model_lifecycle.py",
+            "tests/unit/test_queue.py",
+        ],
+    ),
+}
+STATUS = re.compile(r"^\s*(\S+__mutmut_\d+):\s*(\w[\w ]*)$")
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def prepare(group: str) -> Path:
+    """A scratch copy of the package, tests and pyproject with this group's [tool.mutmut] section."""
+    modules, tests = GROUPS[group]
+    work = BUILD / group
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copytree(ROOT / "usdai_sim", work / "usdai_sim", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__", "mutation"))
+    config = (
+        "\n[tool.mutmut]\n"
+        f'source_paths = ["usdai_sim"]\n'
+        f"only_mutate = {_toml_list(modules)}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:xdist", "-p", "no:cacheprovider", "-q", "-W", "ignore"]\n'
+    )
+    (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + config)
+    return work
+
+
+MUTMUT = str(Path(sys.executable).with_name("mutmut"))
+ENV = {**os.environ, "HYPOTHESIS_PROFILE": "dev"}
+
+
+def run(group: str) -> None:
+    """Run mutmut for one group in a fresh scratch copy."""
+    work = prepare(group)
+    children = os.environ.get("MUTMUT_CHILDREN", "2")
+    subprocess.run([MUTMUT, "run", "--max-children", children], cwd=work, env=ENV, check=False)
+
+
+def collect(group: str) -> dict[str, str]:
+    """Mutant name -> status of a group already run."""
+    listing = subprocess.run(
+        [MUTMUT, "results", "--all", "true"], cwd=BUILD / group, env=ENV, capture_output=True, text=True, check=False
+    )
+    return {m.group(1): m.group(2).strip() for m in map(STATUS.match, listing.stdout.splitlines()) if m}
+
+
+def equivalents() -> dict[str, str]:
+    """Mutants marked equivalent, with their one-line reasons."""
+    if not EQUIVALENT.exists():
+        return {}
+    rows = [line.split(None, 1) for line in EQUIVALENT.read_text().splitlines() if line.strip() and line[0] != "#"]
+    return {row[0]: row[1] if len(row) > 1 else "" for row in rows}
+
+
+def report(scores: dict[str, dict[str, str]]) -> str:
+    """RESULTS.md: a score per group (killed / non-equivalent), then every survivor and its disposition."""
+    marked = equivalents()
+    lines = ["# Mutation testing (`make mutation`, mutmut 3)", "", "| group | mutants | killed | equivalent |"
+             " survived | score (killed / non-equivalent) |", "|---|---|---|---|---|---|"]
+    survivors = []
+    for group, statuses in scores.items():
+        killed = sum(s in ("killed", "timeout") for s in statuses.values())
+        alive = [name for name, s in statuses.items() if s not in ("killed", "timeout")]
+        equivalent = [n for n in alive if n in marked]
+        left = [n for n in alive if n not in marked]
+        denominator = max(len(statuses) - len(equivalent), 1)
+        lines.append(
+            f"| {group} | {len(statuses)} | {killed} | {len(equivalent)} | {len(left)} | {killed / denominator:.1%} |"
+        )
+        survivors += [f"- `{n}` ({statuses[n]}): equivalent — {marked[n]}" for n in equivalent]
+        survivors += [f"- `{n}` ({statuses[n]}): **not killed**" for n in left]
+    return "\n".join([*lines, "", "## Surviving mutants", "", *(survivors or ["none"]), ""])
+
+
+def main(argv: list[str]) -> int:
+    """Run the groups asked for (default all; ``report`` runs none); RESULTS.md covers every group run so far."""
+    for group in [g for g in (argv or list(GROUPS)) if g != "report"]:
+        run(group)
+    scores = {group: collect(group) for group in GROUPS if (BUILD / group / "mutants").is_dir()}
+    RESULTS.write_text(report(scores))
+    print(RESULTS.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
