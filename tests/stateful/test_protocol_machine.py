@@ -497,6 +497,8 @@ INVARIANTS = (
     "recourse_only_after_fraud",
     "loan_balances_never_grow",
     "origination_ltv_within_class_limit",
+    "unstaked_usdai_equals_the_holders_books",
+    "secondary_discounts_change_hands",
 )
 INVARIANT_MARK = "hypothesis_stateful_invariant"
 """The attribute hypothesis sets on @invariant methods (checked so that INVARIANTS stays complete)."""
