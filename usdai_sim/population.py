@@ -51,8 +51,11 @@ def draw_dist(value: Dist, u: np.ndarray) -> np.ndarray:
 
 def capped_pareto_shares(u: np.ndarray, alpha: float, max_share: float) -> np.ndarray:
     """Shares of the total (rows sum to 1) with Pareto(α) weights U^(−1/α), each capped at ``max_share``."""
-    log_weights = -np.log(u) / alpha  # in log space: a tiny alpha must not give inf/inf = NaN shares
-    weights = np.exp(log_weights - log_weights.max(axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):
+        weights = u ** (-1.0 / alpha)
+    if not np.all(np.isfinite(weights)):  # a tiny alpha overflows: form the weights in log space (no inf/inf)
+        log_weights = -np.log(u) / alpha
+        weights = np.exp(log_weights - log_weights.max(axis=-1, keepdims=True))
     shares = weights / weights.sum(axis=-1, keepdims=True)
     cap = max(max_share, 1.0 / u.shape[-1])
     for _ in range(MAX_CAP_ROUNDS):
