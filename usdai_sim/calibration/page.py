@@ -326,8 +326,8 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "used GPUs, loses more"),
         Comparison("LGD, fraud", get(lgd_route["fraud"]), "Maple/Orthogonal Dec 2022 ~93% (The Block)",
                    (0.80, 1.0), f"{kept[0]:.0%}–{kept[1]:.0%} of the fleet is still there to sell "
-                   f"(fraud_missing_fraction {value_text(missing)}) and the DSRA is kept; Orthogonal had no "
-                   "hard collateral", "—"),
+                   f"(fraud_missing_fraction {value_text(missing)}) and springing recourse recovers "
+                   f"{liq.recourse_recovery_fraction:.0%} of the shortfall; Orthogonal had no hard collateral", "—"),
         Comparison("LGD, pooled", get(s["loss_given_default_pooled"]),
                    "equipment finance ~20–29% (Leaseurope); fraud-heavy books higher", (0.19, 0.45),
                    "few fraud losses in the run", f"pooled by exposure, not by count: {worst} "
