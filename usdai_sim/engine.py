@@ -23,7 +23,7 @@ from usdai_sim.executors import Executor, LocalExecutor
 from usdai_sim.holder_outcomes import holder_columns
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.model import UsdaiModel
-from usdai_sim.params import borrower_columns, compile_params
+from usdai_sim.params import Params, borrower_columns, compile_params
 from usdai_sim.progress import TqdmProgress
 from usdai_sim.recorder import record_count, series_names
 from usdai_sim.results import Results, build_results
@@ -162,7 +162,7 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "recovery_usd": book.recovered_usd.sum(axis=1),
         "sold_exposure_usd": np.where(book.status == br.CLOSED, book.ead_usd, 0.0).sum(axis=1),
         "unsold_defaulted_usd": np.where(book.status == br.DEFAULTED, book.principal_usd, 0.0).sum(axis=1),
-        **loss_columns(book, sold, m.params.borrowers.class_index, m.scenario.class_names),
+        **loss_columns(book, sold, m.params),
         "susdai_exchange_ratio_final": m.price_cons,
         "susdai_return_annualised": m.price_cons ** (365.0 / sim.horizon_days) - 1.0,
         "max_drawdown": rec.max_drawdown,
@@ -175,35 +175,24 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "usdai_supply_final_usd": m.vault.supply_usd,
         **holder_columns(m),
         "tbill_growth_factor": rec.tbill_growth,
-        **cohort_loss_columns(book, sold, m.params.borrowers.cohort, len(m.scenario.borrowers.cohorts)),
     }
     return cols
 
 
-def loss_columns(
-    book: br.BorrowerBook, sold: np.ndarray, class_index: np.ndarray, class_names: tuple[str, ...]
-) -> dict[str, np.ndarray]:
-    """Per path: sold exposure and loss by default route and by GPU class, and recoveries by source (USD)."""
+def loss_columns(book: br.BorrowerBook, sold: np.ndarray, params: Params) -> dict[str, np.ndarray]:
+    """Per path: sold exposure and loss (net of recourse) by default route, GPU class and cohort (by index),
+    and recoveries by source (USD)."""
+    bp, scenario = params.borrowers, params.scenario
+    groups = [(f"route_{name}", book.default_route == code) for code, name in enumerate(br.ROUTES, 1)]
+    groups += [(f"class_{name}", bp.class_index == c) for c, name in enumerate(scenario.class_names)]
+    groups += [(f"cohort_{i}", bp.cohort == i) for i in range(len(scenario.borrowers.cohorts))]
     cols: dict[str, np.ndarray] = {}
-    groups = [(f"route_{name}", sold & (book.default_route == code)) for code, name in enumerate(br.ROUTES, 1)]
-    groups += [(f"class_{name}", sold & (class_index == c)) for c, name in enumerate(class_names)]
-    for label, mask in groups:
+    for label, member in groups:
+        mask = sold & member
         cols[f"sold_exposure_{label}_usd"] = np.where(mask, book.ead_usd, 0.0).sum(axis=1)
         cols[f"loss_{label}_usd"] = np.where(mask, book.loss_usd, 0.0).sum(axis=1)
     for source in ("reserve", "gpu", "recourse"):
         cols[f"recovery_{source}_usd"] = getattr(book, f"recovered_{source}_usd").sum(axis=1)
-    return cols
-
-
-def cohort_loss_columns(
-    book: br.BorrowerBook, sold: np.ndarray, cohort: np.ndarray, n_cohorts: int
-) -> dict[str, np.ndarray]:
-    """Per path: sold exposure and loss (net of recourse) of each cohort (by index), named as ``loss_columns``."""
-    cols: dict[str, np.ndarray] = {}
-    for i in range(n_cohorts):
-        mask = sold & (cohort == i)
-        cols[f"sold_exposure_cohort_{i}_usd"] = np.where(mask, book.ead_usd, 0.0).sum(axis=1)
-        cols[f"loss_cohort_{i}_usd"] = np.where(mask, book.loss_usd, 0.0).sum(axis=1)
     return cols
 
 

@@ -169,9 +169,14 @@ class UsdaiModel(mesa.Model):
             rental.drift_per_year,
             t_years,
         )
+        return self.valuation.value_fraction(
+            t_years, deviation, self.params.borrowers.class_index, self.life_left_years()
+        )
+
+    def life_left_years(self) -> np.ndarray:
+        """Economic life each fleet has left at the step's end, (P, B) years (negative once it is spent)."""
         life = self.scenario.markets.gpu.valuation.economic_life_years
-        life_left = life - (self.day_end - self.fleet_built_day) / DAYS_PER_YEAR
-        return self.valuation.value_fraction(t_years, deviation, self.params.borrowers.class_index, life_left)
+        return life - (self.day_end - self.fleet_built_day) / DAYS_PER_YEAR
 
     def _utilisation(self) -> np.ndarray:
         return np.minimum(
@@ -388,10 +393,7 @@ def collect(m: UsdaiModel) -> None:
 
 def _request_again(m: UsdaiModel, matured: np.ndarray) -> None:
     """An owner whose fleet has at least half a loan term of economic life left asks for a new loan now."""
-    bp = m.params.borrowers
-    life = m.scenario.markets.gpu.valuation.economic_life_years
-    life_left = life - (m.day_end - m.fleet_built_day) / DAYS_PER_YEAR
-    again = matured & (life_left * 12.0 >= 0.5 * bp.term_payments)
+    again = matured & (m.life_left_years() * 12.0 >= 0.5 * m.params.borrowers.term_payments)
     m.book.status = np.where(again, br.PENDING, m.book.status).astype(np.int8)
     m.book.request_day = np.where(again, m.day_end, m.book.request_day)
 

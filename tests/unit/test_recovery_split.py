@@ -87,8 +87,7 @@ def test_reserve_first_then_gpu_proceeds_then_recourse(sold: UsdaiModel) -> None
 
 def test_summary_reports_lgd_by_route_and_the_split(sold: UsdaiModel) -> None:
     book = sold.book
-    columns = loss_columns(book, book.status == br.CLOSED, sold.params.borrowers.class_index,
-                           sold.scenario.class_names)
+    columns = loss_columns(book, book.status == br.CLOSED, sold.params)
     out = lgd_breakdown(pd.DataFrame(columns))
     lgd = out["loss_given_default_by_route"]
     assert lgd["fraud"] == pytest.approx(0.3735)
