@@ -232,6 +232,8 @@ class OperatorSpec:
     contract_months: float
     renter_default_rate_per_year: float
     renter_default_elasticity: float
+    renter_customers: float
+    receivable_days: float
     sponsor_support_months: float
     initial_cash_months: float
     dsra_months: float
@@ -353,13 +355,21 @@ class GpuBorrower(mesa.Agent):
         self.cash = max(self.cash + self.gpus * (hours * price - opex), 0.0)
 
     def roll_contracts(self, spot: float, dt_days: float) -> None:
-        """Renters default at h₀·(p_c / f·R)^k; a share dt/(30·L) of the target book is signed at f·R."""
+        """One of n customers fails with probability 1 − e^{−n·h·dt/365}, h = h₀·(p_c / f·R)^k: its part of the
+        book goes to spot and its unpaid billing (receivable days) is lost; a share dt/(30·L) of the target book
+        is signed at f·R."""
         s = self.spec
         market = s.contract_price_fraction * spot
         over = self.contract_price / market if market > 0 else 1.0
         hazard = s.renter_default_rate_per_year * over**s.renter_default_elasticity
+        lost = 0.0
+        if self.share > 0 and self.model.random.random() < -math.expm1(
+            -s.renter_customers * hazard * dt_days / DAYS_PER_YEAR
+        ):
+            lost = self.share / s.renter_customers
+            self.cash = max(self.cash - lost * self.contract_price * self.gpus * 24.0 * s.receivable_days, 0.0)
         renew = min(dt_days / (PERIOD_DAYS * s.contract_months), 1.0)
-        kept = self.share * math.exp(-hazard * dt_days / DAYS_PER_YEAR) * (1.0 - renew)
+        kept = (self.share - lost) * (1.0 - renew)
         signed = s.contracted_share * renew
         self.share = kept + signed
         self.contract_price = (kept * self.contract_price + signed * market) / self.share if self.share > 0 else market

@@ -52,6 +52,7 @@ EVENTS: dict[str, str] = {
     "defaults_covenant": "maintenance-LTV covenant defaults",
     "collateral_sales": "defaulted fleets sold",
     "demand_lapsed": "loan requests that lapsed unfunded",
+    "demand_declined": "loan requests declined by underwriting (debt-service coverage below the floor)",
     "deposits": "deposits made",
     "mints_rejected": "deposits rejected by the USDai supply cap",
     "redemption_requests": "redemption requests made",

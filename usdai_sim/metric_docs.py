@@ -66,6 +66,9 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "loss_given_default_by_route": (
         "fraction", "pooled LGD (loss net of recourse / exposure of sold defaults) by default route"),
     "loss_given_default_by_class": ("fraction", "pooled LGD of sold defaults by GPU class"),
+    "loss_given_default_pooled_ex_fraud": (
+        "fraction", "pooled LGD of sold defaults other than fraud (the figure equipment-finance LGD data compare "
+        "with)"),
     "recovery_split": (
         "fraction", "share of all recoveries from the reserve (DSRA + SPV cash), GPU sale proceeds and "
         "springing recourse"),

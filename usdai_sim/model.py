@@ -333,7 +333,8 @@ def operate(m: UsdaiModel) -> None:
     cls = m.params.borrowers.class_index
     spot = m.market.rental_usd_per_gpu_hour[:, cls]
     br.operate(
-        m.book, m.params.borrowers, spot, m.utilisation, m.params.classes.power_kw_per_gpu[cls], m.dt_days
+        m.book, m.params.borrowers, spot, m.utilisation, m.params.classes.power_kw_per_gpu[cls], m.dt_days,
+        m.streams.uniform("renter_failure", cls.size),
     )
     m.collateral_usd = br.collateral_usd(m.book, m.value_usd_per_gpu)
 
@@ -614,7 +615,9 @@ def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
 
 
 def originate(m: UsdaiModel) -> None:
-    """Fund pending loan requests in arrival order while lending capacity lasts; stale requests lapse."""
+    """Underwrite new loan requests (debt-service coverage at today's rentals ≥ ``min_dscr`` unless null, else
+    declined),
+    then fund them in arrival order while lending capacity lasts; stale requests lapse."""
     book, bp = m.book, m.params.borrowers
     day = m.day_end
     pending = book.status == br.PENDING
@@ -627,6 +630,12 @@ def originate(m: UsdaiModel) -> None:
     appraised = m.collateral_usd
     ltv = np.minimum(bp.requested_ltv, m.params.classes.max_ltv[bp.class_index])
     amount = np.where(wanting, ltv * appraised, 0.0)
+    floor = m.scenario.protocol.allocation.min_dscr
+    declined = wanting & (_origination_dscr(m, wanting, amount) < floor) if floor is not None else wanting & False
+    book.status = np.where(declined, br.LAPSED, book.status).astype(np.int8)
+    m.ledger.add("demand_declined", declined)
+    wanting &= ~declined
+    amount = np.where(wanting, amount, 0.0)
     fund = wanting & _within_capacity(m, amount)
     _open_loans(m, fund, amount, appraised, day)
 
@@ -648,6 +657,44 @@ def _within_capacity(m: UsdaiModel, amount: np.ndarray) -> np.ndarray:
     return (amount > 0) & (cumulative <= lending_capacity_usd(m)[:, None])
 
 
+@dataclass
+class LoanTerms:
+    """Terms and day-one economics of new loans at (rows, cols), each (k,): APR, first level payment (USD),
+    contract price and the operating rates (USD per GPU-hour) at today's market."""
+
+    apr: np.ndarray
+    payment_usd: np.ndarray
+    contract_price_usd_per_gpu_hour: np.ndarray
+    revenue_usd_per_gpu_hour: np.ndarray
+    opex_usd_per_gpu_hour: np.ndarray
+
+
+def _loan_terms(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, principal_usd: np.ndarray) -> LoanTerms:
+    """The terms a loan of ``principal_usd`` would get today (see ``LoanTerms``)."""
+    bp = m.params.borrowers.take(cols)
+    apr = np.where(bp.floating, m.market.tbill[rows] + bp.floating_spread, bp.apr)
+    interest, first_principal = scheduled_payment(principal_usd, apr, bp.term_payments, bp.interest_only)
+    spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index]
+    contract_price = bp.contract_price_fraction * spot
+    revenue_rate, opex_rate = br.operating_rates(
+        bp, bp.contracted_share, contract_price, spot, m.utilisation[rows, cols],
+        m.params.classes.power_kw_per_gpu[bp.class_index],
+    )
+    return LoanTerms(apr, interest + first_principal, contract_price, revenue_rate, opex_rate)
+
+
+def _origination_dscr(m: UsdaiModel, wanting: np.ndarray, amount_usd: np.ndarray) -> np.ndarray:
+    """Debt-service coverage of each requested loan at today's market, (P, B) (inf where nothing is asked)
+    (``br.debt_service_coverage``)."""
+    rows, cols = np.nonzero(wanting)
+    dscr = np.full(wanting.shape, np.inf)
+    terms = _loan_terms(m, rows, cols, amount_usd[rows, cols])
+    dscr[rows, cols] = br.debt_service_coverage(
+        terms.revenue_usd_per_gpu_hour, terms.opex_usd_per_gpu_hour, terms.payment_usd / m.book.gpus[rows, cols]
+    )
+    return dscr
+
+
 def _open_loans(
     m: UsdaiModel, fund: np.ndarray, amount: np.ndarray, appraised: np.ndarray, day: float
 ) -> None:
@@ -657,15 +704,9 @@ def _open_loans(
         return
     book, bp = m.book, m.params.borrowers.take(cols)
     principal = amount[rows, cols]
-    apr = np.where(bp.floating, m.market.tbill[rows] + bp.floating_spread, bp.apr)
-    interest, first_principal = scheduled_payment(principal, apr, bp.term_payments, bp.interest_only)
-    payment = interest + first_principal
-    spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index]
-    contract_price = bp.contract_price_fraction * spot
-    revenue_rate, opex_rate = br.operating_rates(
-        bp, bp.contracted_share, contract_price, spot, m.utilisation[rows, cols],
-        m.params.classes.power_kw_per_gpu[bp.class_index],
-    )
+    terms = _loan_terms(m, rows, cols, principal)
+    apr, payment, contract_price = terms.apr, terms.payment_usd, terms.contract_price_usd_per_gpu_hour
+    revenue_rate, opex_rate = terms.revenue_usd_per_gpu_hour, terms.opex_usd_per_gpu_hour
     revenue0 = book.gpus[rows, cols] * revenue_rate * HOURS_PER_DAY * DAYS_PER_YEAR
     values = {
         "status": br.ACTIVE,

@@ -74,6 +74,8 @@ class BorrowerParams:
     contract_months: np.ndarray
     renter_default_rate_per_year: np.ndarray
     renter_default_elasticity: np.ndarray
+    renter_customers: np.ndarray
+    receivable_days: np.ndarray
     sponsor_support_months: np.ndarray
     arrival_rate_per_day: np.ndarray
     insured_hardware: np.ndarray
@@ -148,6 +150,8 @@ def _cohort_columns(cohort: Cohort, class_index: int, liq_missing: Dist, rng: np
         "contract_months": np.full(n, cohort.contract_months),
         "renter_default_rate_per_year": np.full(n, cohort.renter_default_rate_per_year),
         "renter_default_elasticity": np.full(n, cohort.renter_default_elasticity),
+        "renter_customers": np.full(n, float(cohort.renter_customers)),
+        "receivable_days": np.full(n, cohort.receivable_days),
         "sponsor_support_months": np.full(n, cohort.sponsor_support_months),
         "insured_hardware": np.full(n, cohort.hardware_insured),
         "refinance_ltv": np.full(n, cohort.refinance_ltv),

@@ -158,7 +158,7 @@ class Recorder:
         days = np.clip(np.rint(waits_days[done]).astype(np.int64), 0, len(self.wait_hist) - 1)
         self.wait_hist += np.bincount(days, minlength=len(self.wait_hist))
         self.longest_wait_days = np.maximum(
-            self.longest_wait_days, np.nanmax(np.where(done, waits_days, 0.0), axis=1)
+            self.longest_wait_days, np.max(np.where(done, waits_days, 0.0), axis=1, initial=0.0)
         )
 
     def _sum_ledger(self, m: RecordedModel, k: int) -> None:

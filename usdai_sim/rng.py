@@ -35,6 +35,7 @@ PURPOSES = (
     "holder_population",
     "borrower_population",
     "holders",
+    "renter_failure",
 )
 
 

@@ -135,6 +135,10 @@ def lgd_breakdown(paths: pd.DataFrame) -> dict[str, Any]:
     total = sum(sources.values())
     return {
         "loss_given_default_by_route": {r: pooled(f"route_{r}") for r in routes},
+        "loss_given_default_pooled_ex_fraud": _ratio(
+            sum(paths[f"loss_route_{r}_usd"].sum() for r in routes if r != "fraud"),
+            sum(paths[f"sold_exposure_route_{r}_usd"].sum() for r in routes if r != "fraud"),
+        ),
         "loss_given_default_by_class": {c: pooled(f"class_{c}") for c in classes},
         "recovery_split": {s: _ratio(v, total) for s, v in sources.items()},
     }

@@ -131,7 +131,7 @@ def quiet_scenario(horizon_days: int, step_days: int, loans: int, tbill: dict | 
                 "incentive_cap_usd": 1e12,
                 "admin_fee_base_yield_bps": BASE_FEE * 1e4,
                 "admin_fee_loan_interest_bps": LOAN_FEE * 1e4,
-                "allocation": {"max_loan_share": 1.0, "min_liquidity_fraction": 0.0},
+                "allocation": {"max_loan_share": 1.0, "min_liquidity_fraction": 0.0, "min_dscr": None},
             },
         }
     )

@@ -177,7 +177,7 @@ def test_operating_cash_flow_hand_computed() -> None:
     )
     book = loan_book(bp, n_paths=1)
     book.contract_price_usd_per_gpu_hour[:] = 2.0
-    revenue = br.operate(book, bp, np.array([[3.0]]), np.array([[0.8]]), np.array([1.2]), 1.0)
+    revenue = br.operate(book, bp, np.array([[3.0]]), np.array([[0.8]]), np.array([1.2]), 1.0, np.ones((1, 1)))
     assert revenue[0, 0] == pytest.approx(52.8, rel=1e-12)
     assert book.cash_usd[0, 0] == pytest.approx(44.3216, rel=1e-12)
 
@@ -186,7 +186,7 @@ def test_hardware_failure_shrinks_the_fleet() -> None:
     """9%/yr failure over 365 days: 100 GPUs → 100·e^−0.09 = 91.393."""
     bp = params(hardware_failure_rate_per_year=0.09)
     book = loan_book(bp, n_paths=1)
-    br.operate(book, bp, np.zeros((1, 1)), np.zeros((1, 1)), np.array([1.2]), 365.0)
+    br.operate(book, bp, np.zeros((1, 1)), np.zeros((1, 1)), np.array([1.2]), 365.0, np.ones((1, 1)))
     assert book.gpus[0, 0] == pytest.approx(91.393, abs=5e-4)
 
 
@@ -259,6 +259,7 @@ def late_bullet_model() -> UsdaiModel:
                 "refinance_at_maturity": False,
             },
             "depositors": {"count": 1},
+            "protocol": {"allocation": {"min_dscr": None}},
         }
     )
     return UsdaiModel(compile_params(scenario), 0, 1, check_invariants=True)

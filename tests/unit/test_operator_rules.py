@@ -42,33 +42,80 @@ def test_operating_rates_per_gpu_hour() -> None:
     np.testing.assert_allclose(np.broadcast_to(opex, revenue.shape)[:, 0], [0.9087680444, 0.9087680444])
 
 
-def test_contract_book_renter_defaults_and_renewal_at_market() -> None:
-    """Share s = 0.5 at $2.00/h, target s* = 0.6, contracts of 10 months, market price f·R = 0.75·$2.00 =
-    $1.50/h; renter hazard h = 0.1·(2.00/1.50)² = 0.177778/yr. One 30-day step renews a = 30/(30·10) = 0.1:
-    kept = 0.5·e^{−0.177778·30/365}·0.9 = 0.4434725, signed = 0.6·0.1 = 0.06, s' = 0.5034725;
-    p' = (0.4434725·2.00 + 0.06·1.50)/0.5034725 = $1.9404138/h. An inactive loan (path 1) is untouched."""
+Q = -np.expm1(-3 * 0.1 * (2.0 / 1.5) ** 2 * 30 / 365)
+"""One of 3 customers fails within 30 days at h = 0.1·(2.00/1.50)² = 0.177778/yr each: q = 1 − e^{−3·h·30/365}
+= 0.0428886."""
+
+
+def test_contract_book_customer_failure_and_renewal_at_market() -> None:
+    """Share s = 0.5 at $2.00/h held by 3 customers, target s* = 0.6, contracts of 10 months, market price
+    f·R = 0.75·$2.00 = $1.50/h, 100 GPUs, cash $50,000, 45 receivable days. One 30-day step renews a = 0.1.
+    Path 0 (U = 0.01 < q): a customer fails: its part 0.5/3 goes to spot and its unpaid billing
+    0.5/3 · 2.00 · 100 · 24 · 45 = $36,000 is lost from cash; kept = (0.5 − 0.5/3)·0.9 = 0.3, signed 0.06,
+    s' = 0.36, p' = (0.3·2.00 + 0.06·1.50)/0.36 = $1.9166667/h.
+    Path 1 (U = 0.5): no failure: kept 0.45, s' = 0.51, p' = (0.9 + 0.09)/0.51 = $1.9411765/h, cash kept.
+    Paths 2 and 3: U just below and just above q. Path 4: a repaid loan is untouched."""
     bp = params(
-        contracted_share=0.6, contract_price_fraction=0.75, contract_months=10.0,
-        renter_default_rate_per_year=0.1, renter_default_elasticity=2.0,
+        contracted_share=0.6, contract_price_fraction=0.75, contract_months=10.0, renter_customers=3,
+        receivable_days=45.0, renter_default_rate_per_year=0.1, renter_default_elasticity=2.0,
     )
-    book = BorrowerBook.new(bp, 2)
-    book.status[:] = [[br.ACTIVE], [br.REPAID]]
+    book = BorrowerBook.new(bp, 5)
+    book.status[:] = br.ACTIVE
+    book.status[4] = br.REPAID
     book.contracted_share[:] = 0.5
     book.contract_price_usd_per_gpu_hour[:] = 2.0
-    br.roll_contracts(book, bp, np.full((2, 1), 2.0), 30.0)
-    np.testing.assert_allclose(book.contracted_share[:, 0], [0.5034724634, 0.5])
-    np.testing.assert_allclose(book.contract_price_usd_per_gpu_hour[:, 0], [1.9404138217, 2.0])
+    book.gpus[:] = 100.0
+    book.cash_usd[:] = 50_000.0
+    uniform = np.array([[0.01], [0.5], [Q * (1 - 1e-9)], [Q * (1 + 1e-9)], [0.0]])
+    failed = br.roll_contracts(book, bp, np.full((5, 1), 2.0), 30.0, uniform)
+    np.testing.assert_array_equal(failed[:, 0], [True, False, True, False, False])
+    np.testing.assert_allclose(book.contracted_share[:, 0], [0.36, 0.51, 0.36, 0.51, 0.5])
+    np.testing.assert_allclose(
+        book.contract_price_usd_per_gpu_hour[:, 0], [1.9166666667, 1.9411764706, 1.9166666667, 1.9411764706, 2.0]
+    )
+    np.testing.assert_allclose(book.cash_usd[:, 0], [14_000.0, 50_000.0, 14_000.0, 50_000.0, 50_000.0])
+
+
+def test_a_failed_customer_cannot_take_cash_below_zero() -> None:
+    """Cash $10,000 against $36,000 of unpaid billing: the SPV's cash ends at zero, not negative."""
+    bp = params(contracted_share=0.6, contract_price_fraction=0.75, renter_customers=3, receivable_days=45.0)
+    book = BorrowerBook.new(bp, 1)
+    book.status[:] = br.ACTIVE
+    book.contracted_share[:] = 0.5
+    book.contract_price_usd_per_gpu_hour[:] = 2.0
+    book.gpus[:] = 100.0
+    book.cash_usd[:] = 10_000.0
+    br.roll_contracts(book, bp, np.full((1, 1), 2.0), 30.0, np.zeros((1, 1)))
+    assert book.cash_usd[0, 0] == 0.0
+
+
+def test_customer_failures_average_to_the_expected_book() -> None:
+    """Over many loans, the mean share after one step is E[s'] = s·(1 − q/n)·(1 − a) + s*·a (module
+    docstring), with q = 1 − e^{−n·h·dt/365}: 20,000 loans, n = 4, h = 0.5/yr at a fair price, dt = 30."""
+    bp = params(contracted_share=0.6, contract_price_fraction=0.75, contract_months=10.0, renter_customers=4,
+                renter_default_rate_per_year=0.5, renter_default_elasticity=2.0)
+    n_loans = 20_000
+    book = BorrowerBook.new(bp, n_loans)
+    book.status[:] = br.ACTIVE
+    book.contracted_share[:] = 0.5
+    book.contract_price_usd_per_gpu_hour[:] = 1.5
+    uniform = np.random.default_rng(7).random((n_loans, 1))
+    br.roll_contracts(book, bp, np.full((n_loans, 1), 2.0), 30.0, uniform)
+    q = -np.expm1(-4 * 0.5 * 30 / 365)
+    expected = 0.5 * (1 - q / 4) * 0.9 + 0.06
+    sd = 0.5 / 4 * 0.9 * np.sqrt(q * (1 - q) / n_loans)
+    assert abs(book.contracted_share.mean() - expected) < 4 * sd
 
 
 def test_renters_do_not_default_at_a_fair_price_without_a_base_hazard() -> None:
-    """No base hazard: the book only rolls; a contract at today's market price keeps its price."""
+    """No base hazard: the book only rolls (even at U = 0); a contract at today's market price keeps its price."""
     bp = params(contracted_share=0.5, contract_price_fraction=0.75, contract_months=10.0,
                 renter_default_rate_per_year=0.0)
     book = BorrowerBook.new(bp, 1)
     book.status[:] = br.ACTIVE
     book.contracted_share[:] = 0.5
     book.contract_price_usd_per_gpu_hour[:] = 1.5
-    br.roll_contracts(book, bp, np.full((1, 1), 2.0), 30.0)
+    br.roll_contracts(book, bp, np.full((1, 1), 2.0), 30.0, np.zeros((1, 1)))
     np.testing.assert_allclose(book.contracted_share, 0.5)
     np.testing.assert_allclose(book.contract_price_usd_per_gpu_hour, 1.5)
 

@@ -51,6 +51,7 @@ def sell(loans: dict[str, list[float]]) -> UsdaiModel:
                     "price_impact": {"discount_slope": 0.0},
                     "recourse_delay_days": 180,
                     "fraud_missing_fraction": 0.8,
+                    "recourse_recovery_fraction": 0.1,
                 }
             },
         }

@@ -34,12 +34,7 @@ FRAUD_FLOOR_LOAN_YEARS = 0.18
 LOAN_LIFE_YEARS = 3.0
 MIN_FRAUD_SALES = 10
 
-KNOWN_FAILURES = {
-    "rental_collapse": "in a 75% rental collapse the income-approach fleet value falls near zero, so payment "
-    "defaults (reserve spent on the payments they could not make, fleets sold at the bottom with price impact) "
-    "lose ~90% while fraud defaults (spread over the whole horizon, many sold before the bottom, 10% recourse) "
-    "lose ~81%",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 """Scenarios where the model contradicts the issue's claim; reported to the lead (strict xfail: a fix shows)."""
 
 

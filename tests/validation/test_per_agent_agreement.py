@@ -39,7 +39,8 @@ METRICS = (
 def calm() -> Scenario:
     """The baseline's first cohort, 20 borrowers, one year; no springing recourse, no new arrivals, and the
     per-agent model's world: depreciation-curve values, GBM liquidity factors, the collateral-barrier rule
-    (the per-agent baseline has neither the income valuation nor the default option; issue #18)."""
+    (the per-agent baseline has neither the income valuation nor the default option; issue #18); no
+    underwriting floor (the test funds every loan at day 0)."""
     scenario = inert_depositors(sized(baseline(), ENGINE_PATHS, BORROWERS, 10, HORIZON_DAYS))
     liquidation = scenario.protocol.liquidation.model_copy(update={"recourse_recovery_fraction": 0.0})
     gpu = scenario.markets.gpu.model_copy(
@@ -49,9 +50,10 @@ def calm() -> Scenario:
     borrowers = scenario.borrowers.model_copy(
         update={"cohorts": (cohort,), "default_rule": "collateral_barrier", "refinance_at_maturity": False}
     )
+    allocation = scenario.protocol.allocation.model_copy(update={"min_dscr": None})
     return scenario.model_copy(
         update={
-            "protocol": scenario.protocol.model_copy(update={"liquidation": liquidation}),
+            "protocol": scenario.protocol.model_copy(update={"liquidation": liquidation, "allocation": allocation}),
             "markets": scenario.markets.model_copy(update={"gpu": gpu}),
             "borrowers": borrowers,
         }

@@ -85,6 +85,7 @@ COHORT_SHAPE = {
 PROTOCOL_SHAPE = {
     "protocol.initial_susdai_nav_usd", "protocol.unstaked_usdai_usd", "protocol.first_loss_usd",
     "protocol.supply_cap_usd", "protocol.allocation.max_loan_share",
+    "protocol.allocation.min_dscr",  # null: the replayed loans were made; underwriting is history, not a rule
 }
 NEW_CLASS_KEYS = {
     "list_price_usd", "rental_usd_per_gpu_hour", "power_kw_per_gpu", "max_ltv", "market_depth_gpus_per_30d",

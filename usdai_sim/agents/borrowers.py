@@ -7,11 +7,17 @@ Operating cash flow of an operator with an active loan, per GPU-hour (USD), with
               (colocation in $/kW-month; overhead and repairs in $/GPU-month; 720 hours a month)
 Over dt days: cash ← max(cash + 24·dt·GPUs·(revenue − opex), 0): an SPV cannot go below zero, and a
 shortfall at a payment date is met by the reserve, then by the sponsor's bounded support (``collect``).
-Contract book (a ladder of contracts of average length L months, expiring evenly): each step renters
-default at hazard h = h₀·(p_c/(f·R))^k on the contracted share (the capacity goes to spot), a fraction
-a = dt/(30·L) of the target book is (re)signed at the then-current market f·R:
-    s' = s·e^{−h·dt/365}·(1 − a) + s*·a,    p_c' = (s·e^{−h·dt/365}·(1 − a)·p_c + s*·a·f·R) / s'
-so a rental crash reaches contracted revenue as contracts roll off, not on day 1.
+Contract book (a ladder of contracts of average length L months, expiring evenly), held in equal parts by
+n customers (``renter_customers``). Each customer fails at hazard h = h₀·(p_c/(f·R))^k per year, so one of
+them fails within a step with probability q = 1 − e^{−n·h·dt/365} (two in one step neglected); a failure
+(uniform U < q) sends that customer's part s/n to spot and loses its unpaid billing, ``receivable_days`` of
+it, from cash: (s/n)·p_c·GPUs·24·receivable_days USD. Then a fraction a = dt/(30·L) of the target book is
+(re)signed at the then-current market f·R (a new customer takes the failed one's place):
+    s' = s·(1 − 1[U<q]/n)·(1 − a) + s*·a,    p_c' = (s·(1 − 1[U<q]/n)·(1 − a)·p_c + s*·a·f·R) / s'
+so a rental crash reaches contracted revenue as contracts roll off, not on day 1, and a customer's failure
+hits one operator hard rather than every operator a little. E[s'] = s·(1 − q/n)·(1 − a) + s*·a; as n → ∞
+the book decays smoothly at e^{−h·dt/365}; h₀ = 0 gives the plain ladder; a higher h₀ (same U) fails no fewer
+customers.
 Hardware is permanently lost at rate λ per year: GPUs ← GPUs · exp(−λ·dt/365) (expected fleet), unless
 insured; repairable failures are a cost (repairs per GPU-month).
 """
@@ -149,21 +155,40 @@ def operating_rates(
     return revenue, power + fixed
 
 
-def roll_contracts(book: BorrowerBook, bp: BorrowerParams, spot_usd_per_gpu_hour: np.ndarray, dt_days: float) -> None:
-    """Renter defaults and roll-off/renewal of the contract book (module docstring), active loans only."""
+def debt_service_coverage(
+    revenue_usd_per_gpu_hour: np.ndarray, opex_usd_per_gpu_hour: np.ndarray, payment_usd_per_gpu: np.ndarray
+) -> np.ndarray:
+    """DSCR = (revenue − opex) · 720 h / monthly debt service per GPU: a month of EBITDA over a month of
+    payments (dimensionless; inf when nothing is owed). Used by underwriting and the calibration page."""
+    with np.errstate(divide="ignore"):
+        return (revenue_usd_per_gpu_hour - opex_usd_per_gpu_hour) * HOURS_PER_MONTH / payment_usd_per_gpu
+
+
+def roll_contracts(
+    book: BorrowerBook, bp: BorrowerParams, spot_usd_per_gpu_hour: np.ndarray, dt_days: float, uniform: np.ndarray
+) -> np.ndarray:
+    """Customer failures and roll-off/renewal of the contract book of active loans (module docstring);
+    ``uniform`` is one U(0,1) per loan. Returns the mask of loans that lost a customer this step."""
     active = book.status == ACTIVE
     market = bp.contract_price_fraction * spot_usd_per_gpu_hour
     with np.errstate(divide="ignore", invalid="ignore"):
         over = np.where(market > 0, book.contract_price_usd_per_gpu_hour / market, 1.0)
     hazard = bp.renter_default_rate_per_year * over**bp.renter_default_elasticity
+    failed = active & (book.contracted_share > 0) & (
+        uniform < -np.expm1(-bp.renter_customers * hazard * dt_days / DAYS_PER_YEAR)
+    )
+    lost_share = np.where(failed, book.contracted_share / bp.renter_customers, 0.0)
+    unpaid = lost_share * book.contract_price_usd_per_gpu_hour * book.gpus * HOURS_PER_DAY * bp.receivable_days
+    book.cash_usd = np.maximum(book.cash_usd - unpaid, 0.0)
     renew = np.minimum(dt_days / (PAYMENT_INTERVAL_DAYS * bp.contract_months), 1.0)
-    kept = book.contracted_share * np.exp(-hazard * dt_days / DAYS_PER_YEAR) * (1.0 - renew)
+    kept = (book.contracted_share - lost_share) * (1.0 - renew)
     signed = bp.contracted_share * renew
     share = kept + signed
     with np.errstate(divide="ignore", invalid="ignore"):
         price = np.where(share > 0, (kept * book.contract_price_usd_per_gpu_hour + signed * market) / share, market)
     book.contracted_share = np.where(active, share, book.contracted_share)
     book.contract_price_usd_per_gpu_hour = np.where(active, price, book.contract_price_usd_per_gpu_hour)
+    return failed
 
 
 def operate(
@@ -173,13 +198,14 @@ def operate(
     utilisation: np.ndarray,
     power_kw_per_gpu: np.ndarray,
     dt_days: float,
+    uniform: np.ndarray,
 ) -> np.ndarray:
     """Roll the contract book, add one step's operating cash flow to active borrowers' cash; return revenue.
 
     The revenue rate the owner judges its business by (``revenue_usd_per_year``, USD/yr) is the exponential
     average of the daily rate with a 30-day time constant — a month's P&L, not one day's utilisation.
     """
-    roll_contracts(book, bp, spot_usd_per_gpu_hour, dt_days)
+    roll_contracts(book, bp, spot_usd_per_gpu_hour, dt_days, uniform)
     active = book.status == ACTIVE
     revenue_rate, opex_rate = operating_rates(
         bp, book.contracted_share, book.contract_price_usd_per_gpu_hour, spot_usd_per_gpu_hour, utilisation,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from usdai_sim.agents.borrowers import HOURS_PER_MONTH, operating_rates
+from usdai_sim.agents.borrowers import HOURS_PER_MONTH, debt_service_coverage, operating_rates
 from usdai_sim.market.gpu import expit
 from usdai_sim.market.valuation import IncomeValuation
 from usdai_sim.params import Params
@@ -45,7 +45,7 @@ def origination_economics(params: Params) -> pd.DataFrame:
             "opex_usd_per_gpu_hour": opex,
             "debt_service_usd_per_gpu_hour": debt_service,
             "ebitda_margin": (revenue - opex) / revenue,
-            "dscr": (revenue - opex) / debt_service,
+            "dscr": debt_service_coverage(revenue, opex, interest + principal),
             "break_even_rental_usd_per_gpu_hour": (opex + debt_service) / billable,
         }
     )

@@ -160,6 +160,9 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "renter_default_rate_per_year": ("hazard that a contracted renter defaults", "per year", None),
         "renter_default_elasticity": ("how fast renter defaults rise as market rentals fall", "dimensionless",
                                       None),
+        "renter_customers": ("customers holding the contract book in equal parts (one fails at a time)",
+                             "customers", None),
+        "receivable_days": ("days of a failed customer's billing never paid", "days", None),
         "pue": ("power usage effectiveness of the data centre", "dimensionless", None),
         "colocation_usd_per_kw_month": ("colocation price per kW of IT load", "USD per kW-month", None),
         "repair_usd_per_gpu_month": ("repair and replacement cost", "USD per GPU-month", None),
@@ -249,6 +252,10 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
                            "DOMAIN.md 'sUSDai allocation' (loans ~6.4% of reserves, early 2026)"),
         "min_liquidity_fraction": ("idle USDai kept back from lending", "fraction",
                                    "assumption: a small liquidity buffer"),
+        "min_dscr": ("underwriting floor: EBITDA at today's rentals / debt service of the new loan (null: none)",
+                     "ratio",
+                     "assumption: the low end of the public DSCR-at-origination range 1.2–2.0 (issue #12; "
+                     "DOMAIN.md 'Operator economics')"),
     },
     "Protocol": {
         "grace_days": ("grace period after a missed payment", "days", DOMAIN_LOANS + " (30 days in tests)"),

@@ -285,6 +285,12 @@ class Cohort(Frozen):
     renter_default_elasticity: Annotated[float, Field(ge=0.0, le=10.0, json_schema_extra=meta(
         "dimensionless", "assumption: hazard × (trend rental / rental)^k; renters fail as the market "
         "reprices below their contract"))] = 2.0
+    renter_customers: Annotated[int, Field(ge=1, le=1000, json_schema_extra=meta(
+        "customers", "assumption: a small operator's contract book sits with a few customers; even at scale "
+        "CoreWeave's largest customer was 62% of its 2024 revenue (IPO prospectus, Mar 2025)"))] = 3
+    receivable_days: Annotated[float, Field(ge=0.0, le=180.0, json_schema_extra=meta(
+        "days", "assumption: monthly billing in arrears on net-15 terms leaves ~45 days of a customer's "
+        "billing unpaid when it fails"))] = 45.0
     utilisation_level: Dist = Spread(low=0.75, high=0.95)
     power_usd_per_kwh: Dist = Spread(low=0.06, high=0.12)
     pue: Dist = Field(default=Spread(low=1.2, high=1.5), json_schema_extra=meta(
@@ -382,11 +388,13 @@ class Liquidation(Frozen):
     fee_fraction: Fraction = 0.10
     surplus_to: Literal["protocol", "borrower"] = "protocol"
     price_impact: PriceImpact = PriceImpact()
-    fraud_missing_fraction: Dist = Field(default=Spread(low=0.6, high=1.0), json_schema_extra=meta(
-        "fraction of the fleet", "Maple/Orthogonal Dec 2022: expected recovery $2.5M of $36M (LGD ~93%); "
-        "missing or double-pledged GPUs (DOMAIN.md)"))
+    fraud_missing_fraction: Dist = Field(default=Spread(low=0.9, high=1.0), json_schema_extra=meta(
+        "fraction of the fleet", "Maple/Orthogonal Dec 2022: expected recovery $2.5M of $36M (LGD ~93%, "
+        "DOMAIN.md), i.e. almost nothing left to take; assumption: 0-10% of a fraudulent fleet is found "
+        "(the rest never bought or pledged to another lender)"))
     recourse_recovery_fraction: Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra=meta(
-        "fraction of the shortfall", "Maple/Orthogonal Dec 2022: ~7% of the claim recovered (DOMAIN.md)"))] = 0.1
+        "fraction of the shortfall", "Maple/Orthogonal Dec 2022: ~7% of the claim recovered from a borrower "
+        "liable in full (DOMAIN.md)"))] = 0.07
     recourse_delay_days: Annotated[int, Field(ge=0)] = 180
 
 
@@ -428,6 +436,7 @@ class Allocation(Frozen):
 
     max_loan_share: Fraction = 0.6
     min_liquidity_fraction: Fraction = 0.05
+    min_dscr: Annotated[float, Field(ge=0.0, le=10.0)] | None = 1.2
 
 
 class Protocol(Frozen):
