@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pytest
 
+from usdai_sim.agents import borrowers as br
+from usdai_sim.agents.borrowers import BorrowerBook
 from usdai_sim.agents.depositors import (
     DepositorBook,
     DepositorParams,
@@ -20,7 +22,10 @@ from usdai_sim.agents.depositors import (
     redeem_hazard_per_year,
 )
 from usdai_sim.agents.signals import Signals
-from usdai_sim.scenario.schema import Depositors
+from usdai_sim.params import BorrowerParams, compile_params
+from usdai_sim.scenario.schema import Depositors, Scenario
+
+# ---------------------------------------------------------------- agents/depositors.py
 
 INF = np.inf
 STAKER_COLUMNS = {
@@ -189,3 +194,163 @@ def test_decide_no_secondary_market_means_queue() -> None:
     assert d.sell.tolist() == [False]
     assert _decide(book, [0.05, 0.5, 0.5], discount=0.05).sell.tolist() == [True]  # at the tolerance
     assert _decide(book, [0.05, 0.5, 0.5], discount=0.0501).sell.tolist() == [False]
+
+
+# ---------------------------------------------------------------- agents/borrowers.py
+
+def borrower_params(*cohorts: dict) -> BorrowerParams:
+    """One borrower per cohort (100 GPUs, a $1M loan at 12% for 36 months unless a cohort says otherwise)."""
+    base = {"count": 1, "gpus": 100, "requested_ltv": 0.5, "apr": 0.12, "term_months": 36}
+    scenario = Scenario.model_validate({
+        "borrowers": {"cohorts": [{**base, **c} for c in cohorts or ({},)]},
+        "depositors": {"count": 1}, "markets": {"tbill": {"model": "constant"}},
+    })
+    return compile_params(scenario).borrowers
+
+
+def active_book(bp: BorrowerParams, n_paths: int) -> BorrowerBook:
+    """Active $1M loans on every path, next payment due on day 30, no cash."""
+    book = BorrowerBook.new(bp, n_paths)
+    book.status[:] = br.ACTIVE
+    book.principal_usd[:] = 1e6
+    book.apr[:] = 0.12
+    book.payments_left[:] = 36
+    book.next_due_day[:] = 30.0
+    return book
+
+
+OPERATOR = {
+    "gpus": 1, "contracted_share": 0.5, "contract_price_fraction": 2.0 / 3.0, "renter_default_rate_per_year": 0.0,
+    "power_usd_per_kwh": 0.08, "pue": 1.25, "colocation_usd_per_kw_month": 120.0, "overhead_usd_per_gpu_month": 20.0,
+    "repair_usd_per_gpu_month": 10.0, "idle_power_fraction": 0.3, "hardware_failure_rate_per_year": 0.09,
+}
+"""test_borrowers' operator: $2.20 revenue and $0.3532667 opex per GPU-hour at spot $3 (contracts at $2 stay
+at $2: renewal at 2/3 × $3), i.e. $105.60 revenue and $16.9568 opex over two days."""
+
+
+def test_operate_over_two_days_by_status() -> None:
+    """dt = 2 days, 1 GPU. Path 0 (active, cash $1,000): cash 1,000 + 105.6 − 16.9568 = 1,088.6432; the revenue
+    rate moves from $10,000/yr toward 2.2·24·365 = $19,272/yr by 1 − e^(−2/30): 10,597.98. Path 1 (active,
+    spot and contract $0, cash $10): 10 − 16.9568 < 0, so cash 0. Path 2 (defaulted) and path 3 (repaid):
+    no revenue, cash kept, revenue rate 0. GPUs fail at 9%/yr on live loans (active or defaulted) only."""
+    bp = borrower_params(OPERATOR)
+    book = active_book(bp, 4)
+    book.status[2:, 0] = [br.DEFAULTED, br.REPAID]
+    book.cash_usd[:, 0] = [1000.0, 10.0, 1000.0, 1000.0]
+    book.revenue_usd_per_year[:, 0] = [10_000.0, 10_000.0, 5.0, 5.0]
+    book.contract_price_usd_per_gpu_hour[:, 0] = [2.0, 0.0, 2.0, 2.0]
+    spot = np.array([[3.0], [0.0], [3.0], [3.0]])
+    revenue = br.operate(book, bp, spot, np.full((4, 1), 0.8), np.array([1.2]), 2.0)
+    np.testing.assert_allclose(revenue[:, 0], [105.6, 0.0, 0.0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(book.cash_usd[:, 0], [1088.6432, 0.0, 1000.0, 1000.0], rtol=1e-12)
+    weight = 1.0 - math.exp(-2.0 / 30.0)
+    expected_rate = 10_000.0 + weight * (2.2 * 24 * 365 - 10_000.0)
+    np.testing.assert_allclose(book.revenue_usd_per_year[:, 0], [expected_rate, 10_000.0 * (1 - weight), 0, 0],
+                               rtol=1e-12)
+    decay = math.exp(-0.09 * 2.0 / 365.0)
+    np.testing.assert_allclose(book.gpus[:, 0], [decay, decay, decay, 1.0], rtol=1e-12)
+
+
+def test_insured_hardware_does_not_shrink() -> None:
+    bp = borrower_params({**OPERATOR, "hardware_insured": True})
+    book = active_book(bp, 1)
+    br.operate(book, bp, np.full((1, 1), 3.0), np.full((1, 1), 0.8), np.array([1.2]), 30.0)
+    assert book.gpus[0, 0] == 1.0
+
+
+def test_accrue_only_active_loans_and_grace_interest_only_in_grace() -> None:
+    """30 days at 12%: 1e6·0.12·30/365 = $9,863.01 on the active loan, none on the defaulted one. Grace interest
+    on a missed $33,135.85 at 12% + 5%: 33,135.85·0.17·30/365 = $462.99 added to the $100 already owed;
+    an active loan out of grace (and a defaulted one in grace) accrues none."""
+    bp = borrower_params()
+    book = active_book(bp, 3)
+    book.status[2, 0] = br.DEFAULTED
+    book.grace_until_day[:, 0] = [60.0, np.inf, 60.0]
+    book.due_interest_usd[:, 0], book.due_principal_usd[:, 0] = 9_863.01, 23_272.84
+    book.late_interest_usd[:, 0] = 100.0
+    accrued = br.accrue(book, bp, 0.05, 30.0)
+    np.testing.assert_allclose(accrued[:, 0], [1e6 * 0.12 * 30 / 365] * 2 + [0.0], rtol=1e-12)
+    np.testing.assert_allclose(book.late_interest_usd[:, 0], [100.0 + 33_135.85 * 0.17 * 30 / 365, 100.0, 100.0],
+                               rtol=1e-12)
+
+
+def test_covenant_edges() -> None:
+    """Maintenance LTV 0.5 on $1.5M collateral: limit $750,000. Path 0: principal $750,000.5 (excess $0.50) and
+    $0.50 cash → prepays exactly 0.50, cash 0. Path 1: the same excess, no cash → breach from day 10 to day 40.
+    Path 2: principal at the limit → no breach, cash untouched. Path 3: already in breach until day 25 and still
+    in breach → the deadline stays 25. Path 4: a defaulted loan over the limit → ignored."""
+    bp = borrower_params({"maintenance_ltv": 0.5, "covenant_cure_days": 30})
+    book = active_book(bp, 5)
+    book.principal_usd[:, 0] = [750_000.5, 750_000.5, 750_000.0, 1e6, 1e6]
+    book.cash_usd[:, 0] = [0.5, 0.0, 1_000.0, 0.0, 1e6]
+    book.breach_until_day[3, 0] = 25.0
+    book.status[4, 0] = br.DEFAULTED
+    prepaid = br.covenant_check(book, bp, np.full((5, 1), 1.5e6), 10.0)
+    np.testing.assert_allclose(prepaid[:, 0], [0.5, 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(book.cash_usd[:, 0], [0.0, 0.0, 1_000.0, 0.0, 1e6])
+    np.testing.assert_allclose(book.principal_usd[:, 0], [750_000.0, 750_000.5, 750_000.0, 1e6, 1e6])
+    assert book.breach_until_day[:, 0].tolist() == [np.inf, 40.0, np.inf, 25.0, np.inf]
+
+
+class FixedBoundary:
+    """A stand-in boundary table: x_B = 0.6 for 12 payments left, cost ratio 0.3, debt ratio 0.4; 9 otherwise
+    (so a wrong argument makes every owner walk)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def lookup(self, payments_left: np.ndarray, cost: np.ndarray, debt: np.ndarray) -> np.ndarray:
+        self.calls.append((payments_left.tolist(), cost.tolist(), debt.tolist()))
+        return np.where((payments_left == 12) & (cost == 0.3) & (debt == 0.4), 0.6, 9.0)
+
+
+def walk_book(bp: BorrowerParams, revenue_now: list[float], revenue0: list[float]) -> BorrowerBook:
+    book = active_book(bp, len(revenue_now))
+    book.payments_left[:] = 12
+    book.cost_ratio[:], book.debt_ratio[:] = 0.3, 0.4
+    book.revenue_usd_per_year[:, 0] = revenue_now
+    book.revenue_usd_per_year[:, 1] = 10.0  # cohort 1 has no table: never walks at a payment date
+    book.revenue0_usd_per_year[:, 0] = revenue0
+    book.revenue0_usd_per_year[:, 1] = 100.0
+    return book
+
+
+def test_decide_walk_compares_the_revenue_factor_with_the_boundary() -> None:
+    """Day 30, x_B = 0.6. Path 0: x = 40/100 = 0.4 < 0.6 → walks (x and x_B recorded). Path 1: x = 0.6 = x_B →
+    stays. Path 2: x = 0.1 but in grace → not at a payment date. Path 3: due on day 31 → not yet. Path 4:
+    revenue at origination 0 → x = ∞, stays. Path 5: defaulted → not asked."""
+    bp = borrower_params({}, {})
+    book = walk_book(bp, [40.0, 60.0, 10.0, 10.0, 0.0, 10.0], [100.0] * 4 + [0.0, 100.0])
+    book.grace_until_day[2, 0] = 50.0
+    book.next_due_day[3, 0] = 31.0
+    book.status[5, 0] = br.DEFAULTED
+    table = FixedBoundary()
+    walk = br.decide_walk(book, bp, 30.0, [table, None])
+    assert walk.dtype == bool
+    assert walk[:, 0].tolist() == [True, False, False, False, False, False] and not walk[:, 1].any()
+    assert book.walked[:, 0].tolist() == walk[:, 0].tolist()
+    assert (book.default_state[0, 0], book.default_boundary[0, 0]) == (0.4, 0.6)
+    assert np.isnan(book.default_state[1:, 0]).all() and np.isnan(book.default_boundary[1:, 0]).all()
+    assert table.calls == [([12, 12, 12], [0.3, 0.3, 0.3], [0.4, 0.4, 0.4])]  # paths 0, 1, 4 of cohort 0
+
+
+def test_decide_walk_with_one_loan_due() -> None:
+    bp = borrower_params({}, {})
+    book = walk_book(bp, [40.0], [100.0])
+    book.next_due_day[0, 1] = 60.0
+    walk = br.decide_walk(book, bp, 30.0, [FixedBoundary(), None])
+    assert walk.tolist() == [[True, False]]
+
+
+def test_default_routes_edges() -> None:
+    """Day 60. Path 0: covenant deadline today → covenant. Path 1: collateral exactly walk ratio × principal
+    ($500k) → no default (strict); path 2: walked, collateral ample → strategic; path 3: breach deadline
+    tomorrow, not walked → none. Routes are int8."""
+    bp = borrower_params({"strategic_walk_ratio": 0.5})
+    book = active_book(bp, 4)
+    book.breach_until_day[:, 0] = [60.0, np.inf, np.inf, 61.0]
+    book.walked[2, 0] = True
+    collateral = np.array([[1e9], [5e5], [1e9], [1e9]])
+    route = br.default_routes(book, bp, collateral, 60.0, np.zeros((4, 1)), np.ones((4, 1)), True)
+    assert route.dtype == np.int8
+    assert route[:, 0].tolist() == [br.ROUTE_COVENANT, 0, br.ROUTE_STRATEGIC, 0]
