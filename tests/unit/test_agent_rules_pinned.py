@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from usdai_sim.agents import borrowers as br
+from usdai_sim.agents import default_option as do
 from usdai_sim.agents.borrowers import BorrowerBook
 from usdai_sim.agents.depositors import (
     DepositorBook,
@@ -23,7 +24,7 @@ from usdai_sim.agents.depositors import (
 )
 from usdai_sim.agents.signals import Signals
 from usdai_sim.params import BorrowerParams, compile_params
-from usdai_sim.scenario.schema import Depositors, Scenario
+from usdai_sim.scenario.schema import Cohort, Depositors, Rental, Scenario
 
 # ---------------------------------------------------------------- agents/depositors.py
 
@@ -354,3 +355,76 @@ def test_default_routes_edges() -> None:
     route = br.default_routes(book, bp, collateral, 60.0, np.zeros((4, 1)), np.ones((4, 1)), True)
     assert route.dtype == np.int8
     assert route[:, 0].tolist() == [br.ROUTE_COVENANT, 0, br.ROUTE_STRATEGIC, 0]
+
+
+# ---------------------------------------------------------------- agents/default_option.py
+# The tables are memoised (``_cohort_table``), so the pieces under the cache are called here directly.
+
+
+def linear_table(payments: int = 3) -> do.BoundaryTable:
+    """values[k − 1, i, j] = 100·k + 10·c_i + d_j: bilinear interpolation of it is exact."""
+    k = np.arange(1, payments + 1)[:, None, None]
+    values = 100.0 * k + 10.0 * do.COST_GRID[None, :, None] + do.DEBT_GRID[None, None, :]
+    return do.BoundaryTable(do.COST_GRID, do.DEBT_GRID, values)
+
+
+@pytest.mark.parametrize(
+    ("left", "cost", "debt", "expected"),
+    [
+        (1, 0.05, 0.06, 100.0 + 0.5 + 0.06),  # first cell of both grids
+        (2, 0.15, 0.2, 200.0 + 1.5 + 0.2),  # exactly on a cost node
+        (3, 1.19, 1.99, 300.0 + 11.9 + 1.99),  # last cells
+        (3, 1.2, 2.0, 300.0 + 12.0 + 2.0),  # the last nodes
+        (2, -1.0, 0.0, 200.0 + 0.0 + 0.05),  # below the grids: clipped to the first nodes
+        (2, 5.0, 9.0, 200.0 + 12.0 + 2.0),  # above: clipped to the last nodes
+        (0, 0.6, 1.0, 100.0 + 6.0 + 1.0),  # no payment left reads the one-payment row
+        (9, 0.6, 1.0, 300.0 + 6.0 + 1.0),  # more payments than rows reads the last row
+    ],
+)
+def test_boundary_lookup_interpolates_and_clips(left: int, cost: float, debt: float, expected: float) -> None:
+    got = linear_table().lookup(np.array([left]), np.array([cost]), np.array([debt]))
+    np.testing.assert_allclose(got, [expected], rtol=1e-12)
+
+
+def test_leland_boundary_is_proportional_to_the_coupon() -> None:
+    """σ = 0.2, μ = 0, r = 0.05: a = 0.02, b = −0.02, γ = (0.02 − √(0.0004 + 0.004))/0.04 = −1.1583124;
+    δ_B = γ/(γ − 1)·(r − μ)·C/r = 0.5366750·C."""
+    gamma = (0.02 - math.sqrt(0.0004 + 0.004)) / 0.04
+    one = gamma / (gamma - 1.0)
+    assert do.leland_boundary(2.0, 0.0, 0.2, 0.05) == pytest.approx(2.0 * one, rel=1e-12)
+    assert do.leland_boundary(2.0, 0.0, 0.2, 0.05) == pytest.approx(1.0733501, rel=1e-7)
+
+
+def test_cohort_dynamics_damp_the_volatility_by_half_the_contract_share() -> None:
+    """σ = 0.3·(1 − 0.5·0.4) = 0.24; drift and mean reversion are the rental's."""
+    dyn = do.cohort_dynamics(Rental(drift_per_year=-0.1, vol_per_sqrt_year=0.3, kappa_per_year=0.5), 0.4)
+    assert (dyn.log_drift_per_year, dyn.kappa_per_year) == (-0.1, 0.5)
+    assert dyn.vol_per_sqrt_year == pytest.approx(0.24, rel=1e-12)
+
+
+def test_cohort_claims_by_hand() -> None:
+    """Age 1–3 years (mean 2), 24-month term, 7-year life: 7 − 2 − 2 = 3 years left at maturity. r = 0.2,
+    g = −0.1: slope = (1 − e^(−0.9))/0.3, cost annuity (1 − e^(−0.6))/0.2. Friction 6 months = 0.5 yr;
+    reserve released 3 months · d · 30/365."""
+    cohort = Cohort(age_years={"low": 1.0, "high": 3.0}, term_months=24, equity_discount_rate=0.2,
+                    default_friction_months=6.0, dsra_months=3.0)
+    claim = do.cohort_claim_factory(cohort, Rental(drift_per_year=-0.1), 7.0)(np.array([0.5]), np.array([0.8]))
+    assert (claim.cost_rate.tolist(), claim.debt_rate.tolist(), claim.friction) == ([0.5], [0.8], 0.5)
+    assert claim.residual_slope == pytest.approx(-math.expm1(-0.9) / 0.3, rel=1e-12)
+    np.testing.assert_allclose(claim.residual_intercept, [0.5 * -math.expm1(-0.6) / 0.2], rtol=1e-12)
+    np.testing.assert_allclose(claim.reserve_release, [3.0 * 0.8 * 30.0 / 365.0], rtol=1e-12)
+
+
+def test_boundary_table_solves_every_grid_node() -> None:
+    """The table at node (c_i, d_j) is the boundary solved for that node alone (grids kept, cost first)."""
+    dyn, cohort = do.Dynamics(-0.1, 0.3, 0.5), Cohort(term_months=6)
+    make = do.cohort_claim_factory(cohort, Rental(), 7.0)
+    table = do.boundary_table(make, dyn, 0.15, do.PAYMENT_YEARS, 6, "option")
+    assert table.values.shape == (6, do.COST_GRID.size, do.DEBT_GRID.size)
+    np.testing.assert_array_equal(table.cost_grid, do.COST_GRID)
+    np.testing.assert_array_equal(table.debt_grid, do.DEBT_GRID)
+    i, j = 6, 3
+    alone = do.solve_boundary(make(do.COST_GRID[i], do.DEBT_GRID[j]), dyn, 0.15, do.PAYMENT_YEARS, 6, "option")
+    np.testing.assert_allclose(table.values[:, i, j], np.ravel(alone), rtol=1e-9)
+    myopic = do.boundary_table(make, dyn, 0.15, do.PAYMENT_YEARS, 6, "myopic")
+    assert not np.allclose(myopic.values, table.values)
