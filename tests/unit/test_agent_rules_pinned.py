@@ -24,6 +24,7 @@ from usdai_sim.agents.depositors import (
 )
 from usdai_sim.agents.signals import Signals
 from usdai_sim.params import BorrowerParams, compile_params
+from usdai_sim.protocol import loss_recognition as lr
 from usdai_sim.scenario.schema import Cohort, Depositors, Rental, Scenario
 
 # ---------------------------------------------------------------- agents/depositors.py
@@ -428,3 +429,49 @@ def test_boundary_table_solves_every_grid_node() -> None:
     np.testing.assert_allclose(table.values[:, i, j], np.ravel(alone), rtol=1e-9)
     myopic = do.boundary_table(make, dyn, 0.15, do.PAYMENT_YEARS, 6, "myopic")
     assert not np.allclose(myopic.values, table.values)
+
+
+# ---------------------------------------------------------------- protocol/loss_recognition.py
+
+
+def test_expected_loss_by_hand() -> None:
+    """P $1,000, collateral $800 sold at 0.9 less a 5% fee plus $50 SPV cash: 684 + 50 = 734 → EL $266;
+    collateral worth more than the loan → EL 0 (never negative)."""
+    el = lr.expected_loss_usd(np.array([1000.0, 1000.0]), np.array([800.0, 2000.0]), 0.9, 0.05,
+                              np.array([50.0, 0.0]))
+    np.testing.assert_allclose(el, [266.0, 0.0], rtol=1e-12)
+
+
+def test_linear_fraction_by_hand() -> None:
+    """Default on day 10, 45-day grace, 90-day period; on day 100: (100 − 10 − 45)/90 = 0.5. Before the grace
+    ends 0, after the period 1, no default (t_d = ∞) 0."""
+    f = lr.linear_fraction(100.0, np.array([10.0, 60.0, -200.0, np.inf]), 45.0, 90.0)
+    np.testing.assert_allclose(f, [0.5, 0.0, 1.0, 0.0])
+
+
+def test_loss_tail_starts_advances_and_ends_by_hand() -> None:
+    """Slot 0 sells on day 40 a loan defaulted on day 10 with L = $900 of which $100 already written; slot 1 is
+    reused while $30 of an older tail is still unwritten (flushed now). 45-day grace, 90-day period:
+    day 100: f = 0.5 → written 450 (step +350); day 145: f = 1 → step +450, the tail ends."""
+    tail = lr.LossSchedule.new((1, 2))
+    tail.tail_loss_usd[0, 1], tail.tail_written_usd[0, 1], tail.tail_default_day[0, 1] = 80.0, 50.0, -500.0
+    assert tail.unrecognised_usd().tolist() == [30.0]
+    flushed = tail.start_tail(np.array([[True, True]]), np.array([[900.0, 0.0]]), np.array([[100.0, 0.0]]),
+                              np.array([[10.0, np.inf]]))
+    assert flushed.tolist() == [[0.0, 30.0]]
+    assert tail.unrecognised_usd().tolist() == [800.0]
+    assert tail.advance_tail(100.0, 45.0, 90.0).tolist() == [[350.0, 0.0]]
+    assert tail.tail_written_usd.tolist() == [[450.0, 0.0]]
+    assert tail.advance_tail(145.0, 45.0, 90.0).tolist() == [[450.0, 0.0]]
+    assert (tail.tail_loss_usd.tolist(), tail.tail_written_usd.tolist()) == ([[0.0, 0.0]], [[0.0, 0.0]])
+    assert tail.tail_default_day.tolist() == [[np.inf, np.inf]]
+    assert tail.advance_tail(200.0, 45.0, 90.0).tolist() == [[0.0, 0.0]]
+
+
+def test_loss_tail_untouched_where_nothing_sells() -> None:
+    tail = lr.LossSchedule.new((1, 2))
+    tail.start_tail(np.array([[True, False]]), np.array([[900.0, 5.0]]), np.array([[0.0, 5.0]]),
+                    np.array([[10.0, 3.0]]))
+    assert (tail.tail_loss_usd.tolist(), tail.tail_written_usd.tolist()) == ([[900.0, 0.0]], [[0.0, 0.0]])
+    assert tail.tail_default_day.tolist() == [[10.0, np.inf]]
+    assert tail.expected_usd.tolist() == [[0.0, 0.0]]
