@@ -447,6 +447,9 @@ def test_linear_fraction_by_hand() -> None:
     ends 0, after the period 1, no default (t_d = ∞) 0."""
     f = lr.linear_fraction(100.0, np.array([10.0, 60.0, -200.0, np.inf]), 45.0, 90.0)
     np.testing.assert_allclose(f, [0.5, 0.0, 1.0, 0.0])
+    # a zero-day period on the day the grace ends: 0/0 counts as nothing written yet
+    with np.errstate(invalid="ignore"):
+        assert lr.linear_fraction(55.0, np.array([10.0]), 45.0, 0.0).tolist() == [0.0]
 
 
 def test_loss_tail_starts_advances_and_ends_by_hand() -> None:
