@@ -28,10 +28,12 @@ def __getattr__(name: str) -> Any:
     if name == "simulate":
         from usdai_sim.engine import simulate
 
+        _register_html_view()
         return simulate
     if name == "Results":
         from usdai_sim.results import Results
 
+        _register_html_view()
         return Results
     if name == "load_scenario":
         from usdai_sim.scenario.library import load_scenario
@@ -44,6 +46,11 @@ def __getattr__(name: str) -> Any:
 
         return load_study
     raise AttributeError(name)
+
+
+def _register_html_view() -> None:
+    """Results shown in Jupyter render as HTML: importing ``report/notebook.py`` registers the view."""
+    import usdai_sim.report.notebook  # noqa: F401
 
 
 def _write_report(results: Results, directory: str | os.PathLike[str]) -> None:

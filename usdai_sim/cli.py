@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from usdai_sim import __version__, cli_studies
+from usdai_sim.cli_options import UsageError, add_executor_options, add_set_option, open_executor
 from usdai_sim.errors import InvariantError, RunTooLargeError, UsdaiSimError
 from usdai_sim.outputs import (
     MANIFEST_FILE,
@@ -40,10 +41,6 @@ from usdai_sim.scenario.schema import Scenario
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
 DEFAULT_MAX_PATHS = 20_000
 """Cap of --until-precise (assumption: about ten minutes of the baseline on two cores)."""
-
-
-class UsageError(UsdaiSimError):
-    """A command-line problem that is the user's to fix (exit status 2)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,37 +108,6 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--quiet", action="store_true", help="no progress lines")
     cli_studies.add_commands(sub)
     return parser
-
-
-def add_set_option(parser: argparse.ArgumentParser) -> None:
-    """``--set dotted.path=value`` (repeatable): override one scenario key before validation."""
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a scenario key, e.g. --set protocol.allocation.max_loan_share=0.5 (repeatable)",
-    )
-
-
-def add_executor_options(parser: argparse.ArgumentParser) -> None:
-    """``--executor local|dask`` and ``--scheduler local|tcp://HOST:PORT`` (results never depend on them)."""
-    parser.add_argument(
-        "--executor", choices=("local", "dask"), default="local", help="where work blocks run (default local)"
-    )
-    parser.add_argument(
-        "--scheduler",
-        default="local",
-        help="with --executor dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:8786",
-    )
-
-
-def open_executor(args: argparse.Namespace) -> Any:
-    """The executor the flags ask for (close it when done)."""
-    from usdai_sim.executors import make_executor
-
-    return make_executor(args.executor, args.workers, args.scheduler)
 
 
 def _out_dir(args: argparse.Namespace, scenario: Scenario, many: bool) -> Path:

@@ -1,6 +1,6 @@
 """Study commands of the command line: ``sweep`` (and the study helpers the other study commands share).
 
-Registered by ``cli.py``; helpers from ``cli`` are imported inside functions (``cli`` imports this module).
+Registered by ``cli.py``; the helpers both share live below them in ``cli_options.py``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from usdai_sim.cli_options import UsageError, add_executor_options, add_set_option, open_executor
+from usdai_sim.outputs import check_target, write_atomically
+
 STUDIES_DIR = Path("reports") / "studies"
 
 
 def add_output_options(parser: argparse.ArgumentParser, out_help: str) -> None:
     """Options every study command shares: output directory, replace, workers, quiet, executor, overrides."""
-    from usdai_sim.cli import add_executor_options, add_set_option
 
     parser.add_argument("--out", type=Path, help=out_help)
     parser.add_argument("--force", action="store_true", help="replace an existing output directory")
@@ -50,7 +52,6 @@ def add_commands(sub: Any) -> None:
 
 def check_common(args: argparse.Namespace) -> None:
     """Flag values every study command checks before it starts."""
-    from usdai_sim.cli import UsageError
 
     if args.workers <= 0:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
@@ -68,7 +69,6 @@ def execute_study(
 ) -> Any:
     """Validate every point, run the unfinished ones on the chosen executor, write study.html (with
     ``more_sections(table)`` appended); return the results table."""
-    from usdai_sim.cli import open_executor
     from usdai_sim.progress import TqdmProgress
     from usdai_sim.studies.report import study_sections, write_page
     from usdai_sim.studies.run import build_points, load_study, run_study
@@ -134,7 +134,6 @@ DEFAULT_SEARCH_PATHS = 200
 
 def parse_range(text: str | None, default: tuple[float, float] | None) -> tuple[float, float]:
     """``LOW:HIGH`` → (low, high), low < high, both finite."""
-    from usdai_sim.cli import UsageError
 
     if text is None:
         if default is None:
@@ -151,7 +150,6 @@ def parse_range(text: str | None, default: tuple[float, float] | None) -> tuple[
 
 def check_search_flags(args: argparse.Namespace) -> None:
     """Positive paths and tolerance."""
-    from usdai_sim.cli import UsageError
 
     check_common(args)
     if not (np.isfinite(args.tolerance) and args.tolerance > 0):
@@ -160,7 +158,6 @@ def check_search_flags(args: argparse.Namespace) -> None:
 
 def cmd_reverse(args: argparse.Namespace) -> int:
     """``usdai-sim reverse-stress SCENARIO --shock FIELD --target "METRIC OP X"``."""
-    from usdai_sim.cli import open_executor, write_atomically
     from usdai_sim.studies.reverse import ShockAxis, reverse_stress, reverse_summary
     from usdai_sim.studies.targets import parse_target
 
@@ -170,7 +167,6 @@ def cmd_reverse(args: argparse.Namespace) -> int:
     low, high = parse_range(args.search_range, axis.default_range())
     base = axis.scenario(low)
     out = args.out or Path("reports") / "reverse" / base.name
-    from usdai_sim.outputs import check_target
 
     check_target(out, args.force)
     executor = open_executor(args)
@@ -239,8 +235,6 @@ def _names(text: str | None) -> list[str]:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """``usdai-sim recommend SCENARIO --budget "..."``."""
-    from usdai_sim.cli import UsageError, open_executor, write_atomically
-    from usdai_sim.outputs import check_target
     from usdai_sim.scenario.library import load_scenario
     from usdai_sim.studies import recommend as rc
     from usdai_sim.studies.targets import parse_budget
@@ -296,7 +290,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``usdai-sim sensitivity STUDY.yaml``."""
     import json
 
-    from usdai_sim.cli import UsageError
     from usdai_sim.studies import sensitivity as sa
     from usdai_sim.studies.spec import load_study_file
 

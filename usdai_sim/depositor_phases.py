@@ -16,24 +16,62 @@ falls within ``first_mover_days`` of the stress start; stayers never exit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from usdai_sim.agents import holders as hd
-from usdai_sim.agents.depositors import DepositorBook, HazardBounds, decide, draw_depositors
+from usdai_sim.agents.depositors import DepositorBook, DepositorParams, HazardBounds, decide, draw_depositors
 from usdai_sim.agents.signals import Signals, SignalTracker, expected_wait_days
+from usdai_sim.ledger import Ledger
 from usdai_sim.market import secondary
-from usdai_sim.protocol.vault import accepted_mints
-
-if TYPE_CHECKING:
-    from usdai_sim.model import UsdaiModel
+from usdai_sim.market.shocks import MarketShocks
+from usdai_sim.market.state import MarketState
+from usdai_sim.protocol.vault import VaultState, accepted_mints
+from usdai_sim.rng import Streams
+from usdai_sim.scenario.schema import Scenario
 
 RECEIPTS = (
     "principal_repaid_usd", "interest_paid_usd", "late_interest_usd", "recovery_principal_usd",
     "recovery_interest_usd", "prepayments_usd", "reserve_yield_usd", "recourse_usd", "surplus_usd",
 )
 COSTS = ("reserve_fee_usd", "interest_fee_usd")
+
+
+class HolderModel(Protocol):
+    """What the holder phases read and change in a model (``model.UsdaiModel`` provides it).
+
+    Declared here, below the model, so that these phases never import the model that calls them.
+    """
+
+    scenario: Scenario
+    n_paths: int
+    first_path: int
+    dt_days: float
+    day_end: float
+    streams: Streams
+    ledger: Ledger
+    vault: VaultState
+    market: MarketState
+    market_shocks: MarketShocks
+    wave_hit: np.ndarray
+    price_cons: np.ndarray
+    price_opt: np.ndarray
+    nav_cons: np.ndarray
+    total_shares: np.ndarray
+    pending_total: np.ndarray
+    dparams: DepositorParams
+    depositors: DepositorBook
+    hazard_bounds: HazardBounds
+    holders: hd.HolderBook
+    tracker: SignalTracker
+    accounts: StressAccounts
+    signals: Signals | None
+
+    def move_shares(self, minted: np.ndarray | float, pending_added: np.ndarray | float,
+                    burned: np.ndarray | float) -> None: ...
+
+    def place_requests(self, rows: np.ndarray, cols: np.ndarray, shares: np.ndarray, day: float) -> None: ...
 
 
 @dataclass
@@ -66,13 +104,13 @@ class StressAccounts:
         return self.stress_day[rows] <= day
 
 
-def _receipts_usd(m: UsdaiModel) -> np.ndarray:
+def _receipts_usd(m: HolderModel) -> np.ndarray:
     return sum((m.ledger[n] for n in RECEIPTS), np.zeros(m.n_paths)) - sum(
         (m.ledger[n] for n in COSTS), np.zeros(m.n_paths)
     )
 
 
-def observe(m: UsdaiModel) -> Signals:
+def observe(m: HolderModel) -> Signals:
     """Update the tracker with this step and return what holders see (``agents/signals.py``)."""
     spec, queue = m.scenario.depositors, m.scenario.protocol.queue
     hit = m.market_shocks.wave_fraction
@@ -96,12 +134,12 @@ def observe(m: UsdaiModel) -> Signals:
                    unfunded, wait, disc, wave_p, outflow)
 
 
-def record_outflow(m: UsdaiModel) -> None:
+def record_outflow(m: HolderModel) -> None:
     """Stakers' exits and unstaked redemptions of this step become visible to holders from the next step."""
     m.tracker.record_outflow(m.ledger["exits_usd"] + m.ledger["unstaked_redemptions_usd"])
 
 
-def bear_losses(m: UsdaiModel, signals: Signals) -> None:
+def bear_losses(m: HolderModel, signals: Signals) -> None:
     """Spread the step's net loss over share holders; date the first loss and the stress start."""
     net_loss = m.ledger["principal_loss_usd"] - m.ledger["first_loss_usd"]
     m.depositors.bear_loss(net_loss, m.total_shares)
@@ -116,7 +154,7 @@ def bear_losses(m: UsdaiModel, signals: Signals) -> None:
         a.value_at_stress_usd = np.where(starts[:, None], value, a.value_at_stress_usd)
 
 
-def unstaked_flows(m: UsdaiModel, signals: Signals) -> None:
+def unstaked_flows(m: HolderModel, signals: Signals) -> None:
     """Unstaked holders redeem 1:1 from reserves, or receive new USDai in calm conditions."""
     spec, h = m.scenario.depositors, m.holders
     uniforms = m.streams.uniform("holders", h.balance_usd.shape[1])
@@ -130,7 +168,7 @@ def unstaked_flows(m: UsdaiModel, signals: Signals) -> None:
     m.ledger.add("unstaked_inflows_usd", minted)
 
 
-def _deposit(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray) -> None:
+def _deposit(m: HolderModel, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray) -> None:
     d = m.depositors
     accepted = accepted_mints(rows, amount, m.vault.supply_usd, m.scenario.protocol.supply_cap_usd)
     m.ledger.add("mints_rejected", np.bincount(rows[~accepted], minlength=m.n_paths))
@@ -148,7 +186,7 @@ def _deposit(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, amount: np.ndarr
 
 
 def sell_shares(
-    m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, shares: np.ndarray, discount: np.ndarray
+    m: HolderModel, rows: np.ndarray, cols: np.ndarray, shares: np.ndarray, discount: np.ndarray
 ) -> np.ndarray:
     """Sellers' shares go to the arbitrageurs' book within their capital; returns the shares sold."""
     d, spec = m.depositors, m.scenario.depositors.secondary
@@ -170,7 +208,7 @@ def sell_shares(
     return sold
 
 
-def staker_flows(m: UsdaiModel, signals: Signals) -> None:
+def staker_flows(m: HolderModel, signals: Signals) -> None:
     """Stakers deposit, sell at the secondary discount, or request redemption for what is left."""
     spec, d = m.scenario.depositors, m.depositors
     min_shares = m.scenario.protocol.queue.min_request_shares
@@ -189,7 +227,7 @@ def staker_flows(m: UsdaiModel, signals: Signals) -> None:
     arbitrageurs_redeem(m, min_shares)
 
 
-def arbitrageurs_redeem(m: UsdaiModel, min_shares: float) -> None:
+def arbitrageurs_redeem(m: HolderModel, min_shares: float) -> None:
     """Arbitrageurs redeem what they bought through the queue (their profit is the discount); while a
     request of theirs is open they hold new purchases, so they never jump the queue."""
     d = m.depositors
@@ -198,14 +236,14 @@ def arbitrageurs_redeem(m: UsdaiModel, min_shares: float) -> None:
         m.place_requests(rows, np.full(rows.size, d.shares.shape[1] - 1), d.shares[rows, -1].copy(), m.day_end)
 
 
-def record_payouts(m: UsdaiModel, cols: np.ndarray, paid_usd: np.ndarray) -> None:
+def record_payouts(m: HolderModel, cols: np.ndarray, paid_usd: np.ndarray) -> None:
     """Redemptions paid (n_paths, len(cols)) count as cash out of the stakers ``cols``."""
     m.depositors.exited_usd[:, cols] += paid_usd
     rows, k = np.nonzero((paid_usd > 0) & (m.accounts.stress_day <= m.day_end)[:, None])
     m.accounts.pay_out(rows, cols[k], paid_usd[rows, k], m.tracker.cum_tbill_now())
 
 
-def new_holder_state(m: UsdaiModel) -> None:
+def new_holder_state(m: HolderModel) -> None:
     """Books, bounds, the signal tracker and stress accounts of a fresh model (called from its __init__)."""
     scenario = m.scenario
     m.dparams = draw_depositors(scenario, m.first_path, m.n_paths)

@@ -11,6 +11,7 @@ Frames (pandas):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,12 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 """Columns a results file must have to be read back (a foreign Parquet file lacks them)."""
 
 
+HTML_VIEW: dict[str, Callable[[Results], str]] = {}
+"""The Jupyter HTML view of Results under the key ``results``. ``report/notebook.py`` registers it when
+imported (results sits below the report layer and never imports it); ``usdai_sim.simulate`` and
+``usdai_sim.Results`` import that module, so the public API always displays as HTML."""
+
+
 @dataclass
 class Results:
     """Everything a run produced; ``summary`` holds the headline metrics (see README, "Metrics")."""
@@ -70,11 +77,11 @@ class Results:
     def __repr__(self) -> str:
         return short_repr(self)
 
-    def _repr_html_(self) -> str:
-        """Jupyter display: the headline table and a small fan chart (``report/notebook.py``)."""
-        from usdai_sim.report.notebook import results_html
-
-        return results_html(self)
+    def _repr_html_(self) -> str | None:
+        """Jupyter display: the headline table and a small fan chart (``report/notebook.py``, registered in
+        ``HTML_VIEW`` by the layer above); None, so plain ``repr``, while no view is registered."""
+        view = HTML_VIEW.get("results")
+        return view(self) if view else None
 
     def summary_frame(self) -> pd.DataFrame:
         """The summary as a tidy frame: metric, value, low, high (Monte Carlo interval), unit, tail_paths."""

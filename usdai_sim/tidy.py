@@ -7,7 +7,7 @@ count of tail paths behind them; None where there are none.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -16,11 +16,23 @@ from usdai_sim.agents.borrowers import ROUTES
 from usdai_sim.metric_docs import METRIC_DOCS
 from usdai_sim.recorder import BASE_SERIES, series_names
 from usdai_sim.risk import SPLIT_COLUMN
+from usdai_sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     import xarray as xr
 
-    from usdai_sim.results import Results
+
+class RunData(Protocol):
+    """What the tidy views read from a run (``results.Results`` provides it).
+
+    Declared here, below ``results.py``, so that this module never imports the Results that use it.
+    """
+
+    scenario: Scenario
+    summary: dict[str, Any]
+    paths: pd.DataFrame
+    series: np.ndarray | None
+
 
 SUMMARY_COLUMNS = ("metric", "value", "low", "high", "unit", "tail_paths")
 HEADLINE = (
@@ -75,7 +87,7 @@ def lookup(summary: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def short_repr(results: Results) -> str:
+def short_repr(results: RunData) -> str:
     """Scenario, paths, seed and three headline numbers on one line (well under 400 characters)."""
     sim = results.scenario.simulation
     numbers = []
@@ -105,7 +117,7 @@ def split_arrays(paths: pd.DataFrame, kind: str, keys: list[str], dim: str | Non
     return out
 
 
-def to_xarray(results: Results) -> xr.Dataset:
+def to_xarray(results: RunData) -> xr.Dataset:
     """Per-path series as an ``xarray.Dataset``: dims (path, day), per-class series (path, day, gpu_class),
     the per-path outcomes at the horizon (path), and exposure and loss by cohort, GPU class and default
     route (path, cohort | gpu_class | route). Needs ``simulate(..., keep_series=True)``."""

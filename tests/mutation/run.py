@@ -7,11 +7,14 @@ writes ``mutants/`` beside its configuration); the scores and every surviving mu
 in ``tests/mutation/equivalent.txt`` (one ``mutant-name  reason`` per line).
 
 Usage: python tests/mutation/run.py [GROUP ...]   (default: every group; `report` only rewrites RESULTS.md
-from the groups already run; MUTMUT_CHILDREN=2 parallel mutants)
+from the groups already run; MUTMUT_CHILDREN=2 parallel mutants). ``GROUP=PATTERN[,PATTERN]`` re-runs only
+the mutants matching the mutmut name patterns in the group's existing scratch copy, after copying the current
+sources in (e.g. ``agents=usdai_sim.agents.borrowers.x_roll_contracts__mutmut_*`` after that function changed).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -26,7 +29,7 @@ EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.txt"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "ledger": (["usdai_sim/ledger.py"], ["tests/unit/test_ledger.py"]),
     "protocol": (
-        ["usdai_sim/protocol/*"],
+        ["usdai_sim/protocol/vault.py", "usdai_sim/protocol/loans.py", "usdai_sim/protocol/liquidation.py"],
         [
             "tests/unit/test_vault.py",
             "tests/unit/test_loans.py",
@@ -35,6 +38,18 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_ledger.py",
             "tests/unit/test_price_roundoff.py",
             "tests/unit/test_protocol_edges.py",
+            "tests/unit/test_loss_policies.py",
+        ],
+    ),
+    "loss_recognition": (
+        ["usdai_sim/protocol/loss_recognition.py"],
+        [
+            "tests/unit/test_loss_policies.py",
+            "tests/unit/test_ledger.py",
+            "tests/unit/test_protocol_edges.py",
+            "tests/unit/test_recovery_split.py",
+            "tests/unit/test_liquidation.py",
+            "tests/unit/test_agent_rules_pinned.py",
         ],
     ),
     "agents": (
@@ -44,6 +59,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_default_option.py",
             "tests/unit/test_model_lifecycle.py",
             "tests/unit/test_queue.py",
+            "tests/unit/test_operator_rules.py",
+            "tests/unit/test_depositor_signals.py",
+            "tests/unit/test_calibration_depositors.py",
+            "tests/unit/test_recovery_split.py",
+            "tests/unit/test_agent_rules_pinned.py",
         ],
     ),
 }
@@ -77,11 +97,16 @@ MUTMUT = str(Path(sys.executable).with_name("mutmut"))
 ENV = {**os.environ, "HYPOTHESIS_PROFILE": "dev"}
 
 
-def run(group: str) -> None:
-    """Run mutmut for one group in a fresh scratch copy."""
-    work = prepare(group)
+def run(group: str, patterns: list[str]) -> None:
+    """Run mutmut for one group in a fresh scratch copy, or only ``patterns`` in the existing copy."""
+    if patterns and (BUILD / group / "mutants").is_dir():
+        work = BUILD / group
+        for tree, skip in (("usdai_sim", ("__pycache__",)), ("tests", ("__pycache__", "mutation"))):
+            shutil.copytree(ROOT / tree, work / tree, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*skip))
+    else:
+        work = prepare(group)
     children = os.environ.get("MUTMUT_CHILDREN", "2")
-    subprocess.run([MUTMUT, "run", "--max-children", children], cwd=work, env=ENV, check=False)
+    subprocess.run([MUTMUT, "run", "--max-children", children, *patterns], cwd=work, env=ENV, check=False)
 
 
 def collect(group: str) -> dict[str, str]:
@@ -100,30 +125,62 @@ def equivalents() -> dict[str, str]:
     return {row[0]: row[1] if len(row) > 1 else "" for row in rows}
 
 
+def module_of(mutant: str) -> str:
+    """The dotted module of a mutant name (``pkg.mod.x_func__mutmut_3`` or ``pkg.mod.xǁClassǁmethod__mutmut_3``)."""
+    return mutant.rsplit(".", 1)[0]
+
+
+def score_row(label: str, statuses: dict[str, str], marked: dict[str, str]) -> str:
+    """One table row: mutants, killed, equivalent, survived, killed / non-equivalent."""
+    killed = sum(s in ("killed", "timeout") for s in statuses.values())
+    equivalent = sum(s not in ("killed", "timeout") and n in marked for n, s in statuses.items())
+    left = len(statuses) - killed - equivalent
+    score = killed / max(len(statuses) - equivalent, 1)
+    return f"| {label} | {len(statuses)} | {killed} | {equivalent} | {left} | {score:.1%} |"
+
+
+def carried_over(scores: dict[str, dict[str, str]]) -> tuple[list[str], list[str]]:
+    """Table rows and survivor lines of groups scored in an earlier RESULTS.md but not run in this checkout."""
+    if not RESULTS.exists():
+        return [], []
+    absent = [g for g in GROUPS if g not in scores]
+    rows, survivors = [], []
+    for line in RESULTS.read_text().splitlines():
+        cells = [c.strip().strip("*") for c in line.split("|")]
+        if line.startswith("|") and len(cells) > 2 and cells[1] in absent:
+            rows.append(line)
+        elif line.startswith("- `") and any(_in_group(line[3:].split("`")[0], g) for g in absent):
+            survivors.append(line)
+    return rows, survivors
+
+
+def _in_group(mutant: str, group: str) -> bool:
+    path = module_of(mutant).replace(".", "/") + ".py"
+    return any(fnmatch.fnmatch(path, pattern) for pattern in GROUPS[group][0])
+
+
 def report(scores: dict[str, dict[str, str]]) -> str:
-    """RESULTS.md: a score per group (killed / non-equivalent), then every survivor and its disposition."""
+    """RESULTS.md: a score per group and per module (killed / non-equivalent), then every survivor."""
     marked = equivalents()
-    lines = ["# Mutation testing (`make mutation`, mutmut 3)", "", "| group | mutants | killed | equivalent |"
+    lines = ["# Mutation testing (`make mutation`, mutmut 3)", "", "| group / module | mutants | killed | equivalent |"
              " survived | score (killed / non-equivalent) |", "|---|---|---|---|---|---|"]
-    survivors = []
+    carried_rows, survivors = carried_over(scores)
+    lines += carried_rows
     for group, statuses in scores.items():
-        killed = sum(s in ("killed", "timeout") for s in statuses.values())
+        lines.append(score_row(f"**{group}**", statuses, marked))
+        for module in sorted({module_of(n) for n in statuses}):
+            lines.append(score_row(module, {n: s for n, s in statuses.items() if module_of(n) == module}, marked))
         alive = [name for name, s in statuses.items() if s not in ("killed", "timeout")]
-        equivalent = [n for n in alive if n in marked]
-        left = [n for n in alive if n not in marked]
-        denominator = max(len(statuses) - len(equivalent), 1)
-        lines.append(
-            f"| {group} | {len(statuses)} | {killed} | {len(equivalent)} | {len(left)} | {killed / denominator:.1%} |"
-        )
-        survivors += [f"- `{n}` ({statuses[n]}): equivalent — {marked[n]}" for n in equivalent]
-        survivors += [f"- `{n}` ({statuses[n]}): **not killed**" for n in left]
+        survivors += [f"- `{n}` ({statuses[n]}): equivalent — {marked[n]}" for n in alive if n in marked]
+        survivors += [f"- `{n}` ({statuses[n]}): **not killed**" for n in alive if n not in marked]
     return "\n".join([*lines, "", "## Surviving mutants", "", *(survivors or ["none"]), ""])
 
 
 def main(argv: list[str]) -> int:
     """Run the groups asked for (default all; ``report`` runs none); RESULTS.md covers every group run so far."""
-    for group in [g for g in (argv or list(GROUPS)) if g != "report"]:
-        run(group)
+    for arg in [a for a in (argv or list(GROUPS)) if a != "report"]:
+        group, _, patterns = arg.partition("=")
+        run(group, [p for p in patterns.split(",") if p])
     scores = {group: collect(group) for group in GROUPS if (BUILD / group / "mutants").is_dir()}
     RESULTS.write_text(report(scores))
     print(RESULTS.read_text())

@@ -145,7 +145,17 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+MAX_EXAMPLES = 2_000
+"""Cap of this property in every profile (the ``deep`` one asks 10,000). Each example simulates a scenario:
+2,000 take about 7 minutes on the shared 2-core machine, 10,000 would take about 35 on one worker, longer than
+``make test-deep`` as a whole should (measured 2026-12-04); the issue asks for a deep run of 2,000."""
+
+
+@settings(
+    max_examples=min(settings.default.max_examples, MAX_EXAMPLES),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    deadline=None,
+)
 @given(data=scenarios())
 def test_what_validate_accepts_runs(tmp_path_factory: pytest.TempPathFactory, data: dict[str, Any]) -> None:
     path = tmp_path_factory.mktemp("drawn") / "drawn.yaml"

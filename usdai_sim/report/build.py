@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import yaml
 
-from usdai_sim import __version__
 from usdai_sim.metric_docs import HOLDER_LOSS_KEYS, METRIC_DOCS
 from usdai_sim.report import figures
 from usdai_sim.risk import loss_splits, loss_waterfall
 from usdai_sim.scenario.library import scenario_differences, scenario_sha256
 from usdai_sim.scenario.schema import Scenario
 from usdai_sim.tidy import flat_numbers, interval_of, lookup
+from usdai_sim.version import __version__
 
 if TYPE_CHECKING:
     from usdai_sim.results import Results

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
 from usdai_sim.report import figures
 from usdai_sim.report.build import display_unit, fmt, metric_doc
+from usdai_sim.results import HTML_VIEW, Results
 from usdai_sim.tidy import interval_of, lookup
-
-if TYPE_CHECKING:
-    from usdai_sim.results import Results
 
 HTML_METRICS = (
     "susdai_exchange_ratio_final.p50",
@@ -62,3 +59,6 @@ def results_html(results: Results) -> str:
     return (f"<div><p><b>{title}</b></p><table><tr><th>metric</th><th>value</th><th>MC interval</th>"
             f"<th>unit</th></tr>{rows}</table><img alt='exchange ratio fan chart' "
             f"src='data:image/png;base64,{png}'/></div>")
+
+
+HTML_VIEW["results"] = results_html

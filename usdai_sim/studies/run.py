@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from usdai_sim import __version__
 from usdai_sim.engine import BlockOutput, run_block, with_overrides
 from usdai_sim.errors import ScenarioError, UsdaiSimError
 from usdai_sim.executors import Executor
@@ -41,6 +40,7 @@ from usdai_sim.scenario.schema import Scenario
 from usdai_sim.studies.design import design_points
 from usdai_sim.studies.spec import StudySpec, at_parameter, base_reference, override_text, study_sha256
 from usdai_sim.summary import summarise
+from usdai_sim.version import __version__
 
 MANIFEST = "manifest.json"
 Progress = Callable[[int, int], None]
