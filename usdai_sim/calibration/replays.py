@@ -58,7 +58,8 @@ class Check:
         """``replay:metric`` plus ``@from-to`` for a windowed metric; unique within the page."""
         t = self.target
         span = "" if t.from_day is None and t.to_day is None else f"@{window_text(t)}"
-        return f"{self.replay}:{t.metric}{span}"
+        of_class = "" if t.gpu_class is None else f"/{t.gpu_class}"
+        return f"{self.replay}:{t.metric}{of_class}{span}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ def check_targets(scenario: Scenario) -> None:
         if target.metric not in METRICS:
             raise ScenarioError(scenario.name, None, f"{where}.metric", f"unknown replay metric; known: "
                                 f"{', '.join(sorted(METRICS))}", target.metric)
+        if target.gpu_class is not None and target.gpu_class not in scenario.class_names:
+            raise ScenarioError(scenario.name, None, f"{where}.gpu_class", "unknown GPU class; known: "
+                                f"{', '.join(scenario.class_names)}", target.gpu_class)
         if (target.to_day or 0) > horizon or (target.from_day or 0) >= horizon:
             raise ScenarioError(scenario.name, None, f"{where}.to_day", f"window outside the horizon of {horizon} days")
 

@@ -41,7 +41,8 @@ def _cell(text: str) -> str:
 def _target_label(check: Check) -> str:
     t = check.target
     window = "" if t.from_day is None and t.to_day is None else f" (days {window_text(t)})"
-    return f"`{t.metric}`{window}"
+    of_class = "" if t.gpu_class is None else f" of `{t.gpu_class}`"
+    return f"`{t.metric}`{of_class}{window}"
 
 
 def _check_row(check: Check, with_replay: bool) -> str:
