@@ -55,7 +55,7 @@ CRYPTO_2022 = Diagnosis(
         "until Nov 2022 (release of 2 Nov 2022: no further financial support to SPV 2 and 3 unless a suitable "
         "agreement is reached with the lender), no source on reserves in 2021-22 miner equipment loans was "
         "found, the horizon (31 Jan 2023) is the date the targets are set at, and the miners already sell at "
-        "spot (contracted_share 0). "
+        "spot (contracted_share 0).\n\n"
         "**The recovery per machine misses for another reason: the model sells in a forced sale, later and "
         "lower.** A defaulted fleet is sold 30 days after default at the forced-sale factor (0.65 of the "
         "index value), less a 10% fee and a fire-sale discount that grows with the machines sold in the "
