@@ -48,7 +48,7 @@ def machine_recovery_metrics(paths: pd.DataFrame) -> dict[str, Any]:
         "recovery_per_gpu_sold_usd": {
             c: _pooled(paths[f"recovery_gpu_class_{c}_usd"], paths[f"gpus_sold_class_{c}"]) for c in classes
         },
-        "recovery_fraction_of_origination_value": {
+        "recovery_of_origination_value": {
             c: _pooled(paths[f"recovery_gpu_class_{c}_usd"], paths[f"origination_value_sold_class_{c}_usd"])
             for c in classes
         },

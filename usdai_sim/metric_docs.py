@@ -73,7 +73,7 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "recovery_per_gpu_sold_usd": (
         "USD per machine", "lender's recovery from GPU sale proceeds (after fees, reserve excluded) / machines "
         "sold, by GPU class, all paths pooled"),
-    "recovery_fraction_of_origination_value": (
+    "recovery_of_origination_value": (
         "fraction", "recovery from GPU sale proceeds / origination value of the machines sold (appraisal at "
         "origination / initial fleet, per machine), by GPU class, all paths pooled"),
     # peg

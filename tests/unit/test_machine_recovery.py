@@ -38,7 +38,7 @@ def test_recovery_per_machine_and_fraction_of_origination_value(sold: UsdaiModel
     assert columns[f"origination_value_sold_class_{name}_usd"][0] == pytest.approx(1_950_000.0)
     out = machine_recovery_metrics(pd.DataFrame(columns))
     assert out["recovery_per_gpu_sold_usd"][name] == pytest.approx(5_850.0)
-    assert out["recovery_fraction_of_origination_value"][name] == pytest.approx(0.45)
+    assert out["recovery_of_origination_value"][name] == pytest.approx(0.45)
     others = [c for c in sold.params.scenario.class_names if c != name]
     assert all(out["recovery_per_gpu_sold_usd"][c] is None for c in others)
 

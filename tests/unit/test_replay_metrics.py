@@ -77,7 +77,7 @@ def test_per_machine_metrics_read_the_target_class() -> None:
     })
     target = _target("recovery_per_gpu_sold_usd", gpu_class="ASIC")
     np.testing.assert_allclose(metrics.recovery_per_gpu_sold_usd(run, target), [2_500.0, np.nan])
-    np.testing.assert_allclose(metrics.recovery_fraction_of_origination_value(run, target), [0.25, np.nan])
+    np.testing.assert_allclose(metrics.recovery_of_origination_value(run, target), [0.25, np.nan])
     assert Check("r", target, 1.0, 1.0, 1.0).ident == "r:recovery_per_gpu_sold_usd/ASIC"
 
 

@@ -115,7 +115,7 @@ def recovery_per_gpu_sold_usd(results: Results, target: ValidationTarget) -> np.
                   _class_column(results, target, "gpus_sold_class_{}"))
 
 
-def recovery_fraction_of_origination_value(results: Results, target: ValidationTarget) -> np.ndarray:
+def recovery_of_origination_value(results: Results, target: ValidationTarget) -> np.ndarray:
     """Recovery from GPU sale proceeds / origination value of the machines sold of the target's class, per path."""
     return _ratio(_class_column(results, target, "recovery_gpu_class_{}_usd"),
                   _class_column(results, target, "origination_value_sold_class_{}_usd"))
@@ -203,9 +203,9 @@ METRICS: dict[str, ReplayMetric] = {
         "recovery from the sale of defaulted machines of one GPU class / machines sold (USD per machine)",
         recovery_per_gpu_sold_usd, recovery_mechanism,
     ),
-    "recovery_fraction_of_origination_value": ReplayMetric(
+    "recovery_of_origination_value": ReplayMetric(
         "recovery from the sale of defaulted machines of one GPU class / their value at origination (fraction)",
-        recovery_fraction_of_origination_value, recovery_mechanism,
+        recovery_of_origination_value, recovery_mechanism,
     ),
     "loss_fraction_of_principal": ReplayMetric(
         "principal loss / principal lent (fraction)", loss_fraction_of_principal, recovery_mechanism
