@@ -22,6 +22,7 @@ from usdai_sim.errors import RunTooLargeError
 from usdai_sim.executors import Executor, LocalExecutor
 from usdai_sim.holder_outcomes import holder_columns
 from usdai_sim.ledger import COLUMNS
+from usdai_sim.machine_recovery import machine_columns
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import Params, borrower_columns, compile_params
 from usdai_sim.progress import TqdmProgress
@@ -163,6 +164,7 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "sold_exposure_usd": np.where(book.status == br.CLOSED, book.ead_usd, 0.0).sum(axis=1),
         "unsold_defaulted_usd": np.where(book.status == br.DEFAULTED, book.principal_usd, 0.0).sum(axis=1),
         **loss_columns(book, sold, m.params),
+        **machine_columns(book, sold, m.params),
         "susdai_exchange_ratio_final": m.price_cons,
         "susdai_return_annualised": m.price_cons ** (365.0 / sim.horizon_days) - 1.0,
         "max_drawdown": rec.max_drawdown,

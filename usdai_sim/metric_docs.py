@@ -72,6 +72,13 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "recovery_split": (
         "fraction", "share of all recoveries from the reserve (DSRA + SPV cash), GPU sale proceeds and "
         "springing recourse"),
+    "gpus_sold": ("machines per path", "mean GPUs (machines) sold from defaulted fleets per path, by GPU class"),
+    "recovery_per_gpu_sold_usd": (
+        "USD per machine", "lender's recovery from GPU sale proceeds (after fees, reserve excluded) / machines "
+        "sold, by GPU class, all paths pooled"),
+    "recovery_of_origination_value": (
+        "fraction", "recovery from GPU sale proceeds / origination value of the machines sold (appraisal at "
+        "origination / initial fleet, per machine), by GPU class, all paths pooled"),
     # peg
     "usdai_backing_ratio_min": (
         "ratio", "lowest USDai reserves / USDai supply on any path and day (1 = fully backed)"),

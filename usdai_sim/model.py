@@ -521,6 +521,7 @@ def _settle_sale(
     )
     book.recovered_usd += to_principal + to_interest
     book.loss_usd += np.where(selling, shortfall, 0.0)
+    book.gpus_sold += np.where(selling, book.gpus, 0.0)
     for name, amount in (
         ("recovery_principal_usd", to_principal),
         ("recovery_interest_usd", to_interest),

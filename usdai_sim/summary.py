@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from usdai_sim.intervals import summary_intervals
+from usdai_sim.machine_recovery import machine_recovery_metrics
 from usdai_sim.metrics import expected_shortfall, quantile_summary, value_at_risk
 from usdai_sim.risk import holder_risk
 from usdai_sim.scenario.schema import Scenario
@@ -120,6 +121,7 @@ def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
         "unsold_defaulted_usd": quantile_summary(paths["unsold_defaulted_usd"]),
         "first_loss_used_usd": quantile_summary(paths["first_loss_used_usd"]),
         **lgd_breakdown(paths),
+        **machine_recovery_metrics(paths),
     }
 
 

@@ -251,3 +251,24 @@ def test_two_scenarios_with_one_slug_refused(tmp_path: Path) -> None:
     write(tmp_path / "a.yaml", TINY + "name: same/name\n")
     write(tmp_path / "b.yaml", TINY + "name: same..name\n")
     assert_refused_untouched(tmp_path, "run", "a.yaml", "b.yaml", "--out", "out", contains="two scenarios")
+
+
+@pytest.mark.parametrize(
+    ("rows", "where"),
+    [
+        ("2022-01-01,1.0,a (2022)\n2022-02-01,0.9,\n", "drv.csv:3: source"),
+        ("2022-03-01,1.0,a (2022)\n2022-02-01,0.9,b (2022)\n", "drv.csv:3: date"),
+    ],
+)
+def test_series_csv_without_source_or_with_falling_dates_refused(tmp_path: Path, rows: str, where: str) -> None:
+    """A driver CSV row with no source, or dates that do not rise, is refused at the CSV's file:line: column."""
+    write(tmp_path / "drv.csv", "date,value,source\n" + rows)
+    write(tmp_path / "s.yaml", TINY + "shocks:\n  - {type: series, target: rental, csv: drv.csv}\n")
+    assert_refused_untouched(tmp_path, "validate", "s.yaml", contains=where)
+    assert_refused_untouched(tmp_path, "run", "s.yaml", "--force", contains=where)
+
+
+def test_series_csv_fifo_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "drv.csv")
+    write(tmp_path / "s.yaml", TINY + "shocks:\n  - {type: series, target: rental, csv: drv.csv}\n")
+    assert_refused_untouched(tmp_path, "validate", "s.yaml", contains="named pipe")

@@ -15,7 +15,7 @@ from usdai_sim.recorder import series_names
 from usdai_sim.scenario.schema import Scenario, ValidationTarget
 
 
-def _target(metric: str = "nav_drawdown", **kw: float) -> ValidationTarget:
+def _target(metric: str = "nav_drawdown", **kw: float | str) -> ValidationTarget:
     return ValidationTarget(metric=metric, observed=0.0, low=-1.0, high=1.0, source="test (2026)", **kw)
 
 
@@ -69,6 +69,18 @@ def test_path_table_metrics() -> None:
     np.testing.assert_array_equal(metrics.days_to_first_loss(run, target), [120.0, np.inf])
 
 
+def test_per_machine_metrics_read_the_target_class() -> None:
+    # path 0: 40 ASICs sold for $100,000 (2,500 each) worth $400,000 at origination -> 0.25; path 1: none sold
+    run = _run({
+        "gpus_sold_class_ASIC": [40.0, 0.0], "recovery_gpu_class_ASIC_usd": [100_000.0, 0.0],
+        "origination_value_sold_class_ASIC_usd": [400_000.0, 0.0],
+    })
+    target = _target("recovery_per_gpu_sold_usd", gpu_class="ASIC")
+    np.testing.assert_allclose(metrics.recovery_per_gpu_sold_usd(run, target), [2_500.0, np.nan])
+    np.testing.assert_allclose(metrics.recovery_of_origination_value(run, target), [0.25, np.nan])
+    assert Check("r", target, 1.0, 1.0, 1.0).ident == "r:recovery_per_gpu_sold_usd/ASIC"
+
+
 def test_distribution_skips_nan_and_keeps_infinity() -> None:
     assert distribution(np.array([1.0, np.nan, 2.0, 3.0]))[0] == 2.0  # a value some path took
     assert distribution(np.array([1.0, np.inf, np.inf]))[0] == np.inf
@@ -87,6 +99,7 @@ def test_check_passes_only_inside_the_band() -> None:
     [
         ({"metric": "no_such_metric"}, "unknown replay metric"),
         ({"metric": "nav_drawdown", "to_day": 5000}, "outside the horizon"),
+        ({"metric": "recovery_per_gpu_sold_usd", "gpu_class": "NO_SUCH"}, "unknown GPU class"),
     ],
 )
 def test_targets_are_checked(target: dict, message: str) -> None:

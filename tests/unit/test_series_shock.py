@@ -98,6 +98,33 @@ def test_bad_csv_is_one_error_at_the_csv_key(tmp_path: Path, csv_text: str, mess
     assert "s.yaml:3" in str(info.value) and "shocks[0].csv" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("csv_text", "where"),
+    [
+        ("# c\ndate,value,source\n2022-01-01,1.0,a (2022)\n2022-02-01,0.9,\n", "drv.csv:4: source: row has no source"),
+        ("date,value,source\n2022-01-01,1.0,a\n2022-03-01,0.9,b\n2022-02-01,0.8,c\n",
+         "drv.csv:4: date: dates must rise strictly (2022-02-01 after 2022-03-01 on line 3)"),
+        ("date,value,source\n2022-01-01,1.0,a\n2022-01-01,0.9,b\n", "drv.csv:3: date: dates must rise"),
+        ("date,value,source,interpolated\n2022-01-01,1.0,a,maybe\n", "drv.csv:2: interpolated: must be yes or no"),
+        ("date,value,source\n2022-01-01,1.0,a,extra\n", "drv.csv:2: 4 cells, the header has 3"),
+    ],
+)
+def test_bad_row_is_located_in_the_csv(tmp_path: Path, csv_text: str, where: str) -> None:
+    """A bad row names the CSV's file:line: column, and the scenario key that reads it."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, csv_text))
+    assert where in str(info.value)
+    assert "s.yaml:3 shocks[0].csv" in str(info.value)
+
+
+def test_interpolated_column_is_read_and_rows_kept(tmp_path: Path) -> None:
+    csv_text = ("date,value,source,interpolated\n2022-01-01,1.0,a (2022),no\n"
+                "2022-01-11,0.75,linear between the 2022-01-01 and 2022-01-21 rows,yes\n2022-01-21,0.5,b (2022),\n")
+    shock = load_scenario(_write(tmp_path, csv_text))[0].shocks[0]
+    assert shock.days == (0.0, 10.0, 20.0)
+    assert shock.values == (1.0, 0.75, 0.5)
+
+
 def test_header_only_csv_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="days and values must be non-empty"):
         load_scenario(_write(tmp_path, "date,value,source\n"))

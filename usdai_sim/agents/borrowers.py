@@ -85,6 +85,7 @@ class BorrowerBook:
     recovered_reserve_usd: np.ndarray
     recovered_gpu_usd: np.ndarray
     recovered_recourse_usd: np.ndarray
+    gpus_sold: np.ndarray
 
     @classmethod
     def new(cls, bp: BorrowerParams, n_paths: int) -> BorrowerBook:

@@ -105,6 +105,22 @@ def excess_return_over_tbill(results: Results, target: ValidationTarget) -> np.n
     return growth - tbill[first:last].mean(axis=0)
 
 
+def _class_column(results: Results, target: ValidationTarget, template: str) -> np.ndarray:
+    return _column(results, template.format(target.gpu_class))
+
+
+def recovery_per_gpu_sold_usd(results: Results, target: ValidationTarget) -> np.ndarray:
+    """Recovery from GPU sale proceeds / machines sold of the target's class, per path (NaN when none sold)."""
+    return _ratio(_class_column(results, target, "recovery_gpu_class_{}_usd"),
+                  _class_column(results, target, "gpus_sold_class_{}"))
+
+
+def recovery_of_origination_value(results: Results, target: ValidationTarget) -> np.ndarray:
+    """Recovery from GPU sale proceeds / origination value of the machines sold of the target's class, per path."""
+    return _ratio(_class_column(results, target, "recovery_gpu_class_{}_usd"),
+                  _class_column(results, target, "origination_value_sold_class_{}_usd"))
+
+
 def _routes(results: Results) -> str:
     mean = results.paths[[f"defaults_{r}" for r in ("payment", "strategic", "fraud", "covenant")]].mean()
     parts = ", ".join(f"{name.removeprefix('defaults_')} {value:.1f}" for name, value in mean.items())
@@ -182,6 +198,14 @@ METRICS: dict[str, ReplayMetric] = {
     "loss_given_default": ReplayMetric(
         "loss / exposure of defaulted loans whose collateral was sold (fraction)", loss_given_default,
         recovery_mechanism,
+    ),
+    "recovery_per_gpu_sold_usd": ReplayMetric(
+        "recovery from the sale of defaulted machines of one GPU class / machines sold (USD per machine)",
+        recovery_per_gpu_sold_usd, recovery_mechanism,
+    ),
+    "recovery_of_origination_value": ReplayMetric(
+        "recovery from the sale of defaulted machines of one GPU class / their value at origination (fraction)",
+        recovery_of_origination_value, recovery_mechanism,
     ),
     "loss_fraction_of_principal": ReplayMetric(
         "principal loss / principal lent (fraction)", loss_fraction_of_principal, recovery_mechanism

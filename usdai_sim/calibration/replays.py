@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from usdai_sim.calibration.diagnoses import DIAGNOSES, DIAGNOSTIC_PATHS, Counterfactual
 from usdai_sim.calibration.metrics import METRICS
 from usdai_sim.engine import simulate
 from usdai_sim.errors import ScenarioError
@@ -58,16 +59,26 @@ class Check:
         """``replay:metric`` plus ``@from-to`` for a windowed metric; unique within the page."""
         t = self.target
         span = "" if t.from_day is None and t.to_day is None else f"@{window_text(t)}"
-        return f"{self.replay}:{t.metric}{span}"
+        of_class = "" if t.gpu_class is None else f"/{t.gpu_class}"
+        return f"{self.replay}:{t.metric}{of_class}{span}"
+
+
+@dataclass(frozen=True)
+class CounterfactualRun:
+    """A diagnostic run of a replay (``diagnoses.py``): its label, overrides and checks."""
+
+    counterfactual: Counterfactual
+    checks: tuple[Check, ...]
 
 
 @dataclass(frozen=True)
 class ReplayRun:
-    """A replay scenario, its results and its checks."""
+    """A replay scenario, its results, its checks and its diagnostic runs (if it has a diagnosis)."""
 
     scenario: Scenario
     results: Results
     checks: tuple[Check, ...]
+    counterfactuals: tuple[CounterfactualRun, ...] = ()
 
 
 def replay_names() -> list[str]:
@@ -83,6 +94,9 @@ def check_targets(scenario: Scenario) -> None:
         if target.metric not in METRICS:
             raise ScenarioError(scenario.name, None, f"{where}.metric", f"unknown replay metric; known: "
                                 f"{', '.join(sorted(METRICS))}", target.metric)
+        if target.gpu_class is not None and target.gpu_class not in scenario.class_names:
+            raise ScenarioError(scenario.name, None, f"{where}.gpu_class", "unknown GPU class; known: "
+                                f"{', '.join(scenario.class_names)}", target.gpu_class)
         if (target.to_day or 0) > horizon or (target.from_day or 0) >= horizon:
             raise ScenarioError(scenario.name, None, f"{where}.to_day", f"window outside the horizon of {horizon} days")
 
@@ -106,11 +120,26 @@ def run_replay(name: str, paths: int, progress: Callable[[str], None] | None = N
     if progress is not None:
         progress(name)
     results = simulate(scenario, paths=paths, keep_series=True)
-    checks = tuple(
+    diagnosis = DIAGNOSES.get(name)
+    counterfactuals = () if diagnosis is None else tuple(
+        run_counterfactual(name, c) for c in diagnosis.counterfactuals
+    )
+    return ReplayRun(scenario, results, checks_of(name, scenario, results), counterfactuals)
+
+
+def checks_of(name: str, scenario: Scenario, results: Results) -> tuple[Check, ...]:
+    """Every validation target of a replay against a run's distribution over paths."""
+    return tuple(
         Check(name, target, *distribution(METRICS[target.metric].per_path(results, target)))
         for target in scenario.validation
     )
-    return ReplayRun(scenario, results, checks)
+
+
+def run_counterfactual(name: str, counterfactual: Counterfactual) -> CounterfactualRun:
+    """A replay with a diagnosis's overrides, ``DIAGNOSTIC_PATHS`` paths, its own seed."""
+    scenario, _ = load_scenario(name, counterfactual.overrides)
+    results = simulate(scenario, paths=DIAGNOSTIC_PATHS, keep_series=True)
+    return CounterfactualRun(counterfactual, checks_of(name, scenario, results))
 
 
 def run_all(paths: int = PAGE_PATHS, progress: Callable[[str], None] | None = None) -> list[ReplayRun]:

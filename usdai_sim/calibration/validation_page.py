@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from usdai_sim.calibration.diagnoses import DIAGNOSES, DIAGNOSTIC_PATHS
 from usdai_sim.calibration.metrics import METRICS
 from usdai_sim.calibration.page_files import replace_page
 from usdai_sim.calibration.replays import Check, ReplayRun, read_outcomes, window_text
@@ -41,7 +42,8 @@ def _cell(text: str) -> str:
 def _target_label(check: Check) -> str:
     t = check.target
     window = "" if t.from_day is None and t.to_day is None else f" (days {window_text(t)})"
-    return f"`{t.metric}`{window}"
+    of_class = "" if t.gpu_class is None else f" of `{t.gpu_class}`"
+    return f"`{t.metric}`{of_class}{window}"
 
 
 def _check_row(check: Check, with_replay: bool) -> str:
@@ -122,6 +124,31 @@ def _misses(run: ReplayRun) -> str:
     return "\n\n".join(paragraphs) + ("\n" if paragraphs else "")
 
 
+def _diagnosis(run: ReplayRun) -> str:
+    diagnosis = DIAGNOSES.get(run.scenario.name)
+    if diagnosis is None:
+        return ""
+    labels = [_target_label(c) for c in run.checks]
+    header = "| run | overrides | " + " | ".join(labels) + " |\n|---|---|" + "---|" * len(labels)
+    rows = [
+        f"| {_cell(cf.counterfactual.label)} | "
+        + ("<br>".join(f"`{o}`" for o in cf.counterfactual.overrides) or "none")
+        + " | " + " | ".join(_median_cell(c) for c in cf.checks) + " |"
+        for cf in run.counterfactuals
+    ]
+    return (
+        f"{diagnosis.paragraph}\n\n"
+        f"Diagnostic runs ({DIAGNOSTIC_PATHS} paths each, the replay's seed; shown, not adopted: the replay "
+        "keeps the calibrated defaults). Model median per target, **bold** inside the band:\n\n"
+        + header + "\n" + "\n".join(rows) + "\n"
+    )
+
+
+def _median_cell(check: Check) -> str:
+    text = fmt(check.median)
+    return f"**{text}**" if check.passed else text
+
+
 def replay_section(run: ReplayRun) -> str:
     """One replay: what it is, its outcomes, its checks, why a miss misses, its figure."""
     name = run.scenario.name
@@ -133,6 +160,7 @@ def replay_section(run: ReplayRun) -> str:
         CHECK_HEADER + "\n" + "\n".join(_check_row(c, with_replay=False) for c in run.checks) + "\n",
         _target_notes(run),
         _misses(run),
+        _diagnosis(run),
         f"![{name}]({FIGURE_DIR}/{name}.png)\n",
     ]
     return "\n".join(p for p in parts if p)

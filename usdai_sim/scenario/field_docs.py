@@ -386,6 +386,8 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "from_day": ("first day of the window the metric reads (null: day 0)", "days", "assumption: whole run"),
         "to_day": ("last day of the window the metric reads (null: the horizon)", "days",
                    "assumption: whole run"),
+        "gpu_class": ("GPU class a per-class metric reads (recovery per machine sold); null for the others",
+                      "class name", "assumption: optional"),
     },
     "FraudShock": {"multiplier": ("fraud rate multiplier at full strength", "multiple", None)},
     "RedemptionWaveShock": {

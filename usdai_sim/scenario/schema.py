@@ -684,6 +684,7 @@ class ValidationTarget(Frozen):
     note: str = ""
     from_day: NonNegative | None = None
     to_day: NonNegative | None = None
+    gpu_class: str | None = None
 
     @model_validator(mode="after")
     def _band_ordered(self) -> ValidationTarget:
