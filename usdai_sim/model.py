@@ -110,7 +110,8 @@ class UsdaiModel(mesa.Model):
         self.wave_hit = np.zeros(n_paths)
         self.queue_due_day = np.inf  # earliest window end among open requests: no servicing before it
         self._draw_arrivals()
-        self.origination_order = np.argsort(self._queue_key(), axis=1, kind="stable")
+        order = np.argsort(self._queue_key(), axis=1, kind="stable")
+        self.origination_order = order + params.borrowers.count * np.arange(n_paths)[:, None]
         self.class_columns = [np.flatnonzero(params.class_onehot[:, c]) for c in range(len(params.classes.names))]
         self.recorder = Recorder(self, series_out)
         self._initial_state()
@@ -652,9 +653,9 @@ def lending_capacity_usd(m: UsdaiModel) -> np.ndarray:
 
 def _within_capacity(m: UsdaiModel, amount: np.ndarray) -> np.ndarray:
     """Requests funded first-come first-served (by origination day, then borrower) while the running sum fits."""
-    order = m.origination_order
+    order = m.origination_order  # flat indices into (P, B), each row sorted
     cumulative = np.empty_like(amount)
-    np.put_along_axis(cumulative, order, np.cumsum(np.take_along_axis(amount, order, axis=1), axis=1), axis=1)
+    cumulative.ravel()[order] = np.cumsum(amount.ravel()[order], axis=1)
     return (amount > 0) & (cumulative <= lending_capacity_usd(m)[:, None])
 
 

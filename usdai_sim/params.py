@@ -113,7 +113,9 @@ class BorrowerParams:
 
     def take(self, rows: np.ndarray, cols: np.ndarray) -> BorrowerParams:
         """The parameters of the loans (rows[k], cols[k]) as 1-D arrays (aligned with a sparse set of loans)."""
-        return BorrowerParams(**{f.name: self.at(f.name, rows, cols) for f in fields(self)})
+        flat = rows * self.count + cols
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return BorrowerParams(**{k: v.take(flat) if v.ndim == 2 else v.take(cols) for k, v in values.items()})
 
 
 @dataclass(frozen=True)
