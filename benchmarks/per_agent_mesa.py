@@ -14,7 +14,8 @@ market/state.py), in the engine's order within a step:
 
 Not modelled (the engine has them): depositors, the vault, capacity limits (every loan is funded at
 day 0), shocks, maintenance-LTV covenants, GPU value insurance, springing recourse, CIR/historical
-T-bill. Static borrower parameters come from ``compile_params`` so both simulate the same operators.
+T-bill. Static borrower parameters come from ``compile_borrowers`` (path p's population on path p, as the
+engine draws it) so both simulate the same operators.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from usdai_sim.params import Params, compile_params
+from usdai_sim.params import BorrowerParams, Params, compile_borrowers, compile_params
 from usdai_sim.scenario.schema import Depreciation, Scenario
 
 PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED = range(5)
@@ -246,9 +247,8 @@ class OperatorSpec:
     fraud_missing_fraction: float
 
 
-def operator_specs(params: Params) -> list[OperatorSpec]:
-    """The compiled population, one OperatorSpec per borrower."""
-    bp = params.borrowers
+def operator_specs(bp: BorrowerParams) -> list[OperatorSpec]:
+    """One path's compiled population ((n_borrowers,) arrays), one OperatorSpec per borrower."""
     names = [n for n in OperatorSpec.__dataclass_fields__ if n != "gpu_class"]
     columns = {n: getattr(bp, n).tolist() for n in names}
     classes = bp.class_index.tolist()
@@ -559,10 +559,12 @@ def run_paths(scenario: Scenario, paths: int, seed: int | None = None) -> dict[s
         proto.liquidation.time_to_sell_days, proto.liquidation.forced_sale_factors
     )
     rules = Rules.of(scenario, sale_factor)
-    specs, classes = operator_specs(params), class_infos(scenario, params)
+    population, classes = compile_borrowers(scenario, 0, paths), class_infos(scenario, params)
+    everyone = np.arange(population.count)
     base_seed = scenario.simulation.seed if seed is None else seed
     rows = []
     for p in range(paths):
+        specs = operator_specs(population.take(np.full(population.count, p), everyone))
         model = PathModel(rules, specs, classes, scenario.markets.tbill.initial_rate, path_seed(base_seed, p))
         for _ in range(scenario.simulation.n_steps):
             model.step()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from usdai_sim.params import DAYS_PER_YEAR, compile_params
+from usdai_sim.params import DAYS_PER_YEAR, compile_params, depreciation_fraction
 from usdai_sim.scenario.library import load_scenario
 from usdai_sim.scenario.schema import Scenario
 
@@ -63,7 +63,7 @@ def day0_lending_usd(scenario: Scenario) -> float:
     """What every day-0 loan request of the scenario adds up to (USD), at day-0 appraisals."""
     params = compile_params(scenario)
     bp, classes = params.borrowers, params.classes
-    appraised = bp.gpus * classes.list_price_usd[bp.class_index] * params.depreciation[0]
+    appraised = bp.gpus * classes.list_price_usd[bp.class_index] * depreciation_fraction(scenario, bp, 0.0)
     ltv = np.minimum(bp.requested_ltv, classes.max_ltv[bp.class_index])
     return float(np.sum(np.where(bp.origination_day <= 0, ltv * appraised, 0.0)))
 

@@ -24,7 +24,14 @@ from usdai_sim.market.gpu import expit, log_factor_step, price_impact_discount, 
 from usdai_sim.market.shocks import ShockSchedule
 from usdai_sim.market.state import MarketState, advance_markets, record_forced_sales, tbill_history
 from usdai_sim.market.valuation import IncomeValuation, trend_deviation
-from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, Params
+from usdai_sim.params import (
+    DAYS_PER_YEAR,
+    HOURS_PER_DAY,
+    PAYMENT_INTERVAL_DAYS,
+    Params,
+    block_params,
+    depreciation_fraction,
+)
 from usdai_sim.protocol import liquidation as liq
 from usdai_sim.protocol import loss_recognition as lr
 from usdai_sim.protocol.loans import scheduled_payment
@@ -68,7 +75,8 @@ class UsdaiModel(mesa.Model):
         super().__init__(
             rng=np.random.default_rng(seed_sequence(scenario.simulation.seed, "population", first_path))
         )
-        self.params, self.scenario = params, scenario
+        self.params, self.scenario = block_params(params, first_path, n_paths), scenario
+        params = self.params
         self.dt_days = float(scenario.simulation.step_days)
         self.n_paths, self.first_path = n_paths, first_path
         self.check_invariants = check_invariants
@@ -102,7 +110,8 @@ class UsdaiModel(mesa.Model):
         self.wave_hit = np.zeros(n_paths)
         self.queue_due_day = np.inf  # earliest window end among open requests: no servicing before it
         self._draw_arrivals()
-        self.origination_order = np.argsort(self._queue_key(), kind="stable")
+        order = np.argsort(self._queue_key(), axis=1, kind="stable")
+        self.origination_order = order + params.borrowers.count * np.arange(n_paths)[:, None]
         self.class_columns = [np.flatnonzero(params.class_onehot[:, c]) for c in range(len(params.classes.names))]
         self.recorder = Recorder(self, series_out)
         self._initial_state()
@@ -124,13 +133,14 @@ class UsdaiModel(mesa.Model):
         self.fleet_built_day = book.request_day - bp.age_years * DAYS_PER_YEAR
 
     def _queue_key(self) -> np.ndarray:
-        """Funding order of requests: planned origination day, or an arrival column's expected arrival day."""
+        """Funding order of requests per path (P, B): planned origination day, or an arrival column's expected
+        arrival day."""
         bp = self.params.borrowers
         rank = np.zeros(bp.count)
         for g in np.unique(bp.cohort):
             cols = np.flatnonzero((bp.cohort == g) & (bp.arrival_rate_per_day > 0))
             rank[cols] = np.arange(1, cols.size + 1) / bp.arrival_rate_per_day[cols]
-        return np.where(bp.arrival_rate_per_day > 0, rank, bp.origination_day)
+        return np.broadcast_to(np.where(bp.arrival_rate_per_day > 0, rank, bp.origination_day), self.book.status.shape)
 
     def _initial_state(self) -> None:
         """Day 0: price the collateral, fund the loans requested at day 0, record."""
@@ -160,7 +170,8 @@ class UsdaiModel(mesa.Model):
 
     def _fundamental_fraction(self) -> np.ndarray:
         if self.valuation is None:
-            return np.broadcast_to(self.params.depreciation[self.step_index], self.book.status.shape)
+            fraction = depreciation_fraction(self.scenario, self.params.borrowers, self.step_index * self.dt_days)
+            return np.broadcast_to(fraction, self.book.status.shape)
         rental = self.scenario.markets.rental
         t_years = self.day_end / DAYS_PER_YEAR
         deviation = trend_deviation(
@@ -652,9 +663,9 @@ def lending_capacity_usd(m: UsdaiModel) -> np.ndarray:
 
 def _within_capacity(m: UsdaiModel, amount: np.ndarray) -> np.ndarray:
     """Requests funded first-come first-served (by origination day, then borrower) while the running sum fits."""
-    order = m.origination_order
+    order = m.origination_order  # flat indices into (P, B), each row sorted
     cumulative = np.empty_like(amount)
-    cumulative[:, order] = np.cumsum(amount[:, order], axis=1)
+    cumulative.ravel()[order] = np.cumsum(amount.ravel()[order], axis=1)
     return (amount > 0) & (cumulative <= lending_capacity_usd(m)[:, None])
 
 
@@ -703,7 +714,7 @@ def _open_loans(
     rows, cols = np.nonzero(fund)
     if rows.size == 0:
         return
-    book, bp = m.book, m.params.borrowers.take(cols)
+    book, bp = m.book, m.params.borrowers.take(rows, cols)
     principal = amount[rows, cols]
     terms = _loan_terms(m, rows, cols, principal)
     apr, payment, contract_price = terms.apr, terms.payment_usd, terms.contract_price_usd_per_gpu_hour

@@ -1,32 +1,50 @@
 """Compile a Scenario into flat numpy parameter arrays: per GPU class and per borrower.
 
-Borrowers' static parameters are drawn once from the "population" stream, so a borrower is the same
-operator on every path; paths differ only in what happens to it. Depositors and unstaked holders are
-drawn per path (``usdai_sim/population.py``, ``agents/depositors.py``, ``agents/holders.py``).
+Borrowers' per-borrower draws (the cohort distributions: fleet size, age, LTV, APR, costs, ...) are a
+population drawn per path like depositors' and holders' (``usdai_sim/population.py``, purpose
+"borrower_population"): with ``simulation.population_seed`` unset each path has its own borrowers and a
+path's borrowers depend only on (seed, path index); with it set every path has the same borrowers. Drawn
+fields are (n_paths, n_borrowers) arrays for a work block (``block_params``); fixed fields (class, terms,
+cohort constants) stay (n_borrowers,) and broadcast. ``compile_params`` holds path 0's population as
+(n_borrowers,) arrays, for pages that read one population (the calibration page).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from usdai_sim.market.gpu import depreciation_factor, logit
-from usdai_sim.rng import population_rng
-from usdai_sim.scenario.schema import Cohort, Dist, Scenario, Spread
+from usdai_sim.population import draw_dist, population_uniforms
+from usdai_sim.scenario.schema import Cohort, Scenario
 
 DAYS_PER_YEAR = 365.0
 PAYMENT_INTERVAL_DAYS = 30.0
 HOURS_PER_DAY = 24.0
 
 
-def draw(value: Dist, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n draws of a Dist: a constant, or uniform (log-uniform) on [low, high]."""
-    if not isinstance(value, Spread):
-        return np.full(n, float(value))
-    if value.log:
-        return np.exp(rng.uniform(np.log(value.low), np.log(value.high), n))
-    return rng.uniform(value.low, value.high, n)
+DRAWN_FIELDS: dict[str, str] = {
+    "gpus": "gpus",
+    "age_years": "age_years",
+    "requested_ltv": "requested_ltv",
+    "apr": "apr",
+    "floating_spread": "floating_spread",
+    "origination_day": "origination_day",
+    "contracted_share": "contracted_share",
+    "contract_price_fraction": "contract_price_fraction",
+    "utilisation_logit": "utilisation_level",
+    "power_usd_per_kwh": "power_usd_per_kwh",
+    "colocation_usd_per_kw_month": "colocation_usd_per_kw_month",
+    "overhead_usd_per_gpu_month": "overhead_usd_per_gpu_month",
+    "initial_cash_months": "initial_cash_months",
+    "walk_ratio": "strategic_walk_ratio",
+    "fraud_rate_per_year": "fraud_rate_per_year",
+    "pue": "pue",
+    "repair_usd_per_gpu_month": "repair_usd_per_gpu_month",
+    "fraud_missing_fraction": "",  # protocol.liquidation.fraud_missing_fraction, the same Dist for every cohort
+}
+"""BorrowerParams field → the Cohort Dist it is drawn from; these fields are per path (P, B) in a block."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +61,8 @@ class ClassParams:
 
 @dataclass(frozen=True)
 class BorrowerParams:
-    """Per borrower, shape (n_borrowers,); ``class_index`` points into ClassParams."""
+    """Per borrower: fixed fields (n_borrowers,), drawn fields (``DRAWN_FIELDS``) (n_paths, n_borrowers) in a
+    work block or (n_borrowers,) for one path; ``class_index`` points into ClassParams."""
 
     cohort: np.ndarray
     class_index: np.ndarray
@@ -89,19 +108,25 @@ class BorrowerParams:
         """Number of borrowers."""
         return len(self.class_index)
 
-    def take(self, cols: np.ndarray) -> BorrowerParams:
-        """The parameters of borrowers ``cols`` (aligned with a sparse set of loans)."""
-        return BorrowerParams(**{f.name: getattr(self, f.name)[cols] for f in fields(self)})
+    def at(self, name: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Field ``name`` of the loans (rows[k], cols[k]): [rows, cols] of a per-path field, [cols] of a fixed one."""
+        values = getattr(self, name)
+        return values[rows, cols] if values.ndim == 2 else values[cols]
+
+    def take(self, rows: np.ndarray, cols: np.ndarray) -> BorrowerParams:
+        """The parameters of the loans (rows[k], cols[k]) as 1-D arrays (aligned with a sparse set of loans)."""
+        flat = rows * self.count + cols
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return BorrowerParams(**{k: v.take(flat) if v.ndim == 2 else v.take(cols) for k, v in values.items()})
 
 
 @dataclass(frozen=True)
 class Params:
-    """Everything the model needs, as arrays; ``depreciation`` is (n_steps + 1, n_borrowers)."""
+    """Everything the model needs, as arrays; ``borrowers`` is one path's population or a work block's."""
 
     scenario: Scenario
     classes: ClassParams
     borrowers: BorrowerParams
-    depreciation: np.ndarray
     class_onehot: np.ndarray
 
 
@@ -118,35 +143,18 @@ def compile_classes(scenario: Scenario) -> ClassParams:
     )
 
 
-def _cohort_columns(cohort: Cohort, class_index: int, liq_missing: Dist, rng: np.random.Generator) -> dict:
-    n = cohort.count
+def _fixed_columns(cohort: Cohort, class_index: int, n: int) -> dict:
+    """The fields every borrower of a cohort shares, (n,)."""
     maint = np.nan if cohort.maintenance_ltv is None else cohort.maintenance_ltv
     return {
         "class_index": np.full(n, class_index),
-        "gpus": np.maximum(1.0, np.round(draw(cohort.gpus, n, rng))),
-        "age_years": draw(cohort.age_years, n, rng),
-        "requested_ltv": draw(cohort.requested_ltv, n, rng),
-        "apr": draw(cohort.apr, n, rng),
         "floating": np.full(n, cohort.rate_type == "floating"),
-        "floating_spread": draw(cohort.floating_spread, n, rng),
         "term_payments": np.full(n, cohort.term_months),
         "interest_only": np.full(n, cohort.amortisation == "interest_only"),
-        "origination_day": np.round(draw(cohort.origination_day, n, rng)),
-        "contracted_share": draw(cohort.contracted_share, n, rng),
-        "contract_price_fraction": draw(cohort.contract_price_fraction, n, rng),
-        "utilisation_logit": logit(draw(cohort.utilisation_level, n, rng)),
-        "power_usd_per_kwh": draw(cohort.power_usd_per_kwh, n, rng),
         "idle_power_fraction": np.full(n, cohort.idle_power_fraction),
-        "colocation_usd_per_kw_month": draw(cohort.colocation_usd_per_kw_month, n, rng),
-        "overhead_usd_per_gpu_month": draw(cohort.overhead_usd_per_gpu_month, n, rng),
-        "initial_cash_months": draw(cohort.initial_cash_months, n, rng),
         "dsra_months": np.full(n, cohort.dsra_months),
         "sweep_months": np.full(n, cohort.cash_sweep_above_months),
-        "walk_ratio": draw(cohort.strategic_walk_ratio, n, rng),
-        "fraud_rate_per_year": draw(cohort.fraud_rate_per_year, n, rng),
         "failure_rate_per_year": np.full(n, cohort.hardware_failure_rate_per_year),
-        "pue": draw(cohort.pue, n, rng),
-        "repair_usd_per_gpu_month": draw(cohort.repair_usd_per_gpu_month, n, rng),
         "contract_months": np.full(n, cohort.contract_months),
         "renter_default_rate_per_year": np.full(n, cohort.renter_default_rate_per_year),
         "renter_default_elasticity": np.full(n, cohort.renter_default_elasticity),
@@ -157,8 +165,29 @@ def _cohort_columns(cohort: Cohort, class_index: int, liq_missing: Dist, rng: np
         "refinance_ltv": np.full(n, cohort.refinance_ltv),
         "maintenance_ltv": np.full(n, maint),
         "cure_days": np.full(n, float(cohort.covenant_cure_days)),
-        "fraud_missing_fraction": draw(liq_missing, n, rng),
     }
+
+
+def _drawn_columns(scenario: Scenario, first_path: int, n_paths: int) -> dict:
+    """The drawn fields (``DRAWN_FIELDS``) of every borrower column, (n_paths, n_borrowers): each an inverse CDF
+    of its own uniform from the "borrower_population" stream (``population_uniforms``)."""
+    cohorts, horizon = scenario.borrowers.cohorts, scenario.simulation.horizon_days
+    widths = [c.count + arrival_slots(c, horizon) for c in cohorts]
+    u = population_uniforms(
+        scenario.simulation, "borrower_population", first_path, n_paths, sum(widths), len(DRAWN_FIELDS)
+    )
+    missing = scenario.protocol.liquidation.fraud_missing_fraction
+    edges = np.cumsum([0, *widths])
+    out = {name: np.empty((n_paths, edges[-1])) for name in DRAWN_FIELDS}
+    for c, cohort in enumerate(cohorts):
+        block = u[:, edges[c] : edges[c + 1]]
+        for k, (name, source) in enumerate(DRAWN_FIELDS.items()):
+            out[name][:, edges[c] : edges[c + 1]] = draw_dist(getattr(cohort, source) if source else missing,
+                                                              block[..., k])
+    out["gpus"] = np.maximum(1.0, np.round(out["gpus"]))
+    out["origination_day"] = np.round(out["origination_day"])
+    out["utilisation_logit"] = logit(out["utilisation_logit"])
+    return out
 
 
 def arrival_slots(cohort: Cohort, horizon_days: float) -> int:
@@ -174,42 +203,39 @@ def borrower_columns(scenario: Scenario) -> int:
     return sum(c.count + arrival_slots(c, horizon) for c in scenario.borrowers.cohorts)
 
 
-def compile_borrowers(scenario: Scenario, rng: np.random.Generator) -> BorrowerParams:
-    """Draw every cohort's borrowers and stack them into (n_borrowers,) arrays.
+def compile_borrowers(scenario: Scenario, first_path: int, n_paths: int) -> BorrowerParams:
+    """The borrowers of paths [first_path, first_path + n_paths): fixed fields (n_borrowers,), drawn fields
+    (n_paths, n_borrowers).
 
     Each cohort has its ``count`` initial borrowers, then ``arrival_slots`` columns for new loan requests
     drawn from the same distributions; an arrival column's request day is drawn per path by the model
     (``arrival_rate_per_day`` > 0 marks it).
     """
     names = scenario.class_names
-    missing = scenario.protocol.liquidation.fraud_missing_fraction
     horizon = scenario.simulation.horizon_days
-    parts, cohort_ids = [], []
+    parts = []
     for i, c in enumerate(scenario.borrowers.cohorts):
         slots = arrival_slots(c, horizon)
-        part = _cohort_columns(c.model_copy(update={"count": c.count + slots}), names.index(c.gpu_class),
-                               missing, rng)
+        part = _fixed_columns(c, names.index(c.gpu_class), c.count + slots)
         part["arrival_rate_per_day"] = np.r_[np.zeros(c.count), np.full(slots, c.arrivals_per_month / 30.0)]
+        part["cohort"] = np.full(c.count + slots, i)
         parts.append(part)
-        cohort_ids.append(np.full(c.count + slots, i))
     columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    return BorrowerParams(cohort=np.concatenate(cohort_ids), **columns)
+    return BorrowerParams(**columns, **_drawn_columns(scenario, first_path, n_paths))
 
 
-def depreciation_table(scenario: Scenario, borrowers: BorrowerParams) -> np.ndarray:
-    """Depreciation factor of each borrower's GPUs at the end of each step, (n_steps + 1, n_borrowers).
+def depreciation_fraction(scenario: Scenario, borrowers: BorrowerParams, day: float) -> np.ndarray:
+    """Depreciation factor of each borrower's GPUs at ``day``, shaped like ``borrowers.age_years``.
 
-    age(t) = age_at_origination + (t − origination_day)/365, floored at 0; row k is day k·step_days.
+    age(t) = age_at_origination + (t − origination_day)/365, floored at 0.
     """
-    sim = scenario.simulation
-    days = np.arange(sim.n_steps + 1) * sim.step_days
-    age = borrowers.age_years + (days[:, None] - borrowers.origination_day) / DAYS_PER_YEAR
+    age = np.maximum(borrowers.age_years + (day - borrowers.origination_day) / DAYS_PER_YEAR, 0.0)
     out = np.empty_like(age)
     for c, spec in enumerate(scenario.markets.gpu.classes.values()):
         cols = borrowers.class_index == c
         dep = spec.depreciation
-        out[:, cols] = depreciation_factor(
-            np.maximum(age[:, cols], 0.0),
+        out[..., cols] = depreciation_factor(
+            age[..., cols],
             dep.method,
             annual_rate=dep.annual_rate,
             life_years=dep.life_years,
@@ -219,10 +245,15 @@ def depreciation_table(scenario: Scenario, borrowers: BorrowerParams) -> np.ndar
     return out
 
 
+def block_params(params: Params, first_path: int, n_paths: int) -> Params:
+    """The scenario's params with the borrower population of the work block's paths (the model's view)."""
+    return replace(params, borrowers=compile_borrowers(params.scenario, first_path, n_paths))
+
+
 def compile_params(scenario: Scenario) -> Params:
-    """All arrays for one scenario (identical for every work block of a run)."""
-    rng = population_rng(scenario.simulation.seed)
+    """All arrays for one scenario, with path 0's borrower population as (n_borrowers,) arrays."""
     classes = compile_classes(scenario)
-    borrowers = compile_borrowers(scenario, rng)
+    block = compile_borrowers(scenario, 0, 1)
+    borrowers = block.take(np.zeros(block.count, dtype=int), np.arange(block.count))
     onehot = (borrowers.class_index[:, None] == np.arange(len(classes.names))[None, :]).astype(float)
-    return Params(scenario, classes, borrowers, depreciation_table(scenario, borrowers), onehot)
+    return Params(scenario, classes, borrowers, onehot)

@@ -94,7 +94,3 @@ class Streams:
             [g.noncentral_chisquare(df, np.maximum(r, 0.0)) for g, r in zip(gens, rows, strict=True)]
         )
 
-
-def population_rng(seed: int) -> np.random.Generator:
-    """The generator that draws the agents' static parameters (the same on every path)."""
-    return np.random.default_rng(seed_sequence(seed, "population"))

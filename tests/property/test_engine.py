@@ -78,6 +78,16 @@ def test_same_seed_same_results_whatever_the_chunking(reference, workers: int, b
     assert_same_results(reference, simulate(busy_scenario(), workers=workers, block_paths=block_paths))
 
 
+def test_a_fixed_borrower_population_is_the_same_whatever_the_chunking(reference) -> None:  # noqa: ANN001
+    """With ``population_seed`` set (one population on every path) results still do not depend on the chunking,
+    and differ from the per-path populations of the reference run."""
+    busy = busy_scenario()
+    fixed = busy.model_copy(update={"simulation": busy.simulation.model_copy(update={"population_seed": 3})})
+    one = simulate(fixed, workers=1, block_paths=32)
+    assert_same_results(one, simulate(fixed, workers=2, block_paths=64))
+    assert not np.array_equal(one.paths["nav_final_usd"], reference.paths["nav_final_usd"])
+
+
 def test_adding_paths_leaves_earlier_paths_unchanged(reference) -> None:  # noqa: ANN001
     """The first 64 paths of a 96-path run equal a 64-path run with the same seed."""
     fewer = simulate(busy_scenario(), paths=64)

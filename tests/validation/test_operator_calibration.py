@@ -51,7 +51,8 @@ def test_break_even_rental_just_covers_opex_and_debt_service(economics: pd.DataF
     """At p* every billed GPU-hour (contract and spot) earns p*: the model's own ``operating_rates`` then give
     revenue − opex = debt service for every borrower (checks the break-even formula, not just its range)."""
     params = compile_params(load_scenario("baseline")[0])
-    bp = params.borrowers.take(np.flatnonzero(params.borrowers.arrival_rate_per_day == 0))
+    initial = np.flatnonzero(params.borrowers.arrival_rate_per_day == 0)
+    bp = params.borrowers.take(np.zeros_like(initial), initial)
     price = economics["break_even_rental_usd_per_gpu_hour"].to_numpy()
     revenue, opex = operating_rates(
         bp, bp.contracted_share, price, price, expit(bp.utilisation_logit),

@@ -295,7 +295,9 @@ def collect(
     live = book.status == ACTIVE
     rows, cols = np.nonzero(live & ((book.next_due_day <= day) | np.isfinite(book.grace_until_day)))
     sub = book.take(rows, cols, PAYMENT_FIELDS)
-    paid_sub, matured_sub = collect_loans(sub, bp.take(cols), day, tbill[rows], grace_days, collateral[rows, cols])
+    paid_sub, matured_sub = collect_loans(
+        sub, bp.take(rows, cols), day, tbill[rows], grace_days, collateral[rows, cols]
+    )
     book.put(sub, rows, cols, PAYMENT_FIELDS)
     dense = [np.zeros(book.status.shape) for _ in range(3)]
     for arr, values in zip(
@@ -480,7 +482,7 @@ def start_defaults(
     reversed_usd[rows, cols] = sub.accrued_usd
     sub.accrued_usd[:] = 0.0
     fraud = new_route == ROUTE_FRAUD
-    sub.gpus *= np.where(fraud, 1.0 - bp.fraud_missing_fraction[cols], 1.0)
+    sub.gpus *= np.where(fraud, 1.0 - bp.at("fraud_missing_fraction", rows, cols), 1.0)
     sub.cash_usd[:] = np.where(fraud, 0.0, sub.cash_usd)  # a fraudulent operator's SPV accounts are empty
     sub.dsra_usd[:] = np.where(fraud, 0.0, sub.dsra_usd)
     sub.grace_until_day[:] = np.inf

@@ -16,13 +16,13 @@ import pandas as pd
 from usdai_sim.agents.borrowers import HOURS_PER_MONTH, debt_service_coverage, operating_rates
 from usdai_sim.market.gpu import expit
 from usdai_sim.market.valuation import IncomeValuation
-from usdai_sim.params import Params
+from usdai_sim.params import Params, depreciation_fraction
 from usdai_sim.protocol.loans import scheduled_payment
 
 
 def origination_economics(params: Params) -> pd.DataFrame:
-    """One row per initial borrower: cohort, class, revenue, opex, debt service ($/GPU-h), margin, DSCR,
-    break-even rental ($/GPU-h)."""
+    """One row per initial borrower of ``params.borrowers`` (``compile_params``: path 0's population): cohort,
+    class, revenue, opex, debt service ($/GPU-h), margin, DSCR, break-even rental ($/GPU-h)."""
     bp, classes, scenario = params.borrowers, params.classes, params.scenario
     initial = bp.arrival_rate_per_day == 0
     cls = bp.class_index
@@ -57,7 +57,7 @@ def _value_fraction(params: Params) -> np.ndarray:
     scenario, bp = params.scenario, params.borrowers
     gpu = scenario.markets.gpu
     if gpu.valuation.method != "income":
-        return params.depreciation[0]
+        return depreciation_fraction(scenario, bp, 0.0)
     valuation = IncomeValuation(gpu.valuation, scenario.markets.rental)
     life_left = (gpu.valuation.economic_life_years - bp.age_years)[None, :]
     zeros = np.zeros((1, len(params.classes.names)))

@@ -53,7 +53,8 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "start_date": ("calendar date of day 0 (ISO, YYYY-MM-DD); reports label time with it", "date",
                        ASSUME_RUN),
         "record_every_steps": ("record per-path series every this many steps", "steps", ASSUME_RUN),
-        "population_seed": ("seed of the agent populations (null: the run's seed)", "integer", ASSUME_RUN),
+        "population_seed": ("seed of one agent population on every path (null: a population per path)", "integer",
+                            ASSUME_RUN),
     },
     "TBill": {
         "model": ("short-rate process: vasicek, cir, constant or historical (shipped TB3MS)", "choice",

@@ -41,7 +41,7 @@ class Frozen(BaseModel):
 
 
 class Spread(Frozen):
-    """A per-agent parameter drawn once per agent: uniform on [low, high] (log-uniform if ``log``)."""
+    """A per-agent parameter drawn per agent and path: uniform on [low, high] (log-uniform if ``log``)."""
 
     low: float
     high: float
