@@ -683,7 +683,7 @@ class LoanTerms:
 
 def _loan_terms(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, principal_usd: np.ndarray) -> LoanTerms:
     """The terms a loan of ``principal_usd`` would get today (see ``LoanTerms``)."""
-    bp = m.params.borrowers.take(cols)
+    bp = m.params.borrowers.take(rows, cols)
     apr = np.where(bp.floating, m.market.tbill[rows] + bp.floating_spread, bp.apr)
     interest, first_principal = scheduled_payment(principal_usd, apr, bp.term_payments, bp.interest_only)
     spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index]

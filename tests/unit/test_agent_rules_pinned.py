@@ -242,7 +242,7 @@ def test_operate_over_two_days_by_status() -> None:
     book.revenue_usd_per_year[:, 0] = [10_000.0, 10_000.0, 5.0, 5.0]
     book.contract_price_usd_per_gpu_hour[:, 0] = [2.0, 0.0, 2.0, 2.0]
     spot = np.array([[3.0], [0.0], [3.0], [3.0]])
-    revenue = br.operate(book, bp, spot, np.full((4, 1), 0.8), np.array([1.2]), 2.0)
+    revenue = br.operate(book, bp, spot, np.full((4, 1), 0.8), np.array([1.2]), 2.0, np.ones((4, 1)))
     np.testing.assert_allclose(revenue[:, 0], [105.6, 0.0, 0.0, 0.0], rtol=1e-12)
     np.testing.assert_allclose(book.cash_usd[:, 0], [1088.6432, 0.0, 1000.0, 1000.0], rtol=1e-12)
     weight = 1.0 - math.exp(-2.0 / 30.0)
@@ -256,7 +256,7 @@ def test_operate_over_two_days_by_status() -> None:
 def test_insured_hardware_does_not_shrink() -> None:
     bp = borrower_params({**OPERATOR, "hardware_insured": True})
     book = active_book(bp, 1)
-    br.operate(book, bp, np.full((1, 1), 3.0), np.full((1, 1), 0.8), np.array([1.2]), 30.0)
+    br.operate(book, bp, np.full((1, 1), 3.0), np.full((1, 1), 0.8), np.array([1.2]), 30.0, np.ones((1, 1)))
     assert book.gpus[0, 0] == 1.0
 
 
