@@ -24,7 +24,8 @@ def isolated(
     name: str, paths: int, horizon_days: int, borrowers_per_cohort: int, **cohort_changes: Any
 ) -> Scenario:
     """Shipped scenario ``name``: every cohort cut to ``borrowers_per_cohort`` loans requested on day 0,
-    no arrivals, no re-borrowing, inert depositors, a vault that funds everything; ``cohort_changes``
+    no arrivals, no re-borrowing, inert depositors, a vault that funds everything (no underwriting floor, so
+    a changed parameter changes how the same loans behave, not which exist); ``cohort_changes``
     applied to every cohort."""
     scenario = inert_depositors(load_scenario(name)[0])
     cohorts = tuple(
@@ -34,7 +35,8 @@ def isolated(
         )
         for c in scenario.borrowers.cohorts
     )
-    protocol = scenario.protocol.model_copy(update={"initial_susdai_nav_usd": HUGE_NAV_USD})
+    allocation = scenario.protocol.allocation.model_copy(update={"min_dscr": None})  # underwriting off: same loans
+    protocol = scenario.protocol.model_copy(update={"initial_susdai_nav_usd": HUGE_NAV_USD, "allocation": allocation})
     return scenario.model_copy(
         update={
             "simulation": scenario.simulation.model_copy(update={"paths": paths, "horizon_days": horizon_days}),
