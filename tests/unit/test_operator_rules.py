@@ -42,6 +42,17 @@ def test_operating_rates_per_gpu_hour() -> None:
     np.testing.assert_allclose(np.broadcast_to(opex, revenue.shape)[:, 0], [0.9087680444, 0.9087680444])
 
 
+def contract_book(bp: BorrowerParams, n_paths: int, share: float, price: float, **fields: float) -> BorrowerBook:
+    """Active loans on ``n_paths`` paths with contracted share ``share`` at ``price`` $/GPU-h and ``fields``."""
+    book = BorrowerBook.new(bp, n_paths)
+    book.status[:] = br.ACTIVE
+    book.contracted_share[:] = share
+    book.contract_price_usd_per_gpu_hour[:] = price
+    for name, value in fields.items():
+        getattr(book, name)[:] = value
+    return book
+
+
 Q = -np.expm1(-3 * 0.1 * (2.0 / 1.5) ** 2 * 30 / 365)
 """One of 3 customers fails within 30 days at h = 0.1·(2.00/1.50)² = 0.177778/yr each: q = 1 − e^{−3·h·30/365}
 = 0.0428886."""
@@ -59,13 +70,8 @@ def test_contract_book_customer_failure_and_renewal_at_market() -> None:
         contracted_share=0.6, contract_price_fraction=0.75, contract_months=10.0, renter_customers=3,
         receivable_days=45.0, renter_default_rate_per_year=0.1, renter_default_elasticity=2.0,
     )
-    book = BorrowerBook.new(bp, 5)
-    book.status[:] = br.ACTIVE
+    book = contract_book(bp, 5, 0.5, 2.0, gpus=100.0, cash_usd=50_000.0)
     book.status[4] = br.REPAID
-    book.contracted_share[:] = 0.5
-    book.contract_price_usd_per_gpu_hour[:] = 2.0
-    book.gpus[:] = 100.0
-    book.cash_usd[:] = 50_000.0
     uniform = np.array([[0.01], [0.5], [Q * (1 - 1e-9)], [Q * (1 + 1e-9)], [0.0]])
     failed = br.roll_contracts(book, bp, np.full((5, 1), 2.0), 30.0, uniform)
     np.testing.assert_array_equal(failed[:, 0], [True, False, True, False, False])
@@ -79,12 +85,7 @@ def test_contract_book_customer_failure_and_renewal_at_market() -> None:
 def test_a_failed_customer_cannot_take_cash_below_zero() -> None:
     """Cash $10,000 against $36,000 of unpaid billing: the SPV's cash ends at zero, not negative."""
     bp = params(contracted_share=0.6, contract_price_fraction=0.75, renter_customers=3, receivable_days=45.0)
-    book = BorrowerBook.new(bp, 1)
-    book.status[:] = br.ACTIVE
-    book.contracted_share[:] = 0.5
-    book.contract_price_usd_per_gpu_hour[:] = 2.0
-    book.gpus[:] = 100.0
-    book.cash_usd[:] = 10_000.0
+    book = contract_book(bp, 1, 0.5, 2.0, gpus=100.0, cash_usd=10_000.0)
     br.roll_contracts(book, bp, np.full((1, 1), 2.0), 30.0, np.zeros((1, 1)))
     assert book.cash_usd[0, 0] == 0.0
 
@@ -95,10 +96,7 @@ def test_customer_failures_average_to_the_expected_book() -> None:
     bp = params(contracted_share=0.6, contract_price_fraction=0.75, contract_months=10.0, renter_customers=4,
                 renter_default_rate_per_year=0.5, renter_default_elasticity=2.0)
     n_loans = 20_000
-    book = BorrowerBook.new(bp, n_loans)
-    book.status[:] = br.ACTIVE
-    book.contracted_share[:] = 0.5
-    book.contract_price_usd_per_gpu_hour[:] = 1.5
+    book = contract_book(bp, n_loans, 0.5, 1.5)
     uniform = np.random.default_rng(7).random((n_loans, 1))
     br.roll_contracts(book, bp, np.full((n_loans, 1), 2.0), 30.0, uniform)
     q = -np.expm1(-4 * 0.5 * 30 / 365)
@@ -111,10 +109,7 @@ def test_renters_do_not_default_at_a_fair_price_without_a_base_hazard() -> None:
     """No base hazard: the book only rolls (even at U = 0); a contract at today's market price keeps its price."""
     bp = params(contracted_share=0.5, contract_price_fraction=0.75, contract_months=10.0,
                 renter_default_rate_per_year=0.0)
-    book = BorrowerBook.new(bp, 1)
-    book.status[:] = br.ACTIVE
-    book.contracted_share[:] = 0.5
-    book.contract_price_usd_per_gpu_hour[:] = 1.5
+    book = contract_book(bp, 1, 0.5, 1.5)
     br.roll_contracts(book, bp, np.full((1, 1), 2.0), 30.0, np.zeros((1, 1)))
     np.testing.assert_allclose(book.contracted_share, 0.5)
     np.testing.assert_allclose(book.contract_price_usd_per_gpu_hour, 1.5)
