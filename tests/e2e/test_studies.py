@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -84,8 +85,10 @@ def test_same_numbers_on_local_1_local_2_and_dask(tmp_path: Path) -> None:
     try:
         on_dask = run_api(write_study(tmp_path, block=32), tmp_path / "dask", dask)
         runs = [simulate(SMALL_SCENARIO, executor=ex, block_paths=32) for ex in (dask, _NoSharedDisk(dask))]
+        worker_trim = dask.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
     finally:
         dask.close()
+    assert set(worker_trim.values()) == {None}, "LocalCluster workers must keep glibc's dynamic mmap threshold"
     local = simulate(SMALL_SCENARIO)
     for run in runs:  # run --executor dask: series written by the workers, or sent back by them
         for frame in ("paths", "bands", "ledger", "waits"):

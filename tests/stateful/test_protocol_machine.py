@@ -454,13 +454,18 @@ class ProtocolMachine(RuleBasedStateMachine):
     @invariant()
     def loan_balances_never_grow(self) -> None:
         """A loan's principal only goes down once funded (a loan repaid at maturity and re-borrowed within the
-        rule is a new loan: its ``originated_usd`` grew)."""
+        rule is a new loan: its ``originated_usd`` grew, and it owes at most what was newly lent)."""
         if self.before is None:
             return
         funded = self.before.status != br.PENDING
-        same_loan = self.m.book.originated_usd == self.before.originated
-        grew = self.m.book.principal_usd > self.before.principal * (1 + 1e-12) + 1e-9
+        book = self.m.book
+        same_loan = book.originated_usd == self.before.originated
+        grew = book.principal_usd > self.before.principal * (1 + 1e-12) + 1e-9
         assert not np.any(funded & same_loan & grew)
+        newly_lent = book.originated_usd - self.before.originated
+        assert np.all(book.principal_usd[~same_loan] <= newly_lent[~same_loan] * (1 + 1e-12) + 1e-9), (
+            "a re-borrowed loan owes more than was newly lent"
+        )
 
     @invariant()
     def origination_ltv_within_class_limit(self) -> None:
