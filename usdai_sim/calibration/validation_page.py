@@ -18,8 +18,10 @@ from usdai_sim.calibration.diagnoses import DIAGNOSES, DIAGNOSTIC_PATHS
 from usdai_sim.calibration.metrics import METRICS
 from usdai_sim.calibration.page_files import replace_page
 from usdai_sim.calibration.replays import Check, ReplayRun, read_outcomes, window_text
+from usdai_sim.scenario.library import builtin_path
+from usdai_sim.scenario.load import load_mapping
 from usdai_sim.scenario.schema import SeriesShock
-from usdai_sim.scenario.series_csv import packaged_dir, read_series_csv
+from usdai_sim.scenario.series_csv import find_series_csv, packaged_dir, read_rows, read_series_csv
 
 FIGURE_DIR = "validation"
 OBSERVED_PATHS = {"replay_usde_oct_2025": ("usde_2025_supply.csv", "supply_usd", "USDai supply")}
@@ -100,6 +102,38 @@ def _outcomes_table(name: str) -> str:
     )
 
 
+def driver_csvs(name: str) -> list[tuple[str, str]]:
+    """(CSV file name, what it drives) of every ``type: series`` shock with ``csv:`` in the built-in
+    scenario ``name``'s own YAML, in file order; then its observed outcome path (``OBSERVED_PATHS``)."""
+    path = builtin_path(name)
+    shocks = (load_mapping(path)[0].get("shocks") or []) if path is not None else []
+    drivers = [
+        (str(s["csv"]), f"{s['target']} of {'/'.join(s.get('classes') or []) or 'all classes'}")
+        for s in shocks
+        if isinstance(s, dict) and s.get("type") == "series" and "csv" in s
+    ]
+    observed = OBSERVED_PATHS.get(name)
+    return drivers + ([(observed[0], "observed outcome path (not a driver)")] if observed else [])
+
+
+def driver_rows_table(name: str) -> str:
+    """Per series CSV of the replay: how many rows are observations and how many are interpolated."""
+    path = builtin_path(name)
+    folder = path.parent if path is not None else packaged_dir()
+    lines = []
+    for csv_name, role in driver_csvs(name):
+        rows = read_rows(find_series_csv(csv_name, folder))
+        interpolated = sum(r.interpolated for r in rows)
+        lines.append(f"| `{csv_name}` | {role} | {len(rows) - interpolated} | {interpolated} |")
+    if not lines:
+        return ""
+    return (
+        "Observed series (`usdai_sim/data/replays/`): rows that are observations and rows filled in by linear "
+        "interpolation between two observations (marked `interpolated: yes`, never counted as data):\n\n"
+        "| series CSV | drives | observed rows | interpolated rows |\n|---|---|---|---|\n" + "\n".join(lines) + "\n"
+    )
+
+
 def _target_notes(run: ReplayRun) -> str:
     lines = []
     for check in run.checks:
@@ -157,6 +191,7 @@ def replay_section(run: ReplayRun) -> str:
         "What it tests, what to look for and every mapping judgement: the comment at the head of "
         f"`usdai_sim/scenarios/{name}.yaml`.\n",
         _outcomes_table(name),
+        driver_rows_table(name),
         CHECK_HEADER + "\n" + "\n".join(_check_row(c, with_replay=False) for c in run.checks) + "\n",
         _target_notes(run),
         _misses(run),
