@@ -11,6 +11,7 @@ across scenarios).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,12 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+@functools.lru_cache(maxsize=256)
+def purpose_key(seed: int, purpose: str) -> np.uint64:
+    """The 64-bit key of one purpose's keyed uniforms, from its SeedSequence."""
+    return np.uint64(seed_sequence(seed, purpose).generate_state(1, np.uint64)[0])
+
+
 def keyed_uniforms(seed: int, purpose: str, paths: np.ndarray, cols: np.ndarray, step: int) -> np.ndarray:
     """Uniforms on [0, 1), one per (path, column), that are a function of (seed, purpose, path, column, step).
 
@@ -68,7 +75,7 @@ def keyed_uniforms(seed: int, purpose: str, paths: np.ndarray, cols: np.ndarray,
     scaled by 2⁻⁵³. Sparse draws (a few agents of a few paths) therefore never depend on which other agents
     or paths drew, on the work block or on the worker count.
     """
-    key = np.uint64(seed_sequence(seed, purpose).generate_state(1, np.uint64)[0])
+    key = purpose_key(seed, purpose)
     gamma = np.uint64(GOLDEN_GAMMA)
     x = _mix64(key + np.asarray(paths, dtype=np.uint64) * gamma)
     x = _mix64(x + np.asarray(cols, dtype=np.uint64) * gamma)

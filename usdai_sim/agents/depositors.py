@@ -151,19 +151,28 @@ class DepositorBook:
             self.loss_borne_usd += per_share[:, None] * (self.shares + self.pending_shares)
 
 
+def picked(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """values[rows, cols] of a C-ordered (P, N) array, through flat indices (cheaper than 2-D fancy indexing)."""
+    return values.ravel()[rows * values.shape[1] + cols]
+
+
 def redeem_hazard_per_year(
     dp: DepositorParams, run_proneness: float, signals: Signals, rows: np.ndarray, cols: np.ndarray
 ) -> np.ndarray:
     """h (per year, module docstring) of staker ``cols[k]`` on path ``rows[k]``."""
+    flat = rows * dp.balance_usd.shape[1] + cols
+
+    def at(values: np.ndarray) -> np.ndarray:
+        return values.ravel()[flat]
+
     behaviour = (
-        dp.spread_sensitivity[rows, cols] * np.maximum(dp.spread_threshold[rows, cols] - signals.spread[rows], 0.0)
-        + dp.loss_sensitivity[rows, cols] * np.maximum(signals.drawdown[rows] - dp.loss_threshold[rows, cols], 0.0)
-        + dp.news_sensitivity[rows, cols] * signals.loss_news[rows]
-        + dp.herd_sensitivity[rows, cols]
-        * np.maximum(signals.unfunded_queue_share[rows] - dp.herd_threshold[rows, cols], 0.0)
-        + dp.flow_sensitivity[rows, cols] * np.maximum(signals.outflow_share[rows] - dp.flow_threshold[rows, cols], 0.0)
+        at(dp.spread_sensitivity) * np.maximum(at(dp.spread_threshold) - signals.spread[rows], 0.0)
+        + at(dp.loss_sensitivity) * np.maximum(signals.drawdown[rows] - at(dp.loss_threshold), 0.0)
+        + at(dp.news_sensitivity) * signals.loss_news[rows]
+        + at(dp.herd_sensitivity) * np.maximum(signals.unfunded_queue_share[rows] - at(dp.herd_threshold), 0.0)
+        + at(dp.flow_sensitivity) * np.maximum(signals.outflow_share[rows] - at(dp.flow_threshold), 0.0)
     )
-    return dp.redeem_base_rate_per_year[rows, cols] + run_proneness * behaviour
+    return at(dp.redeem_base_rate_per_year) + run_proneness * behaviour
 
 
 @dataclass(frozen=True)
@@ -260,12 +269,12 @@ def decide(
     exit_mass = hazard_mass(redeem_hazard_per_year(dp, spec.run_proneness, signals, rows, cols), dt_days) + wave
     bound = exit_bound_mass(bounds, spec, signals, dt_days)[rows]
     p_exit, p_deposit = candidate_outcomes(exit_mass, bound, deposit_mass(spec, dt_days))
-    amount = spec.request_fraction * book.shares[rows, cols]
-    out = (uniforms < p_exit) & (book.pending_shares[rows, cols] == 0.0) & (amount >= min_request_shares)
-    wallet = book.wallet_usd[rows, cols]
+    amount = spec.request_fraction * picked(book.shares, rows, cols)
+    out = (uniforms < p_exit) & (picked(book.pending_shares, rows, cols) == 0.0) & (amount >= min_request_shares)
+    wallet = picked(book.wallet_usd, rows, cols)
     deposit = (uniforms >= 1.0 - p_deposit) & (p_deposit > 0) & ~out
-    deposit &= (signals.spread[rows] > dp.deposit_hurdle[rows, cols]) & (wallet > 0.0)
-    sell = spec.secondary.enabled & (signals.discount[rows] <= dp.exit_tolerance[rows, cols])
+    deposit &= (signals.spread[rows] > picked(dp.deposit_hurdle, rows, cols)) & (wallet > 0.0)
+    sell = spec.secondary.enabled & (signals.discount[rows] <= picked(dp.exit_tolerance, rows, cols))
     return Decisions(
         rows[deposit], cols[deposit], spec.deposit_fraction * wallet[deposit],
         rows[out], cols[out], amount[out], sell[out],
