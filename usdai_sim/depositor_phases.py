@@ -158,12 +158,11 @@ def bear_losses(m: HolderModel, signals: Signals) -> None:
     a, day = m.accounts, m.day_end
     a.insurance_usd += m.ledger["insurance_usd"]
     a.loss_day = np.where(np.isinf(a.loss_day) & (net_loss > 0), day, a.loss_day)
-    starts = np.isinf(a.stress_day) & ((net_loss > 0) | (signals.wave_probability > 0))
-    if starts.any():
-        a.stress_day = np.where(starts, day, a.stress_day)
+    starts = np.flatnonzero(np.isinf(a.stress_day) & ((net_loss > 0) | (signals.wave_probability > 0)))
+    if starts.size:
+        a.stress_day[starts] = day
         d = m.depositors
-        value = (d.shares + d.pending_shares) * m.price_cons[:, None]
-        a.value_at_stress_usd = np.where(starts[:, None], value, a.value_at_stress_usd)
+        a.value_at_stress_usd[starts] = (d.shares[starts] + d.pending_shares[starts]) * m.price_cons[starts, None]
 
 
 def candidates(m: HolderModel, clock: CandidateClock, mass: np.ndarray, purpose: str) -> tuple[

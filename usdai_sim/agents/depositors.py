@@ -147,8 +147,9 @@ class DepositorBook:
     def bear_loss(self, net_loss_usd: np.ndarray, total_shares: np.ndarray) -> None:
         """Spread a per-path net loss over holders of shares (held + pending), pro rata."""
         per_share = np.divide(net_loss_usd, total_shares, out=np.zeros_like(net_loss_usd), where=total_shares > 0)
-        if np.any(per_share != 0.0):
-            self.loss_borne_usd += per_share[:, None] * (self.shares + self.pending_shares)
+        rows = np.flatnonzero(per_share)
+        if rows.size:
+            self.loss_borne_usd[rows] += per_share[rows, None] * (self.shares[rows] + self.pending_shares[rows])
 
 
 def picked(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
