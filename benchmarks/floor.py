@@ -1,11 +1,24 @@
-"""The random-number floor: how long numpy's default generator takes to draw what a workload consumes.
+"""Two floors: the time to draw the random numbers a workload needs, and to move its state through memory.
 
-The draws are counted from the model itself: ``CountingStreams`` (a subclass of ``usdai_sim.rng.Streams``)
-is put in place of ``Streams`` in ``usdai_sim.model`` for the benchmark process only, a model of one
-seed block is built and stepped a few times, and every call (kind, purpose, shape) is logged. A run of
-P paths and S steps makes the same calls for each of its ceil(P / SEED_BLOCK) seed blocks, every step.
-The floor then replays those calls — ``default_rng`` (PCG64), same chunk shapes, one generator per
-(purpose, seed block) — for a sample of steps and extrapolates linearly to the whole horizon.
+Random-number floor. The draws are counted from the model itself: ``CountingStreams`` (a subclass of
+``usdai_sim.rng.Streams``) is put in place of ``Streams`` in ``usdai_sim.model`` for the benchmark
+process only, a model of one seed block is built and stepped ``SAMPLE_STEPS`` times, and every call
+(kind, purpose, shape) is logged — the dense block draws and the sparse keyed uniforms of the thinned
+holder exits (``Streams.keyed_uniform``: one number per candidate, so their count is what the thinned
+model actually needs, sampled over those steps). A run of P paths and S steps makes the same calls for
+each of its ceil(P / SEED_BLOCK) seed blocks, every step. The floor then replays those calls —
+``default_rng`` (PCG64), same chunk shapes, one generator per (purpose, seed block) — for a sample of
+steps and extrapolates linearly to the whole horizon.
+
+Memory-traffic floor. Bytes of state read and written per step, counted on the same one-seed-block
+model: every numpy array reachable from the model (attributes of the model and of its books, depth ≤ 4)
+that has a path axis is copied before a step and compared after it; each element that changed counts
+as read once and written once (2 × itemsize bytes). The static borrower parameters
+(``params.borrowers``) do not change but the borrower rules read them for every live loan: each counts
+itemsize × the share of loans not yet repaid or closed. Arrays that neither change nor are borrower
+parameters (e.g. a staker's drawn sensitivities, read only when its clock rings) count nothing. The
+bytes per step (mean over the sampled steps) × seed blocks × steps, divided by the memory bandwidth of
+a numpy copy (``np.copyto`` of a 256 MiB float64 array: 2 × 256 MiB moved; best of 5), is the floor.
 """
 
 from __future__ import annotations
@@ -44,6 +57,11 @@ class CountingStreams(Streams):
         """Log, then draw uniforms."""
         self.calls.append(("uniform", purpose, (SEED_BLOCK, *tail)))
         return super().uniform(purpose, *tail)
+
+    def keyed_uniform(self, purpose: str, rows: np.ndarray, cols: np.ndarray, step: int) -> np.ndarray:
+        """Log the sparse draw's size (one number per key), then draw."""
+        self.calls.append(("uniform", purpose, (int(np.size(rows)),)))
+        return super().keyed_uniform(purpose, rows, cols, step)
 
     def noncentral_chisquare(self, df: float, nonc: np.ndarray) -> np.ndarray:
         """Log, then draw non-central chi-squares."""
@@ -84,7 +102,10 @@ class DrawProfile:
         return sum(self.per_kind().values())
 
 
-def count_draws(scenario: Scenario, sample_steps: int = 5) -> DrawProfile:
+SAMPLE_STEPS = 20
+
+
+def count_draws(scenario: Scenario, sample_steps: int = SAMPLE_STEPS) -> DrawProfile:
     """Log the draws of one seed block for ``sample_steps`` steps of the scenario's model."""
     sim = scenario.simulation
     small = scenario.model_copy(update={"simulation": sim.model_copy(update={"paths": SEED_BLOCK})})
@@ -123,3 +144,83 @@ def floor_seconds(profile: DrawProfile, seed: int = 0, max_steps: int = 60) -> t
                 _draw(gen, kind, shape)
     elapsed = time.perf_counter() - started
     return elapsed * profile.steps / timed, timed
+
+
+# ------------------------------------------------------------------ memory traffic
+
+FINISHED = (3, 4)
+"""Borrower status codes whose rules no longer run (REPAID, CLOSED in usdai_sim/agents/borrowers.py)."""
+
+
+def path_arrays(obj: object, n_paths: int, prefix: str = "m", depth: int = 0) -> dict[str, np.ndarray]:
+    """Numpy arrays with a path axis (first or last) reachable through attributes, by attribute path."""
+    found: dict[str, np.ndarray] = {}
+    if depth > 4 or not hasattr(obj, "__dict__") or isinstance(obj, type):
+        return found
+    for name, value in vars(obj).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, np.ndarray):
+            if value.ndim and n_paths in (value.shape[0], value.shape[-1]) and value.dtype != object:
+                found[f"{prefix}.{name}"] = value
+        elif not isinstance(value, (list, tuple, dict, str, int, float)):
+            found.update(path_arrays(value, n_paths, f"{prefix}.{name}", depth + 1))
+    return found
+
+
+def changed_bytes(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> int:
+    """2 × itemsize for every element that differs between two snapshots (read once, written once)."""
+    total = 0
+    for name, new in after.items():
+        old = before.get(name)
+        if old is None or old.shape != new.shape:
+            total += 2 * new.nbytes
+            continue
+        differs = ~((old == new) | (np.isnan(old) & np.isnan(new))) if new.dtype.kind == "f" else old != new
+        total += 2 * new.itemsize * int(np.count_nonzero(differs))
+    return total
+
+
+def borrower_parameter_bytes(model: UsdaiModel) -> int:
+    """Bytes of static borrower parameters the rules read in one step: itemsize × live loans, per array."""
+    live = float(np.mean(~np.isin(model.book.status, FINISHED)))
+    arrays = path_arrays(model.params.borrowers, model.n_paths)
+    return round(live * sum(a.nbytes for a in arrays.values()))
+
+
+@dataclass(frozen=True)
+class TrafficProfile:
+    """Mean bytes of state moved per step by one seed block, and the run's size."""
+
+    bytes_per_step: float
+    seed_blocks: int
+    steps: int
+
+    def total_bytes(self) -> float:
+        """Bytes moved over the whole run."""
+        return self.bytes_per_step * self.seed_blocks * self.steps
+
+
+def count_traffic(scenario: Scenario, sample_steps: int = SAMPLE_STEPS) -> TrafficProfile:
+    """Step a one-seed-block model ``sample_steps`` times; mean bytes of state read and written per step."""
+    sim = scenario.simulation
+    small = scenario.model_copy(update={"simulation": sim.model_copy(update={"paths": SEED_BLOCK})})
+    model = UsdaiModel(compile_params(small), 0, SEED_BLOCK)
+    steps, moved = min(sample_steps, sim.n_steps), 0
+    for _ in range(steps):
+        before = {k: v.copy() for k, v in path_arrays(model, SEED_BLOCK).items()}
+        model.step()
+        moved += changed_bytes(before, path_arrays(model, SEED_BLOCK)) + borrower_parameter_bytes(model)
+    return TrafficProfile(moved / steps, -(-sim.paths // SEED_BLOCK), sim.n_steps)
+
+
+def memory_bandwidth_bytes_per_s(mebibytes: int = 256, repeats: int = 5) -> float:
+    """Bytes per second read plus written by ``np.copyto`` between two float64 arrays (best of ``repeats``)."""
+    src = np.ones(mebibytes * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = np.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - started)
+    return 2 * src.nbytes / best

@@ -12,22 +12,40 @@ market/state.py), in the engine's order within a step:
     on a miss, reserve top-up and cash sweep) → defaults (fraud, payment, strategic) →
     sales (after time to sell: forced-sale factor, price impact on the class, fee, waterfall).
 
-Not modelled (the engine has them): depositors, the vault, capacity limits (every loan is funded at
-day 0), shocks, maintenance-LTV covenants, GPU value insurance, springing recourse, CIR/historical
-T-bill. Static borrower parameters come from ``compile_borrowers`` (path p's population on path p, as the
-engine draws it) so both simulate the same operators.
+Then the holder side, also per object (usdai_sim/depositor_phases.py, agents/depositors.py, holders.py,
+protocol/vault.py): the path's signals (spread over the look-back, drawdown, loss news, queue shares,
+7-day outflow share), each unstaked holder (one uniform a day: redeem its whole balance 1:1 with
+probability 1 − exp(−h·Δ/365)·(1 − wave); calm inflows), each staker (one uniform a day: want out with
+probability 1 − exp(−h·Δ/365)·(1 − wave) and request ``request_fraction`` of its shares into the queue,
+or deposit ``deposit_fraction`` of its wallet at NAV with probability 1 − exp(−d·Δ/365) when the spread
+beats its hurdle), and at each 30-day window end the due requests paid FIFO from idle USDai at the
+redemption price. The vault: NAV = idle USDai + principal outstanding; idle USDai funds the day-0 loans
+and receives every payment and sale recovery. The per-step uniform is the hand-written rule; the engine
+draws the same law by Poisson thinning (usdai_sim/agents/thinning.py).
+
+Not modelled (the engine has them): capacity limits (every loan is funded at day 0), shocks,
+maintenance-LTV covenants, GPU value insurance, springing recourse, CIR/historical T-bill; on the holder
+side the secondary market (stakers always queue), reserve yield and fees, first-loss capital, the QEV
+auction, and loss recognition before sale (a loss reaches NAV when the fleet is sold). Static borrower
+and holder parameters come from ``compile_borrowers``, ``draw_depositors`` and ``HolderBook.draw`` (path
+p's populations on path p, as the engine draws them) so both simulate the same agents.
 """
 
 from __future__ import annotations
 
 import math
+import random
+from collections import deque
 from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
+from usdai_sim.agents.depositors import DepositorParams, draw_depositors
+from usdai_sim.agents.holders import CALM_NEWS, HolderBook
+from usdai_sim.agents.signals import OUTFLOW_WINDOW_DAYS
 from usdai_sim.params import BorrowerParams, Params, compile_borrowers, compile_params
-from usdai_sim.scenario.schema import Depreciation, Scenario
+from usdai_sim.scenario.schema import Depositors, Depreciation, Scenario
 
 PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED = range(5)
 NO_ROUTE, ROUTE_PAYMENT, ROUTE_STRATEGIC, ROUTE_FRAUD = range(4)
@@ -412,6 +430,7 @@ class GpuBorrower(mesa.Agent):
 
     def pay(self, amount: float, refinance: float) -> None:
         """Pay from cash, then the reserve; close at maturity, else refill the reserve and sweep cash."""
+        self.model.vault.receive(amount)
         self.cash += refinance
         from_cash = min(self.cash, amount)
         self.cash -= from_cash
@@ -441,6 +460,9 @@ class GpuBorrower(mesa.Agent):
         else:
             return
         self.status, self.route, self.sale_day = DEFAULTED, route, day + self.model.rules.time_to_sell_days
+        r = self.model.rules
+        sale = self.gpus * self.value_per_gpu * r.sale_factor * (1.0 - r.fee_fraction) + self.dsra + self.cash
+        self.model.vault.news_usd += max(self.principal - sale, 0.0)
         self.claim_interest, self.accrued = self.accrued + self.late, 0.0
         self.grace_until = math.inf
         if route == ROUTE_FRAUD:
@@ -454,18 +476,253 @@ class GpuBorrower(mesa.Agent):
         to_principal = min(available, self.principal)
         to_interest = min(available - to_principal, self.claim_interest)
         self.recovered += to_principal + to_interest
+        self.model.vault.receive(to_principal + to_interest)
+        self.model.vault.loss_usd += self.principal - to_principal
         self.loss += self.principal - to_principal
         self.principal = self.cash = self.dsra = 0.0
         self.status = CLOSED
 
 
+# ------------------------------------------------------------------ the holder side
+
+
+@dataclass(frozen=True)
+class HolderRules:
+    """The depositor and queue constants of a scenario, as Python floats."""
+
+    run_proneness: float
+    request_fraction: float
+    min_request_shares: float
+    window_days: float
+    p_deposit: float
+    deposit_fraction: float
+    lookback_steps: int
+    news_decay: float
+    unstaked_base_rate_per_year: float
+    inflow_fraction_per_step: float
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> HolderRules:
+        """Constants of ``scenario``."""
+        spec: Depositors = scenario.depositors
+        dt = float(scenario.simulation.step_days)
+        queue = scenario.protocol.queue
+        return cls(
+            spec.run_proneness, spec.request_fraction, queue.min_request_shares, float(queue.window_days),
+            1.0 - math.exp(-spec.deposit_rate_per_year * dt / DAYS_PER_YEAR), spec.deposit_fraction,
+            max(1, round(spec.yield_lookback_days / dt)), 0.5 ** (dt / spec.loss_news_half_life_days),
+            spec.unstaked.redeem_base_rate_per_year, spec.unstaked.inflow_rate_per_year * dt / DAYS_PER_YEAR,
+        )
+
+
+@dataclass
+class PathSignals:
+    """What holders observe on one path this step (usdai_sim/agents/signals.py; no secondary market)."""
+
+    spread: float = 0.0
+    drawdown: float = 0.0
+    loss_news: float = 0.0
+    queue_share: float = 0.0
+    unfunded_queue_share: float = 0.0
+    outflow_share: float = 0.0
+
+
+class PathVault:
+    """sUSDai on one path: idle USDai, shares (held + pending), the FIFO queue and the signal history."""
+
+    def __init__(self, nav_usd: float, unstaked_usd: float, lookback_steps: int, outflow_steps: int) -> None:
+        self.idle_usd, self.shares, self.pending = nav_usd, nav_usd, 0.0
+        self.initial_shares = nav_usd
+        self.loans_usd, self.unstaked_usd = 0.0, unstaked_usd
+        self.price = self.peak_price = 1.0
+        self.news_usd = self.loss_usd = self.cum_loss_per_share = self.cum_tbill = 0.0
+        self.history: deque[tuple[float, float]] = deque([(1.0, 0.0)] * lookback_steps, maxlen=lookback_steps)
+        self.outflows: deque[float] = deque([0.0] * outflow_steps, maxlen=outflow_steps)
+        self.queue: deque[Staker] = deque()
+        self.signals = PathSignals()
+        self.redeemed_shares = 0.0
+
+    def receive(self, usd: float) -> None:
+        """A payment or recovery into idle USDai."""
+        self.idle_usd += usd
+
+    def nav_usd(self) -> float:
+        """Idle USDai plus principal outstanding."""
+        return self.idle_usd + self.loans_usd
+
+    def observe(self, loans_usd: float, tbill: float, dt_days: float, news_decay: float) -> None:
+        """Mark NAV and the price to the step's end and compute the signals (usdai_sim/agents/signals.py)."""
+        self.loans_usd = loans_usd
+        nav = max(self.nav_usd(), 1e-9)
+        self.price = nav / self.shares if self.shares > 0 else self.price
+        self.peak_price = max(self.peak_price, self.price)
+        self.cum_loss_per_share += self.loss_usd / self.shares if self.shares > 0 else 0.0
+        self.cum_tbill += tbill * dt_days / DAYS_PER_YEAR
+        quality = self.price + self.cum_loss_per_share
+        old_quality, old_tbill = self.history[0]
+        window = len(self.history) * dt_days
+        self.history.append((quality, self.cum_tbill))
+        s = self.signals
+        s.spread = (quality / old_quality - 1.0 - (self.cum_tbill - old_tbill)) * DAYS_PER_YEAR / window
+        s.drawdown = 1.0 - self.price / self.peak_price
+        s.loss_news = s.loss_news * news_decay + self.news_usd / nav
+        pending_usd = self.pending * self.price
+        s.queue_share, s.unfunded_queue_share = pending_usd / nav, max(pending_usd - self.idle_usd, 0.0) / nav
+        s.outflow_share = sum(self.outflows) / (nav + self.unstaked_usd)
+        self.news_usd = self.loss_usd = 0.0
+        self.outflows.append(0.0)
+
+    def request(self, staker: Staker, shares: float, window_end_day: float) -> None:
+        """requestRedeem: shares move to pending, the request joins the queue's tail."""
+        staker.shares -= shares
+        staker.pending += shares
+        staker.window_end = window_end_day
+        self.pending += shares
+        self.outflows[-1] += shares * self.price
+        self.queue.append(staker)
+
+    def deposit(self, staker: Staker, usd: float) -> None:
+        """Mint shares at the redemption price for USDai from the staker's wallet."""
+        minted = usd / self.price
+        staker.wallet -= usd
+        staker.shares += minted
+        self.shares += minted
+        self.idle_usd += usd
+
+    def service(self, day_end: float) -> None:
+        """Pay due requests FIFO from idle USDai at the price; a partly paid request stays at the head."""
+        while self.queue and self.queue[0].window_end <= day_end and self.idle_usd > 0.0:
+            staker = self.queue[0]
+            value = staker.pending * self.price
+            paid = min(value, self.idle_usd)
+            burned = staker.pending if paid >= value * (1.0 - 1e-12) else paid / self.price
+            self.idle_usd -= paid
+            staker.wallet += paid
+            staker.pending -= burned
+            self.pending -= burned
+            self.shares -= burned
+            self.redeemed_shares += burned
+            if staker.pending > 0.0:
+                return
+            staker.window_end = math.inf
+            self.queue.popleft()
+
+
+@dataclass(frozen=True)
+class StakerSpec:
+    """One staker's drawn behaviour (agents/depositors.py), as Python floats."""
+
+    base: float
+    hurdle: float
+    spread_t: float
+    spread_s: float
+    loss_t: float
+    loss_s: float
+    news_s: float
+    herd_t: float
+    herd_s: float
+    flow_t: float
+    flow_s: float
+
+
+def staker_specs(dp: DepositorParams, path: int) -> list[tuple[StakerSpec, float, float]]:
+    """Path ``path``'s stakers (the arbitrageurs' column left out): (spec, balance, wallet) each."""
+    names = ("redeem_base_rate_per_year", "deposit_hurdle", "spread_threshold", "spread_sensitivity",
+             "loss_threshold", "loss_sensitivity", "news_sensitivity", "herd_threshold", "herd_sensitivity",
+             "flow_threshold", "flow_sensitivity")
+    columns = [getattr(dp, n)[path, :-1].tolist() for n in names]
+    balances, wallets = dp.balance_usd[path, :-1].tolist(), dp.wallet_usd[path, :-1].tolist()
+    return [(StakerSpec(*values), b, w) for values, b, w in zip(zip(*columns, strict=True), balances, wallets,
+                                                                 strict=True)]
+
+
+class Staker(mesa.Agent):
+    """One sUSDai holder on one path: shares, pending shares, its wallet; one uniform a day."""
+
+    def __init__(self, model: PathModel, spec: StakerSpec, balance_usd: float, wallet_usd: float) -> None:
+        super().__init__(model)
+        self.spec, self.shares, self.wallet = spec, balance_usd, wallet_usd
+        self.pending, self.window_end = 0.0, math.inf
+
+    def hazard_per_year(self, s: PathSignals, run_proneness: float) -> float:
+        """h = base + ρ·[s·(θ − spread)⁺ + s·(drawdown − θ)⁺ + s·news + s·(unfunded − θ)⁺ + s·(outflow − θ)⁺]."""
+        p = self.spec
+        behaviour = (
+            p.spread_s * max(p.spread_t - s.spread, 0.0) + p.loss_s * max(s.drawdown - p.loss_t, 0.0)
+            + p.news_s * s.loss_news + p.herd_s * max(s.unfunded_queue_share - p.herd_t, 0.0)
+            + p.flow_s * max(s.outflow_share - p.flow_t, 0.0)
+        )
+        return p.base + run_proneness * behaviour
+
+    def step(self) -> None:
+        """Want out with probability 1 − exp(−h·Δ/365) and queue a request; else maybe deposit."""
+        m = self.model
+        r, vault = m.holder_rules, m.vault
+        u = m.holder_random.random()
+        p_out = -math.expm1(-self.hazard_per_year(vault.signals, r.run_proneness) * m.rules.dt_days / DAYS_PER_YEAR)
+        amount = r.request_fraction * self.shares
+        if u < p_out and self.pending == 0.0 and amount >= r.min_request_shares:
+            vault.request(self, amount, (math.floor(m.day_end / r.window_days) + 1.0) * r.window_days)
+        elif u >= 1.0 - r.p_deposit and vault.signals.spread > self.spec.hurdle and self.wallet > 0.0:
+            vault.deposit(self, r.deposit_fraction * self.wallet)
+
+
+class UnstakedHolder(mesa.Agent):
+    """One unstaked USDai holder on one path (agents/holders.py; no secondary discount): one uniform a day."""
+
+    def __init__(self, model: PathModel, initial_usd: float, sensitivities: tuple[float, ...]) -> None:
+        super().__init__(model)
+        self.initial, self.balance = initial_usd, initial_usd
+        self.news_s, self.queue_t, self.queue_s, self.flow_t, self.flow_s = sensitivities
+
+    def step(self) -> None:
+        """Redeem the whole balance with probability 1 − exp(−h·Δ/365); calm days bring inflows."""
+        m = self.model
+        s, r, vault = m.vault.signals, m.holder_rules, m.vault
+        behaviour = (self.news_s * s.loss_news + self.queue_s * max(s.queue_share - self.queue_t, 0.0)
+                     + self.flow_s * max(s.outflow_share - self.flow_t, 0.0))
+        h = r.unstaked_base_rate_per_year + r.run_proneness * behaviour
+        if m.holder_random.random() < -math.expm1(-h * m.rules.dt_days / DAYS_PER_YEAR):
+            vault.outflows[-1] += self.balance
+            vault.unstaked_usd -= self.balance
+            self.balance = 0.0
+        if s.loss_news < CALM_NEWS and s.unfunded_queue_share == 0.0:
+            inflow = self.initial * r.inflow_fraction_per_step
+            self.balance += inflow
+            vault.unstaked_usd += inflow
+
+
+def holder_specs(book: HolderBook, path: int) -> list[tuple[float, tuple[float, ...]]]:
+    """Path ``path``'s unstaked holders: (balance, (news s, queue θ, queue s, flow θ, flow s)) each."""
+    arrays = (book.news_sensitivity, book.queue_threshold, book.queue_sensitivity, book.flow_threshold,
+              book.flow_sensitivity)
+    columns = [a[path].tolist() for a in arrays]
+    return list(zip(book.initial_usd[path].tolist(), zip(*columns, strict=True), strict=True))
+
+
+@dataclass(frozen=True)
+class HolderPopulation:
+    """One path's stakers and unstaked holders, as the engine draws them."""
+
+    stakers: list[tuple[StakerSpec, float, float]]
+    holders: list[tuple[float, tuple[float, ...]]]
+
+
 class PathModel(mesa.Model):
-    """One Monte Carlo path: markets as Python floats (one entry per GPU class) and the borrowers."""
+    """One Monte Carlo path: markets as Python floats (one entry per GPU class), the borrowers, the vault
+    and its holders."""
 
     def __init__(
-        self, rules: Rules, specs: list[OperatorSpec], classes: list[GpuClassInfo], tbill0: float, seed: int
+        self,
+        rules: Rules,
+        specs: list[OperatorSpec],
+        classes: list[GpuClassInfo],
+        tbill0: float,
+        seed: int,
+        holders: tuple[HolderRules, HolderPopulation, float, float] | None = None,
     ) -> None:
         super().__init__(rng=seed)
+        self.holder_random = random.Random(seed + 1)  # holders draw apart, so borrowers see the same numbers
         self.rules, self.classes = rules, classes
         n = len(classes)
         self.day = self.day_end = 0.0
@@ -475,17 +732,46 @@ class PathModel(mesa.Model):
         self.impact_log, self.recent_sold = [0.0] * n, [0.0] * n
         self.resale_index = [1.0] * n
         self.rental = [c.rental_anchor_usd_per_gpu_hour for c in classes]
-        for spec in specs:
-            GpuBorrower(self, spec)
-        self.agents.do("open_loan")
+        self.borrowers = [GpuBorrower(self, spec) for spec in specs]
+        self.vault = PathVault(0.0, 0.0, 1, 1)
+        self.stakers: list[Staker] = []
+        self.unstaked: list[UnstakedHolder] = []
+        if holders is not None:
+            self.open_vault(*holders)
+        for agent in self.borrowers:
+            agent.open_loan()
+        self.vault.idle_usd -= sum(a.originated for a in self.borrowers)
+
+    def open_vault(self, rules: HolderRules, population: HolderPopulation, nav_usd: float,
+                   unstaked_usd: float) -> None:
+        """The vault at its initial NAV (shares at a price of 1.0) and its stakers and unstaked holders."""
+        self.holder_rules = rules
+        outflow_steps = max(1, round(OUTFLOW_WINDOW_DAYS / self.rules.dt_days))
+        self.vault = PathVault(nav_usd, unstaked_usd, rules.lookback_steps, outflow_steps)
+        self.stakers = [Staker(self, *staker) for staker in population.stakers]
+        self.unstaked = [UnstakedHolder(self, *holder) for holder in population.holders]
 
     def step(self) -> None:
-        """One day: markets, every borrower, then the sales of fleets whose time to sell has passed."""
+        """One day: markets, every borrower, the sales of fleets whose time to sell has passed, then the
+        holders (signals, unstaked holders, stakers) and the queue's service at a window end."""
         self.day_end = self.day + self.rules.dt_days
         self.markets()
-        self.agents.do("step")
+        for agent in self.borrowers:
+            agent.step()
         self.sales()
+        if self.stakers:
+            self.holder_phase()
         self.day = self.day_end
+
+    def holder_phase(self) -> None:
+        """Observe, unstaked holders, stakers, then pay due requests (usdai_sim/model.py: depositors, service)."""
+        loans = sum(a.principal for a in self.borrowers if a.status in (ACTIVE, DEFAULTED))
+        self.vault.observe(loans, self.tbill_rate, self.rules.dt_days, self.holder_rules.news_decay)
+        for holder in self.unstaked:
+            holder.step()
+        for staker in self.stakers:
+            staker.step()
+        self.vault.service(self.day_end)
 
     def markets(self) -> None:
         """T-bill (Vasicek), GPU common and class factors, rentals (OU, tied to resale), resale index."""
@@ -511,7 +797,7 @@ class PathModel(mesa.Model):
     def sales(self) -> None:
         """Sell due fleets: the class's sold volume depresses its index and sets the fire-sale discount."""
         r = self.rules
-        selling = [a for a in self.agents if a.status == DEFAULTED and a.sale_day <= self.day_end]
+        selling = [a for a in self.borrowers if a.status == DEFAULTED and a.sale_day <= self.day_end]
         sold = [0.0] * len(self.classes)
         for agent in selling:
             sold[agent.spec.gpu_class] += agent.gpus
@@ -527,9 +813,10 @@ class PathModel(mesa.Model):
             agent.sell(min(max(slope * ratio, 0.0), max_discount))
 
     def outcome(self) -> dict[str, float]:
-        """This path at the horizon: loans originated and defaulted, outstanding principal, loss, recovery."""
-        agents = list(self.agents)
-        return {
+        """This path at the horizon: loans originated and defaulted, outstanding principal, loss, recovery;
+        with holders, the share of the initial sUSDai redeemed and the open requests."""
+        agents = self.borrowers
+        borrowers = {
             "loans_originated": float(sum(a.originated > 0 for a in agents)),
             "loans_defaulted": float(sum(a.route != NO_ROUTE for a in agents)),
             **{
@@ -539,6 +826,15 @@ class PathModel(mesa.Model):
             "principal_outstanding_usd": sum(a.principal for a in agents),
             "loss_usd": sum(a.loss for a in agents),
             "recovery_usd": sum(a.recovered for a in agents),
+        }
+        if not self.stakers:
+            return borrowers
+        initial = self.vault.initial_shares
+        return {
+            **borrowers,
+            "redeemed_share": self.vault.redeemed_shares / initial,
+            "open_requests": float(sum(s.pending > 0.0 for s in self.stakers)),
+            "pending_share": self.vault.pending / initial,
         }
 
 
@@ -550,8 +846,18 @@ def path_seed(seed: int, path: int) -> int:
     return int(np.random.SeedSequence([seed, path]).generate_state(1)[0])
 
 
-def run_paths(scenario: Scenario, paths: int, seed: int | None = None) -> dict[str, np.ndarray]:
-    """Simulate ``paths`` paths of the scenario's borrowers to its horizon; per-path outcomes as arrays."""
+def holder_populations(scenario: Scenario, paths: int) -> list[HolderPopulation]:
+    """Per path, the stakers and unstaked holders the engine draws for it."""
+    dp, book = draw_depositors(scenario, 0, paths), HolderBook.draw(scenario, 0, paths)
+    return [HolderPopulation(staker_specs(dp, p), holder_specs(book, p)) for p in range(paths)]
+
+
+def run_paths(
+    scenario: Scenario, paths: int, seed: int | None = None, holders: bool = True
+) -> dict[str, np.ndarray]:
+    """Simulate ``paths`` paths of the scenario to its horizon; per-path outcomes as arrays.
+
+    ``holders=False`` leaves out the vault's holders (borrowers only, as the first baseline)."""
     check_supported(scenario)
     params = compile_params(scenario)
     proto = scenario.protocol
@@ -560,12 +866,17 @@ def run_paths(scenario: Scenario, paths: int, seed: int | None = None) -> dict[s
     )
     rules = Rules.of(scenario, sale_factor)
     population, classes = compile_borrowers(scenario, 0, paths), class_infos(scenario, params)
+    populations = holder_populations(scenario, paths) if holders else None
+    vault_rules = HolderRules.of(scenario)
     everyone = np.arange(population.count)
     base_seed = scenario.simulation.seed if seed is None else seed
     rows = []
     for p in range(paths):
         specs = operator_specs(population.take(np.full(population.count, p), everyone))
-        model = PathModel(rules, specs, classes, scenario.markets.tbill.initial_rate, path_seed(base_seed, p))
+        side = None if populations is None else (
+            vault_rules, populations[p], proto.initial_susdai_nav_usd, proto.unstaked_usdai_usd
+        )
+        model = PathModel(rules, specs, classes, scenario.markets.tbill.initial_rate, path_seed(base_seed, p), side)
         for _ in range(scenario.simulation.n_steps):
             model.step()
         rows.append(model.outcome())

@@ -1,7 +1,8 @@
 """``make bench``: measure the workloads, compare with the per-agent baseline and the random-number floor.
 
-Usage: ``python -m benchmarks.run [small] [medium] [large] [--quick]`` (or ``BENCH=small,medium``);
-no name runs all three. Each engine run happens in a fresh child process (``benchmarks.measure``) so
+Usage: ``python -m benchmarks.run [small] [medium] [large] [huge] [--quick]`` (or
+``BENCH=small,medium``); no name runs small, medium and large (``huge``, 100,000 paths of the shipped
+baseline, only when named). Each engine run happens in a fresh child process (``benchmarks.measure``) so
 that its peak memory is its own. ``--quick`` (or ``BENCH_QUICK=1``) shrinks every workload for a smoke
 test; quick runs are not appended to ``benchmarks/history.csv``. See ``benchmarks/README.md``.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib
 import json
 import math
 import os
@@ -17,15 +19,15 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.floor import count_draws, floor_seconds
+from benchmarks.floor import count_draws, count_traffic, floor_seconds
 from benchmarks.per_agent_mesa import run_paths
-from benchmarks.workloads import WORKLOADS, Workload, build_scenario
+from benchmarks.workloads import DEFAULT_WORKLOADS, WORKLOADS, Workload, build_scenario
 from usdai_sim.rng import SEED_BLOCK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +38,22 @@ MEMORY_LIMIT_MB = 2048.0
 GROWTH_TOLERANCE = 1.10
 GROWTH_PATHS = 128
 SCALING_REPEATS = 2
-GOALS = {"per_agent_ratio": 50.0, "floor_ratio": 3.0, "scaling_exponent": 1.1, "speedup": 1.7}
+GOALS = {
+    "per_agent_ratio": 100.0,
+    "floor_ratio": 3.0,
+    "memory_floor_ratio": 5.0,
+    "scaling_exponent": 1.1,
+    "speedup": 1.8,
+    "large_speedup": 5.0,
+    "kernel_ratio": 3.0,
+}
+"""Issue #18's goals: medium ≥ 100× per-agent, ≤ 3× the RNG floor, ≤ 5× the memory-traffic floor, borrower
+phase within 3× the fused reference kernel; large ≥ 5× faster than before, 2 workers ≥ 1.8× one."""
+LARGE_BEFORE_S = 422.4
+"""Large workload's wall time on 2 workers before issue #18 (benchmarks/README.md results, commit ae6905f,
+2026-11-27; history.csv)."""
+HUGE_REFERENCE_METRIC = "reference_10k_wall_s"
+"""history.csv metric (workload "huge") holding the wall time of 10,000 baseline paths before issue #18."""
 
 
 @dataclass
@@ -90,11 +107,28 @@ def run_per_agent(workload: Workload, paths: int) -> dict[str, float]:
     }
 
 
+def measure_bandwidth() -> float:
+    """``memory_bandwidth_bytes_per_s`` in a child process: its 512 MiB of buffers must not raise this
+    process's peak RSS, which Linux hands on to the engine runs started after it (ru_maxrss across fork)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from benchmarks.floor import memory_bandwidth_bytes_per_s as m; print(m())"],
+        cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def run_floor(workload: Workload) -> dict[str, Any]:
-    """Count the workload's draws and time drawing them with default_rng (a sample of steps, scaled)."""
-    profile = count_draws(build_scenario(workload))
+    """Count the workload's draws and time drawing them with default_rng (a sample of steps, scaled); count
+    the bytes of state it moves and divide by the measured copy bandwidth (benchmarks/floor.py)."""
+    scenario = build_scenario(workload)
+    profile = count_draws(scenario)
     seconds, timed = floor_seconds(profile)
-    return {"floor_s": seconds, "timed_steps": timed, "draws": profile.per_kind(), "total": profile.total()}
+    traffic, bandwidth = count_traffic(scenario), measure_bandwidth()
+    return {
+        "floor_s": seconds, "timed_steps": timed, "draws": profile.per_kind(), "total": profile.total(),
+        "traffic_bytes": traffic.total_bytes(), "bandwidth_bytes_per_s": bandwidth,
+        "memory_floor_s": traffic.total_bytes() / bandwidth,
+    }
 
 
 # ------------------------------------------------------------------ printing helpers
@@ -149,13 +183,21 @@ def show_floor(report: Report, w: Workload, r: dict[str, Any]) -> None:
     """Print and record the random-number floor."""
     kinds = ", ".join(f"{k} {v / 1e6:,.1f}M" for k, v in r["draws"].items())
     print(
-        f"  {'random-number floor (PCG64 default_rng)':<48} {r['floor_s']:8.1f} s  for "
+        f"  {'random-number floor (PCG64 default_rng)':<48} {r['floor_s']:8.2f} s  for "
         f"{r['total'] / 1e9:.3f} G numbers ({r['timed_steps']} of {w.steps} steps timed, extrapolated)"
         f"\n      draws: {kinds}",
         flush=True,
     )
     report.metric(w.name, "floor_s", r["floor_s"])
     report.metric(w.name, "floor_numbers", r["total"])
+    print(
+        f"  {'memory-traffic floor':<48} {r['memory_floor_s']:8.2f} s  for {r['traffic_bytes'] / 1e9:,.1f} GB of "
+        f"state read + written at {r['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s (numpy copy)",
+        flush=True,
+    )
+    report.metric(w.name, "memory_floor_s", r["memory_floor_s"])
+    report.metric(w.name, "traffic_bytes", r["traffic_bytes"])
+    report.metric(w.name, "bandwidth_bytes_per_s", r["bandwidth_bytes_per_s"])
 
 
 # ------------------------------------------------------------------ sections
@@ -169,21 +211,27 @@ def ratios(
     floor: dict[str, Any],
     judged: bool,
 ) -> None:
-    """Engine vs per-agent throughput and engine wall vs floor; goals judged on the medium workload."""
+    """Engine vs per-agent throughput, engine wall vs both floors; goals judged on the medium workload."""
     vs_agent = engine["bps_per_s"] / per_agent["bps_per_s"]
     vs_floor = engine["wall_s"] / floor["floor_s"]
+    vs_memory = engine["wall_s"] / floor["memory_floor_s"]
     report.metric(w.name, "ratio_vs_per_agent", vs_agent)
     report.metric(w.name, "ratio_wall_vs_floor", vs_floor)
-    agent_text = (
-        f"engine full model (borrowers + depositors + vault; the baseline has borrowers only) "
-        f"{vs_agent:.1f}× the per-agent baseline's throughput (goal ≥ {GOALS['per_agent_ratio']:.0f}×)"
-    )
-    floor_text = f"engine wall {vs_floor:.2f}× the random-number floor (goal ≤ {GOALS['floor_ratio']:.0f}×)"
-    if judged:
-        report.goal(f"{w.name} vs per-agent", agent_text, vs_agent >= GOALS["per_agent_ratio"])
-        report.goal(f"{w.name} vs floor", floor_text, vs_floor <= GOALS["floor_ratio"])
-    else:
-        print(f"  info  {agent_text}\n  info  {floor_text}", flush=True)
+    report.metric(w.name, "ratio_wall_vs_memory_floor", vs_memory)
+    checks = [
+        ("vs per-agent", f"engine full model {vs_agent:.1f}× the per-agent baseline's throughput (both with "
+         f"borrowers, stakers, unstaked holders and the vault queue; goal ≥ {GOALS['per_agent_ratio']:.0f}×)",
+         vs_agent >= GOALS["per_agent_ratio"]),
+        ("vs RNG floor", f"engine wall {vs_floor:.2f}× the random-number floor (goal ≤ {GOALS['floor_ratio']:.0f}×)",
+         vs_floor <= GOALS["floor_ratio"]),
+        ("vs memory floor", f"engine wall {vs_memory:.1f}× the memory-traffic floor "
+         f"(goal ≤ {GOALS['memory_floor_ratio']:.0f}×)", vs_memory <= GOALS["memory_floor_ratio"]),
+    ]
+    for label, text, passed in checks:
+        if judged:
+            report.goal(f"{w.name} {label}", text, passed)
+        else:
+            print(f"  info  {text}", flush=True)
 
 
 def memory_goal(report: Report, w: Workload, engine: dict[str, Any]) -> None:
@@ -251,6 +299,18 @@ def memory_growth(report: Report, w: Workload) -> None:
     )
 
 
+def large_vs_before(report: Report, w: Workload, two: dict[str, Any]) -> None:
+    """The large workload on 2 workers against its wall time before issue #18 (LARGE_BEFORE_S)."""
+    speedup = LARGE_BEFORE_S * (w.borrower_path_steps / WORKLOADS["large"].borrower_path_steps) / two["wall_s"]
+    report.metric(w.name, "speedup_vs_before", speedup)
+    report.goal(
+        f"{w.name} vs before",
+        f"{speedup:.2f}× faster than {LARGE_BEFORE_S:.0f} s (scaled to this size; "
+        f"goal ≥ {GOALS['large_speedup']:.0f}×)",
+        speedup >= GOALS["large_speedup"],
+    )
+
+
 def workers(report: Report, w: Workload, two: dict[str, Any]) -> None:
     """One worker against two: speed-up and bit-identical results."""
     one = run_engine(w.scaled(workers=1))
@@ -272,7 +332,7 @@ def workers(report: Report, w: Workload, two: dict[str, Any]) -> None:
     )
 
 
-def borrowers_only(report: Report, w: Workload, per_agent: dict[str, float]) -> None:
+def borrowers_only(report: Report, w: Workload, per_agent: dict[str, float]) -> dict[str, Any]:
     """The engine with one inert depositor: its borrower side against the per-agent baseline (info)."""
     lone = run_engine(w, one_depositor=True)
     show_engine(report, w, "engine, borrowers only (1 inert depositor)", lone, "engine_borrowers_only")
@@ -280,6 +340,53 @@ def borrowers_only(report: Report, w: Workload, per_agent: dict[str, float]) -> 
     report.metric(w.name, "ratio_borrowers_only_vs_per_agent", ratio)
     print(
         f"  info  engine with 1 inert depositor {ratio:.1f}× the per-agent baseline's throughput", flush=True
+    )
+    return lone
+
+
+def kernel_reference(report: Report, w: Workload, borrowers_only_run: dict[str, Any]) -> None:
+    """The engine's borrower side (1 inert depositor) against the fused reference kernel, when part A's
+    ``benchmarks/reference_kernel.py`` exists and offers ``borrower_path_steps_per_s(workload)``."""
+    try:
+        module = importlib.import_module("benchmarks.reference_kernel")
+    except ImportError:
+        print("  n/a   borrower phase vs fused reference kernel: benchmarks/reference_kernel.py absent", flush=True)
+        return
+    measure = getattr(module, "borrower_path_steps_per_s", None)
+    if measure is None:
+        print("  n/a   borrower phase vs fused reference kernel: no borrower_path_steps_per_s(workload)", flush=True)
+        return
+    ratio = float(measure(w)) / borrowers_only_run["bps_per_s"]
+    report.metric(w.name, "ratio_kernel_vs_borrowers_only", ratio)
+    report.goal(
+        f"{w.name} borrower phase vs reference kernel",
+        f"the fused kernel is {ratio:.2f}× the engine's borrower-only throughput (goal ≤ {GOALS['kernel_ratio']:.0f}×)",
+        ratio <= GOALS["kernel_ratio"],
+    )
+
+
+def reference_10k_s() -> float | None:
+    """The latest wall time of 10,000 baseline paths recorded before issue #18 (history.csv), if any."""
+    if not HISTORY.exists():
+        return None
+    with HISTORY.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["workload"] == "huge" and r["metric"] == HUGE_REFERENCE_METRIC]
+    return float(rows[-1]["value"]) if rows else None
+
+
+def huge_goal(report: Report, w: Workload, engine: dict[str, Any]) -> None:
+    """100,000 baseline paths on 2 workers within the time 10,000 took before (scaled by paths when quick)."""
+    before = reference_10k_s()
+    if before is None:
+        print(f"  n/a   {w.name}: no '{HUGE_REFERENCE_METRIC}' row for workload huge in history.csv; record it "
+              "with `python -m benchmarks.run huge --reference` on the commit before issue #18", flush=True)
+        return
+    allowed = before * w.paths / WORKLOADS["huge"].paths * 10
+    report.goal(
+        f"{w.name} vs 10,000 paths before",
+        f"wall {engine['wall_s']:.0f} s for {w.paths:,} paths (goal ≤ {allowed:.0f} s, the time "
+        f"{w.paths // 10:,} paths took before)",
+        engine["wall_s"] <= allowed,
     )
 
 
@@ -294,6 +401,9 @@ def bench_workload(
     engine = run_engine(w)
     show_engine(report, w, "engine, full model", engine)
     memory_goal(report, w, engine)
+    if w.shipped:
+        huge_goal(report, w, engine)
+        return
     key = (w.borrowers, w.years)
     if key not in per_agent_cache:
         per_agent_cache[key] = run_per_agent(w, per_agent_paths)
@@ -305,9 +415,10 @@ def bench_workload(
     if w.name == "small":
         scaling(report, w, engine)
     elif w.name == "medium":
-        borrowers_only(report, w, per_agent)
+        kernel_reference(report, w, borrowers_only(report, w, per_agent))
         memory_growth(report, w)
     elif w.name == "large":
+        large_vs_before(report, w, engine)
         workers(report, w, engine)
 
 
@@ -315,15 +426,9 @@ def bench_workload(
 
 
 def quicken(w: Workload) -> Workload:
-    """A smoke-test version of a workload: a tenth of the paths (whole seed blocks), one year."""
-    return Workload(
-        w.name,
-        max(SEED_BLOCK, w.paths // 10 // SEED_BLOCK * SEED_BLOCK),
-        w.borrowers,
-        w.depositors,
-        1,
-        w.workers,
-    )
+    """A smoke-test version of a workload: a tenth of the paths (at most 1,024; whole seed blocks), one year."""
+    paths = max(SEED_BLOCK, min(w.paths // 10, 1024) // SEED_BLOCK * SEED_BLOCK)
+    return replace(w, paths=paths, years=1)
 
 
 def selection(argv: list[str]) -> tuple[list[str], bool]:
@@ -331,7 +436,7 @@ def selection(argv: list[str]) -> tuple[list[str], bool]:
     quick = "--quick" in argv or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     names = [a for a in argv if not a.startswith("--")]
     if not names:
-        names = [n for n in os.environ.get("BENCH", "").replace(",", " ").split() if n] or list(WORKLOADS)
+        names = [n for n in os.environ.get("BENCH", "").replace(",", " ").split() if n] or list(DEFAULT_WORKLOADS)
     unknown = sorted(set(names) - set(WORKLOADS))
     if unknown:
         raise SystemExit(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
@@ -385,6 +490,15 @@ def print_goals(report: Report) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}: {detail}")
 
 
+def record_reference(report: Report, quick: bool) -> None:
+    """Measure 10,000 baseline paths on 2 workers (a tenth when quick) as the huge workload's reference."""
+    w = replace(WORKLOADS["huge"], name="huge", paths=1_000 if quick else 10_000)
+    print(f"\n== reference for huge: {describe(w)}", flush=True)
+    engine = run_engine(w)
+    show_engine(report, w, "engine, full model (reference)", engine)
+    report.metric("huge", HUGE_REFERENCE_METRIC, engine["wall_s"])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads; print results and goals; append history unless quick."""
     args = sys.argv[1:] if argv is None else argv
@@ -392,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(quick)
     print(f"usdai-sim benchmarks{' (quick smoke test)' if quick else ''} on {machine()}", flush=True)
     cache: dict[tuple[int, int], dict[str, float]] = {}
+    if "--reference" in args:
+        record_reference(report, quick)
+        names = []
     for name in names:
         w = quicken(WORKLOADS[name]) if quick else WORKLOADS[name]
         bench_workload(report, w, cache, 4 if quick else PER_AGENT_PATHS)

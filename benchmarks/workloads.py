@@ -4,6 +4,8 @@ Every workload keeps the baseline's markets and protocol, replaces the borrower 
 cohort (the baseline's first, H100 operators whose loans all start at day 0) scaled to the borrower
 count, sets the depositor count, horizon and paths, and sizes the vault so that every loan is funded
 at day 0 (so the engine does the same borrower work as the per-agent baseline, which funds every loan).
+The ``huge`` workload is the other kind: the shipped baseline as it is (its four cohorts, arrivals and
+vault), only the number of paths replaced; it is not in the default set (``DEFAULT_WORKLOADS``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class Workload:
     depositors: int
     years: int
     workers: int = 1
+    shipped: bool = False
+    """True: the shipped baseline as it is, paths and horizon (years) replaced (borrowers and depositors are
+    then labels: the baseline has 100 borrowers in four cohorts and 500 stakers)."""
 
     @property
     def steps(self) -> int:
@@ -51,7 +56,10 @@ WORKLOADS: dict[str, Workload] = {
     "small": Workload("small", paths=100, borrowers=50, depositors=500, years=1),
     "medium": Workload("medium", paths=1_000, borrowers=200, depositors=2_000, years=3),
     "large": Workload("large", paths=10_000, borrowers=200, depositors=500, years=3, workers=2),
+    "huge": Workload("huge", paths=100_000, borrowers=100, depositors=500, years=3, workers=2, shipped=True),
 }
+DEFAULT_WORKLOADS = ("small", "medium", "large")
+"""What ``make bench`` runs when no workload is named (``huge`` takes tens of minutes)."""
 
 
 def baseline() -> Scenario:
@@ -92,6 +100,10 @@ def sized(base: Scenario, paths: int, borrowers: int, depositors: int, horizon_d
 def build_scenario(workload: Workload, base: Scenario | None = None) -> Scenario:
     """The Scenario of a workload (from the baseline unless ``base`` is given)."""
     horizon = workload.years * int(DAYS_PER_YEAR)
+    if workload.shipped:
+        scenario = base or baseline()
+        sim = scenario.simulation.model_copy(update={"paths": workload.paths, "horizon_days": horizon})
+        return scenario.model_copy(update={"simulation": sim})
     return sized(base or baseline(), workload.paths, workload.borrowers, workload.depositors, horizon)
 
 

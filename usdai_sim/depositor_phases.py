@@ -21,8 +21,16 @@ from typing import Protocol
 import numpy as np
 
 from usdai_sim.agents import holders as hd
-from usdai_sim.agents.depositors import DepositorBook, DepositorParams, HazardBounds, decide, draw_depositors
+from usdai_sim.agents.depositors import (
+    DepositorBook,
+    DepositorParams,
+    HazardBounds,
+    candidate_mass,
+    decide,
+    draw_depositors,
+)
 from usdai_sim.agents.signals import Signals, SignalTracker, expected_wait_days
+from usdai_sim.agents.thinning import CandidateClock, exponentials
 from usdai_sim.ledger import Ledger
 from usdai_sim.market import secondary
 from usdai_sim.market.shocks import MarketShocks
@@ -49,6 +57,7 @@ class HolderModel(Protocol):
     first_path: int
     dt_days: float
     day_end: float
+    step_index: int
     streams: Streams
     ledger: Ledger
     vault: VaultState
@@ -64,6 +73,9 @@ class HolderModel(Protocol):
     depositors: DepositorBook
     hazard_bounds: HazardBounds
     holders: hd.HolderBook
+    holder_bounds: hd.HolderBounds
+    staker_clock: CandidateClock
+    holder_clock: CandidateClock
     tracker: SignalTracker
     accounts: StressAccounts
     signals: Signals | None
@@ -146,19 +158,41 @@ def bear_losses(m: HolderModel, signals: Signals) -> None:
     a, day = m.accounts, m.day_end
     a.insurance_usd += m.ledger["insurance_usd"]
     a.loss_day = np.where(np.isinf(a.loss_day) & (net_loss > 0), day, a.loss_day)
-    starts = np.isinf(a.stress_day) & ((net_loss > 0) | (signals.wave_probability > 0))
-    if starts.any():
-        a.stress_day = np.where(starts, day, a.stress_day)
+    starts = np.flatnonzero(np.isinf(a.stress_day) & ((net_loss > 0) | (signals.wave_probability > 0)))
+    if starts.size:
+        a.stress_day[starts] = day
         d = m.depositors
-        value = (d.shares + d.pending_shares) * m.price_cons[:, None]
-        a.value_at_stress_usd = np.where(starts[:, None], value, a.value_at_stress_usd)
+        a.value_at_stress_usd[starts] = (d.shares[starts] + d.pending_shares[starts]) * m.price_cons[starts, None]
+
+
+def candidates(m: HolderModel, clock: CandidateClock, mass: np.ndarray, purpose: str) -> tuple[
+    tuple[np.ndarray, np.ndarray], np.ndarray
+]:
+    """Advance a population's candidate clock by this step's mass: its candidates (rows, cols), one keyed
+    uniform each (stream ``<purpose>_accept``), and their clocks re-armed (stream ``<purpose>_clock``)."""
+    rows, cols = clock.advance(mass)
+    uniforms = m.streams.keyed_uniform(f"{purpose}_accept", rows, cols, m.step_index)
+    clock.rearm(rows, cols, exponentials(m.streams.keyed_uniform(f"{purpose}_clock", rows, cols, m.step_index)))
+    return (rows, cols), uniforms
+
+
+def first_clock(m: HolderModel, shape: tuple[int, int], purpose: str, inert_last: bool) -> CandidateClock:
+    """A population's clocks at day 0: every agent's first candidate at an Exp(1) gap (keyed, step 0);
+    with ``inert_last`` the last column (the arbitrageurs' book) never has one."""
+    rows, cols = np.indices(shape).reshape(2, -1)
+    gaps = exponentials(m.streams.keyed_uniform(f"{purpose}_clock", rows, cols, 0)).reshape(shape)
+    if inert_last:
+        gaps[:, -1] = np.inf
+    return CandidateClock.start(gaps)
 
 
 def unstaked_flows(m: HolderModel, signals: Signals) -> None:
     """Unstaked holders redeem 1:1 from reserves, or receive new USDai in calm conditions."""
     spec, h = m.scenario.depositors, m.holders
-    uniforms = m.streams.uniform("holders", h.balance_usd.shape[1])
-    redeemed = hd.redemptions_usd(h, spec.unstaked, spec.run_proneness, signals, uniforms, m.dt_days)
+    mass = m.holder_bounds.candidate_mass(spec.unstaked, spec.run_proneness, signals, m.dt_days)
+    pairs, uniforms = candidates(m, m.holder_clock, mass, "holder")
+    out = hd.redeeming(h, m.holder_bounds, spec.unstaked, spec.run_proneness, signals, pairs, uniforms, m.dt_days)
+    redeemed = hd.redemptions_usd(h, spec.unstaked, (pairs[0][out], pairs[1][out]), m.dt_days)
     minted = hd.inflows_usd(h, spec.unstaked, signals, m.dt_days)
     h.balance_usd = h.balance_usd - redeemed + minted
     held = h.balance_usd.sum(axis=1)  # the holders' books are the truth; reserves move by the same change
@@ -212,8 +246,9 @@ def staker_flows(m: HolderModel, signals: Signals) -> None:
     """Stakers deposit, sell at the secondary discount, or request redemption for what is left."""
     spec, d = m.scenario.depositors, m.depositors
     min_shares = m.scenario.protocol.queue.min_request_shares
-    dec = decide(d, m.dparams, m.hazard_bounds, spec, signals, m.streams.uniform("depositors", d.shares.shape[1]),
-                 min_shares, m.dt_days)
+    mass = candidate_mass(m.hazard_bounds, spec, signals, m.dt_days)
+    pairs, uniforms = candidates(m, m.staker_clock, mass, "staker")
+    dec = decide(d, m.dparams, m.hazard_bounds, spec, signals, pairs, uniforms, min_shares, m.dt_days)
     _deposit(m, dec.deposit_rows, dec.deposit_cols, dec.deposit_usd)
     rows, cols, shares = dec.exit_rows, dec.exit_cols, dec.exit_shares
     d.first_exit_day[rows, cols] = np.minimum(d.first_exit_day[rows, cols], m.day_end)
@@ -250,6 +285,9 @@ def new_holder_state(m: HolderModel) -> None:
     m.depositors = DepositorBook.new(m.dparams)
     m.hazard_bounds = HazardBounds.of(m.dparams)
     m.holders = hd.HolderBook.draw(scenario, m.first_path, m.n_paths)
+    m.holder_bounds = hd.HolderBounds.of(m.holders)
+    m.staker_clock = first_clock(m, m.depositors.shares.shape, "staker", inert_last=True)
+    m.holder_clock = first_clock(m, m.holders.balance_usd.shape, "holder", inert_last=False)
     spec = scenario.depositors
     m.tracker = SignalTracker(m.n_paths, spec.yield_lookback_days, m.dt_days, spec.loss_news_half_life_days)
     m.accounts = StressAccounts.new(m.depositors.shares.shape)

@@ -11,6 +11,7 @@ across scenarios).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -36,12 +37,50 @@ PURPOSES = (
     "borrower_population",
     "holders",
     "renter_failure",
+    "staker_clock",
+    "staker_accept",
+    "holder_clock",
+    "holder_accept",
 )
+"""Append new purposes at the end: a purpose's index is part of its streams' keys."""
+
+GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+"""Weyl increment of SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
+OOPSLA 2014), used to spread each key component before mixing."""
 
 
 def seed_sequence(seed: int, purpose: str, block: int = 0) -> np.random.SeedSequence:
     """The SeedSequence of one (purpose, seed block) stream."""
     return np.random.SeedSequence(seed, spawn_key=(PURPOSES.index(purpose), block))
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijection of uint64 that scrambles every bit."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@functools.lru_cache(maxsize=256)
+def purpose_key(seed: int, purpose: str) -> np.uint64:
+    """The 64-bit key of one purpose's keyed uniforms, from its SeedSequence."""
+    return np.uint64(seed_sequence(seed, purpose).generate_state(1, np.uint64)[0])
+
+
+def keyed_uniforms(seed: int, purpose: str, paths: np.ndarray, cols: np.ndarray, step: int) -> np.ndarray:
+    """Uniforms on [0, 1), one per (path, column), that are a function of (seed, purpose, path, column, step).
+
+    A counter-based draw: x = mix(mix(mix(k + γ·path) + γ·column) + γ·step) with k the purpose's 64-bit key
+    from its SeedSequence, γ the SplitMix64 increment and mix the SplitMix64 finaliser; the top 53 bits of x
+    scaled by 2⁻⁵³. Sparse draws (a few agents of a few paths) therefore never depend on which other agents
+    or paths drew, on the work block or on the worker count.
+    """
+    key = purpose_key(seed, purpose)
+    gamma = np.uint64(GOLDEN_GAMMA)
+    x = _mix64(key + np.asarray(paths, dtype=np.uint64) * gamma)
+    x = _mix64(x + np.asarray(cols, dtype=np.uint64) * gamma)
+    x = _mix64(x + np.uint64(step * GOLDEN_GAMMA % 2**64))
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 class Streams:
@@ -51,7 +90,7 @@ class Streams:
         if first_path % SEED_BLOCK:
             raise ValueError(f"a work block must start on a seed block boundary (got {first_path})")
         self.seed = seed
-        self.n_paths = n_paths
+        self.first_path, self.n_paths = first_path, n_paths
         self.blocks = range(first_path // SEED_BLOCK, -(-(first_path + n_paths) // SEED_BLOCK))
         self._generators: dict[str, list[np.random.Generator]] = {}
 
@@ -83,6 +122,10 @@ class Streams:
     def uniform(self, purpose: str, *tail: int) -> np.ndarray:
         """Uniforms on [0, 1) of shape (n_paths, *tail)."""
         return self._fill(purpose, tail, "uniform")
+
+    def keyed_uniform(self, purpose: str, rows: np.ndarray, cols: np.ndarray, step: int) -> np.ndarray:
+        """Uniforms for the sparse (row, column) pairs of this block at ``step`` (``keyed_uniforms``)."""
+        return keyed_uniforms(self.seed, purpose, self.first_path + np.asarray(rows), cols, step)
 
     def noncentral_chisquare(self, df: Any, nonc: Any) -> Any:
         """Non-central chi-square draws, one per path (stream "tbill"); ``nonc`` has shape (n_paths,)."""

@@ -131,17 +131,25 @@ def _spec(**changes: object) -> Depositors:
 
 
 def _decide(book: DepositorBook, uniforms: list[float], spec: Depositors | None = None, **signal_args: float):
-    return decide(book, params(), HazardBounds.of(params()), spec or _spec(), signals(**signal_args),
-                  np.array([uniforms]), 1.0, 10.0)
+    """Every column is a candidate this step, with the given uniforms."""
+    everyone = (np.zeros(3, dtype=int), np.arange(3))
+    return decide(book, params(), HazardBounds.of(params()), spec or _spec(), signals(**signal_args), everyone,
+                  np.array(uniforms), 1.0, 10.0)
+
+
+P_OUT_0 = 0.437344
+"""Staker 0 given a candidate, dt = 10 days: a = 2.67·10/365 = 0.073151, bound b = 2.77·10/365 = 0.075890,
+deposit mass c = 3.65·10/365 = 0.1, B = b + c = 0.175890; P(exit) = (1 − e^(−a)) / (1 − e^(−B))
+= 0.070539 / 0.161290 = 0.437344."""
 
 
 def test_decide_exit_and_deposit_by_hand() -> None:
-    """dt = 10 days. Staker 0: p_out = 1 − e^(−2.67·10/365) = 0.0705; u = 0.05 < p_out, so it asks out with
-    0.5 · 40 shares and sells (discount 0.02 ≤ tolerance 0.05). Staker 1: p_deposit = 1 − e^(−0.1) = 0.0952;
-    u = 0.95 ≥ 1 − 0.0952 and spread 0.01 > hurdle 0, so it deposits 0.25 · $200. Column 2 (u = 0.5): nothing."""
+    """Staker 0: u = 0.4 < P_OUT_0, so it asks out with 0.5 · 40 shares and sells (discount 0.02 ≤ tolerance
+    0.05). Staker 1: P(deposit, no exit) = e^(−0.0054795)·(1 − e^(−0.1)) / 0.161290 = 0.586785; u = 0.95 ≥
+    1 − 0.586785 and spread 0.01 > hurdle 0, so it deposits 0.25 · $200. Column 2 (u = 0.5): nothing."""
     book = DepositorBook.new(params())
     book.shares[0, 0] = 40.0
-    d = _decide(book, [0.05, 0.95, 0.5])
+    d = _decide(book, [0.4, 0.95, 0.5])
     assert (d.exit_rows.tolist(), d.exit_cols.tolist(), d.exit_shares.tolist(), d.sell.tolist()) == (
         [0], [0], [20.0], [True])
     assert (d.deposit_rows.tolist(), d.deposit_cols.tolist(), d.deposit_usd.tolist()) == ([0], [1], [50.0])
@@ -150,8 +158,8 @@ def test_decide_exit_and_deposit_by_hand() -> None:
 @pytest.mark.parametrize(
     ("u0", "pending", "shares", "out"),
     [
-        (0.0705, 0.0, 40.0, True),  # just below p_out = 0.070539
-        (0.0706, 0.0, 40.0, False),  # just above
+        (0.4373, 0.0, 40.0, True),  # just below P_OUT_0 = 0.437344
+        (0.4374, 0.0, 40.0, False),  # just above
         (0.05, 1.0, 40.0, False),  # an open request: no second one
         (0.05, 0.0, 1.98, False),  # 0.5 · 1.98 = 0.99 shares < the 1-share minimum
         (0.05, 0.0, 2.0, True),  # exactly the minimum
@@ -165,9 +173,11 @@ def test_decide_exit_rule_edges(u0: float, pending: float, shares: float, out: b
 
 
 def test_decide_a_wave_makes_staker_1_leave() -> None:
-    """Wave 0.5: staker 1's p_out = 1 − e^(−0.2·10/365)·0.5 = 0.5027 > u = 0.5; no deposit for a leaver."""
+    """Wave 0.5 adds −ln 0.5 = 0.693147 to a and b: B = 0.869037; staker 1's P(exit) = (1 − e^(−0.698627)) /
+    (1 − e^(−0.869037)) = 0.502740 / 0.580658 = 0.865817 > u = 0.86; no deposit for a leaver. Staker 0
+    (u = 0.95 > its P(exit) 0.9215) stays and, below its hurdle, does not deposit."""
     book = DepositorBook.new(params())
-    d = _decide(book, [0.9, 0.5, 0.99], wave=0.5)
+    d = _decide(book, [0.95, 0.86, 0.99], wave=0.5)
     assert d.exit_cols.tolist() == [1] and d.exit_shares.tolist() == [100.0]
     assert d.sell.tolist() == [False]  # discount 0.02 > staker 1's tolerance 0.01
     assert d.deposit_cols.size == 0
@@ -176,8 +186,8 @@ def test_decide_a_wave_makes_staker_1_leave() -> None:
 @pytest.mark.parametrize(
     ("u1", "spec", "wallet", "deposits"),
     [
-        (0.9049, {}, 200.0, True),  # 1 − p_deposit = e^(−0.1) = 0.904837 ≤ u
-        (0.9048, {}, 200.0, False),
+        (0.4133, {}, 200.0, True),  # 1 − P(deposit, no exit) = 1 − 0.586785 = 0.413215 ≤ u
+        (0.4132, {}, 200.0, False),
         (0.99, {"deposit_rate_per_year": 0.0}, 200.0, False),  # no deposits at a zero rate
         (0.99, {}, 0.0, False),  # an empty wallet
     ],

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usdai_sim.agents.holders import HolderBook, redemptions_usd
+from usdai_sim.agents.holders import HolderBook, HolderBounds, redeeming, redemptions_usd
 from usdai_sim.agents.signals import MAX_WAIT_DAYS, Signals, SignalTracker, expected_wait_days
 from usdai_sim.market.secondary import discount, fill_fraction
 from usdai_sim.population import capped_pareto_shares, concentration, population_uniforms
@@ -100,5 +100,23 @@ def test_unstaked_holders_redeem_within_the_daily_limit() -> None:
     spec = UnstakedHolders(redeem_limit_usd_per_day=50e6)
     one = np.ones(1)
     signals = Signals(0 * one, 0 * one, 0 * one, 0 * one, 0 * one, 0 * one, 0 * one, one, 0 * one)
-    paid = redemptions_usd(book, spec, 1.0, signals, np.full((1, 2), 0.5), 1.0)
+    both = (np.zeros(2, dtype=int), np.arange(2))
+    out = redeeming(book, HolderBounds.of(book), spec, 1.0, signals, both, np.full(2, 0.999), 1.0)
+    paid = redemptions_usd(book, spec, (both[0][out], both[1][out]), 1.0)
     assert paid[0].tolist() == pytest.approx([30e6, 20e6])
+
+
+def test_unstaked_holder_redeems_below_its_conditional_probability() -> None:
+    """Base 0.6/yr, no behaviour, dt = 1 day, no wave: a = b = 0.6/365, so a candidate always redeems
+    (P = 1); with a holder-specific news sensitivity 10 and loss news 0.1 on holder 0 only, b = (0.6 + 1)/365
+    and holder 1 (a = 0.6/365) redeems with P = (1 − e^(−0.0016438)) / (1 − e^(−0.0043836)) = 0.375514."""
+    book = HolderBook(*(np.array([[60e6, 40e6]]) for _ in range(2)), *(np.zeros((1, 2)) for _ in range(7)))
+    one, spec, both = np.ones(1), UnstakedHolders(), (np.zeros(2, dtype=int), np.arange(2))
+    calm = Signals(*(0 * one for _ in range(9)))
+    assert redeeming(book, HolderBounds.of(book), spec, 1.0, calm, both, np.array([0.9999, 0.9999]), 1.0).all()
+    book.news_sensitivity[0, 0] = 10.0
+    news = Signals(0 * one, 0 * one, 0.1 * one, *(0 * one for _ in range(6)))
+    out = redeeming(book, HolderBounds.of(book), spec, 1.0, news, both, np.array([0.3755, 0.3755]), 1.0)
+    assert out.tolist() == [True, True]
+    out = redeeming(book, HolderBounds.of(book), spec, 1.0, news, both, np.array([0.3756, 0.3756]), 1.0)
+    assert out.tolist() == [True, False]

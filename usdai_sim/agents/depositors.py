@@ -9,8 +9,14 @@ probability 1 − exp(−h·Δ/365)·(1 − wave), with the hazard per year
 redemption wave's probability. A staker who wants out sells in the secondary market when the discount is
 at most its tolerance (``exit_discount_tolerance``), within the arbitrageurs' daily capital, and requests
 redemption through the queue otherwise (and for the part the market could not absorb). A staker whose
-spread beats its hurdle deposits a fraction of its wallet with probability 1 − exp(−d·Δ/365). One uniform
-per staker and step decides both (want out if u < p_out, deposit if u ≥ 1 − p_deposit).
+spread beats its hurdle deposits a fraction of its wallet at rate d per year (a deposit intention with
+probability 1 − exp(−d·Δ/365) a step), unless it wants out that step.
+
+Who draws: Poisson thinning (``usdai_sim/agents/thinning.py``). Each staker's exponential clock runs at its
+path's hazard bound (``HazardBounds``) plus d; only the stakers whose clock rings in a step (the
+candidates) get a uniform, which decides exit, deposit or nothing with the conditional probabilities
+given there. The probability of wanting out in a step is exactly the rule above; a deposit intention
+without an exit has probability exp(−a)·(1 − exp(−d·Δ/365)), a = h·Δ/365 − ln(1 − wave).
 
 Populations: balances are capped Pareto shares of the initial NAV (``usdai_sim/population.py``), drawn per
 path unless ``simulation.population_seed`` fixes one population. The last column is the arbitrageurs'
@@ -29,6 +35,7 @@ import numpy as np
 
 from usdai_sim.agents.base import ColumnAgent
 from usdai_sim.agents.signals import Signals
+from usdai_sim.agents.thinning import candidate_outcomes, hazard_mass, wave_mass
 from usdai_sim.params import DAYS_PER_YEAR
 from usdai_sim.population import capped_pareto_shares, draw_dist, population_uniforms
 from usdai_sim.scenario.schema import Depositors, Scenario
@@ -140,23 +147,33 @@ class DepositorBook:
     def bear_loss(self, net_loss_usd: np.ndarray, total_shares: np.ndarray) -> None:
         """Spread a per-path net loss over holders of shares (held + pending), pro rata."""
         per_share = np.divide(net_loss_usd, total_shares, out=np.zeros_like(net_loss_usd), where=total_shares > 0)
-        if np.any(per_share != 0.0):
-            self.loss_borne_usd += per_share[:, None] * (self.shares + self.pending_shares)
+        rows = np.flatnonzero(per_share)
+        if rows.size:
+            self.loss_borne_usd[rows] += per_share[rows, None] * (self.shares[rows] + self.pending_shares[rows])
+
+
+def picked(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """values[rows, cols] of a C-ordered (P, N) array, through flat indices (cheaper than 2-D fancy indexing)."""
+    return values.ravel()[rows * values.shape[1] + cols]
 
 
 def redeem_hazard_per_year(
     dp: DepositorParams, run_proneness: float, signals: Signals, rows: np.ndarray, cols: np.ndarray
 ) -> np.ndarray:
     """h (per year, module docstring) of staker ``cols[k]`` on path ``rows[k]``."""
+    flat = rows * dp.balance_usd.shape[1] + cols
+
+    def at(values: np.ndarray) -> np.ndarray:
+        return values.ravel()[flat]
+
     behaviour = (
-        dp.spread_sensitivity[rows, cols] * np.maximum(dp.spread_threshold[rows, cols] - signals.spread[rows], 0.0)
-        + dp.loss_sensitivity[rows, cols] * np.maximum(signals.drawdown[rows] - dp.loss_threshold[rows, cols], 0.0)
-        + dp.news_sensitivity[rows, cols] * signals.loss_news[rows]
-        + dp.herd_sensitivity[rows, cols]
-        * np.maximum(signals.unfunded_queue_share[rows] - dp.herd_threshold[rows, cols], 0.0)
-        + dp.flow_sensitivity[rows, cols] * np.maximum(signals.outflow_share[rows] - dp.flow_threshold[rows, cols], 0.0)
+        at(dp.spread_sensitivity) * np.maximum(at(dp.spread_threshold) - signals.spread[rows], 0.0)
+        + at(dp.loss_sensitivity) * np.maximum(signals.drawdown[rows] - at(dp.loss_threshold), 0.0)
+        + at(dp.news_sensitivity) * signals.loss_news[rows]
+        + at(dp.herd_sensitivity) * np.maximum(signals.unfunded_queue_share[rows] - at(dp.herd_threshold), 0.0)
+        + at(dp.flow_sensitivity) * np.maximum(signals.outflow_share[rows] - at(dp.flow_threshold), 0.0)
     )
-    return dp.redeem_base_rate_per_year[rows, cols] + run_proneness * behaviour
+    return at(dp.redeem_base_rate_per_year) + run_proneness * behaviour
 
 
 @dataclass(frozen=True)
@@ -216,33 +233,49 @@ class Decisions:
     sell: np.ndarray
 
 
+def exit_bound_mass(bounds: HazardBounds, spec: Depositors, signals: Signals, dt_days: float) -> np.ndarray:
+    """b = h̄·Δ/365 − ln(1 − wave) per path: the step's exit mass at the hazard bound (dimensionless)."""
+    return hazard_mass(bounds.hazard(spec.run_proneness, signals), dt_days) + wave_mass(signals.wave_probability)
+
+
+def deposit_mass(spec: Depositors, dt_days: float) -> float:
+    """c = d·Δ/365: the step's expected deposit intentions of one staker (dimensionless)."""
+    return float(hazard_mass(spec.deposit_rate_per_year, dt_days))
+
+
+def candidate_mass(bounds: HazardBounds, spec: Depositors, signals: Signals, dt_days: float) -> np.ndarray:
+    """B = b + c per path: how far the stakers' candidate clocks move this step (``agents/thinning.py``)."""
+    return exit_bound_mass(bounds, spec, signals, dt_days) + deposit_mass(spec, dt_days)
+
+
 def decide(
     book: DepositorBook,
     dp: DepositorParams,
     bounds: HazardBounds,
     spec: Depositors,
     signals: Signals,
+    candidates: tuple[np.ndarray, np.ndarray],
     uniforms: np.ndarray,
     min_request_shares: float,
     dt_days: float,
 ) -> Decisions:
-    """This step's deposits (USD) and exits (shares), from one uniform per staker.
+    """This step's deposits (USD) and exits (shares) of the candidates (rows, cols), one uniform each.
 
-    Only stakers whose uniform is below the path's bound on p_out (possible leavers) or at least
-    1 − p_deposit (possible depositors) are examined: one pass over the uniforms finds both.
+    A candidate wants out if u < P(exit) and intends to deposit if u ≥ 1 − P(deposit, no exit), the
+    conditional probabilities of ``thinning.candidate_outcomes`` with a = h·Δ/365 − ln(1 − wave), b at the
+    path's hazard bound and c = d·Δ/365.
     """
-    bound = exit_probability(bounds.hazard(spec.run_proneness, signals), signals.wave_probability, dt_days)
-    p_deposit = 1.0 - np.exp(-spec.deposit_rate_per_year * dt_days / DAYS_PER_YEAR)
-    rows, cols = np.nonzero((uniforms < bound[:, None]) | (uniforms >= 1.0 - p_deposit))
-    u = uniforms[rows, cols]
-    hazard = redeem_hazard_per_year(dp, spec.run_proneness, signals, rows, cols)
-    amount = spec.request_fraction * book.shares[rows, cols]
-    out = (u < exit_probability(hazard, signals.wave_probability[rows], dt_days))
-    out &= (book.pending_shares[rows, cols] == 0.0) & (amount >= min_request_shares)
-    wallet = book.wallet_usd[rows, cols]
-    deposit = (u >= 1.0 - p_deposit) & (p_deposit > 0) & ~out
-    deposit &= (signals.spread[rows] > dp.deposit_hurdle[rows, cols]) & (wallet > 0.0)
-    sell = spec.secondary.enabled & (signals.discount[rows] <= dp.exit_tolerance[rows, cols])
+    rows, cols = candidates
+    wave = wave_mass(signals.wave_probability[rows])
+    exit_mass = hazard_mass(redeem_hazard_per_year(dp, spec.run_proneness, signals, rows, cols), dt_days) + wave
+    bound = exit_bound_mass(bounds, spec, signals, dt_days)[rows]
+    p_exit, p_deposit = candidate_outcomes(exit_mass, bound, deposit_mass(spec, dt_days))
+    amount = spec.request_fraction * picked(book.shares, rows, cols)
+    out = (uniforms < p_exit) & (picked(book.pending_shares, rows, cols) == 0.0) & (amount >= min_request_shares)
+    wallet = picked(book.wallet_usd, rows, cols)
+    deposit = (uniforms >= 1.0 - p_deposit) & (p_deposit > 0) & ~out
+    deposit &= (signals.spread[rows] > picked(dp.deposit_hurdle, rows, cols)) & (wallet > 0.0)
+    sell = spec.secondary.enabled & (signals.discount[rows] <= picked(dp.exit_tolerance, rows, cols))
     return Decisions(
         rows[deposit], cols[deposit], spec.deposit_fraction * wallet[deposit],
         rows[out], cols[out], amount[out], sell[out],

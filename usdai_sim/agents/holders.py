@@ -11,6 +11,11 @@ same fraction and keeps the rest). In calm conditions (no loss news, no wave, a 
 arrives at ``inflow_rate_per_year`` × the initial total, credited to holders pro rata to their initial
 balances. Their flows change USDai supply and reserves, and hence the reserve yield minted to sUSDai.
 Balances are capped Pareto shares of ``protocol.unstaked_usdai_usd``, drawn per path like the stakers'.
+
+Who draws: Poisson thinning (``usdai_sim/agents/thinning.py``) against the per-path bound of h
+(``HolderBounds``): only holders whose clock rings in a step get a uniform and redeem if
+u < (1 − e^(−a)) / (1 − e^(−b)), a = h·Δ/365 − ln(1 − wave), b the same at the bound; the probability of
+redeeming in a step is exactly 1 − exp(−h·Δ/365)·(1 − wave).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from usdai_sim.agents.signals import Signals
+from usdai_sim.agents.thinning import candidate_outcomes, hazard_mass, wave_mass
 from usdai_sim.params import DAYS_PER_YEAR
 from usdai_sim.population import capped_pareto_shares, draw_dist, population_uniforms
 from usdai_sim.scenario.schema import Scenario, UnstakedHolders
@@ -60,24 +66,83 @@ class HolderBook:
         )
 
 
-def hazard_per_year(book: HolderBook, spec: UnstakedHolders, run_proneness: float, s: Signals) -> np.ndarray:
-    """h (module docstring) per path and holder."""
+def hazard_per_year(
+    book: HolderBook, spec: UnstakedHolders, run_proneness: float, s: Signals, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """h (module docstring) of holder ``cols[k]`` on path ``rows[k]``."""
+    def gap(level: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        return np.maximum(level[rows] - threshold[rows, cols], 0.0)
+
     behaviour = (
-        book.news_sensitivity * s.loss_news[:, None]
-        + book.discount_sensitivity * np.maximum(s.discount[:, None] - book.discount_threshold, 0.0)
-        + book.queue_sensitivity * np.maximum(s.queue_share[:, None] - book.queue_threshold, 0.0)
-        + book.flow_sensitivity * np.maximum(s.outflow_share[:, None] - book.flow_threshold, 0.0)
+        book.news_sensitivity[rows, cols] * s.loss_news[rows]
+        + book.discount_sensitivity[rows, cols] * gap(s.discount, book.discount_threshold)
+        + book.queue_sensitivity[rows, cols] * gap(s.queue_share, book.queue_threshold)
+        + book.flow_sensitivity[rows, cols] * gap(s.outflow_share, book.flow_threshold)
     )
     return spec.redeem_base_rate_per_year + run_proneness * behaviour
 
 
-def redemptions_usd(
-    book: HolderBook, spec: UnstakedHolders, run_proneness: float, s: Signals, uniforms: np.ndarray, dt_days: float
+@dataclass(frozen=True)
+class HolderBounds:
+    """Per path (n_paths,), the largest sensitivities and smallest thresholds over holders."""
+
+    news_s: np.ndarray
+    discount_s: np.ndarray
+    discount_t: np.ndarray
+    queue_s: np.ndarray
+    queue_t: np.ndarray
+    flow_s: np.ndarray
+    flow_t: np.ndarray
+
+    @classmethod
+    def of(cls, book: HolderBook) -> HolderBounds:
+        """Computed once per population."""
+        return cls(
+            book.news_sensitivity.max(axis=1), book.discount_sensitivity.max(axis=1),
+            book.discount_threshold.min(axis=1), book.queue_sensitivity.max(axis=1),
+            book.queue_threshold.min(axis=1), book.flow_sensitivity.max(axis=1), book.flow_threshold.min(axis=1),
+        )
+
+    def hazard(self, spec: UnstakedHolders, run_proneness: float, s: Signals) -> np.ndarray:
+        """An upper bound of h (per year) over all holders, per path: each term at its largest gap."""
+        return spec.redeem_base_rate_per_year + run_proneness * (
+            self.news_s * s.loss_news
+            + self.discount_s * np.maximum(s.discount - self.discount_t, 0.0)
+            + self.queue_s * np.maximum(s.queue_share - self.queue_t, 0.0)
+            + self.flow_s * np.maximum(s.outflow_share - self.flow_t, 0.0)
+        )
+
+    def candidate_mass(self, spec: UnstakedHolders, run_proneness: float, s: Signals, dt_days: float) -> np.ndarray:
+        """b = h̄·Δ/365 − ln(1 − wave) per path: how far the holders' candidate clocks move this step."""
+        return hazard_mass(self.hazard(spec, run_proneness, s), dt_days) + wave_mass(s.wave_probability)
+
+
+def redeeming(
+    book: HolderBook,
+    bounds: HolderBounds,
+    spec: UnstakedHolders,
+    run_proneness: float,
+    s: Signals,
+    candidates: tuple[np.ndarray, np.ndarray],
+    uniforms: np.ndarray,
+    dt_days: float,
 ) -> np.ndarray:
-    """USD each holder redeems this step, (n_paths, n_holders), within the daily limit."""
-    h = hazard_per_year(book, spec, run_proneness, s)
-    p = 1.0 - np.exp(-h * dt_days / DAYS_PER_YEAR) * (1.0 - s.wave_probability[:, None])
-    wanted = np.where(uniforms < p, book.balance_usd, 0.0)
+    """Mask of the candidates (rows, cols) that redeem this step: u < (1 − e^(−a)) / (1 − e^(−b))."""
+    rows, cols = candidates
+    wave = wave_mass(s.wave_probability[rows])
+    h = hazard_per_year(book, spec, run_proneness, s, rows, cols)
+    p_exit, _ = candidate_outcomes(hazard_mass(h, dt_days) + wave, bounds.candidate_mass(spec, run_proneness, s,
+                                                                                          dt_days)[rows])
+    return uniforms < p_exit
+
+
+def redemptions_usd(book: HolderBook, spec: UnstakedHolders, redeemers: tuple[np.ndarray, np.ndarray],
+                    dt_days: float) -> np.ndarray:
+    """USD each holder redeems this step, (n_paths, n_holders): all of its balance for the ``redeemers``
+    (rows, cols), within the daily limit."""
+    rows, cols = redeemers
+    wanted = np.zeros_like(book.balance_usd)
+    wanted[rows, cols] = book.balance_usd[rows, cols]
     if spec.redeem_limit_usd_per_day is None:
         return wanted
     offered = wanted.sum(axis=1)

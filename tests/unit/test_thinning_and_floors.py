@@ -1,0 +1,92 @@
+"""Keyed uniforms, the candidate clock and the benchmark floors' counting, by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from benchmarks.floor import CountingStreams, changed_bytes, path_arrays
+from usdai_sim.agents.thinning import CandidateClock, candidate_outcomes, wave_mass
+from usdai_sim.rng import Streams, keyed_uniforms
+
+
+def test_keyed_uniforms_depend_on_the_global_path_not_the_block() -> None:
+    """Path 40 drawn from a block starting at 32 equals path 40 drawn from a block starting at 0."""
+    rows, cols = np.array([8, 9, 8]), np.array([0, 5, 7])
+    late = Streams(7, 32, 32).keyed_uniform("staker_accept", rows, cols, 3)
+    whole = Streams(7, 0, 64).keyed_uniform("staker_accept", rows + 32, cols, 3)
+    np.testing.assert_array_equal(late, whole)
+
+
+def test_keyed_uniforms_differ_by_purpose_step_and_seed_and_look_uniform() -> None:
+    paths, cols = np.repeat(np.arange(200), 500), np.tile(np.arange(500), 200)
+    u = keyed_uniforms(1, "staker_accept", paths, cols, 5)
+    assert not np.array_equal(u, keyed_uniforms(1, "staker_clock", paths, cols, 5))
+    assert not np.array_equal(u, keyed_uniforms(1, "staker_accept", paths, cols, 6))
+    assert not np.array_equal(u, keyed_uniforms(2, "staker_accept", paths, cols, 5))
+    assert ((u >= 0) & (u < 1)).all()
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(u[1:], u[:-1])[0, 1]) < 0.01
+
+
+def test_candidate_outcomes_by_hand() -> None:
+    """a = 0.1, b = 0.2, c = 0.3: P(exit) = (1 − e^−0.1)/(1 − e^−0.5) = 0.241855;
+    P(deposit, no exit) = e^−0.1·(1 − e^−0.3)/(1 − e^−0.5) = 0.596025; nothing can happen at B = 0."""
+    p_exit, p_deposit = candidate_outcomes(np.array([0.1, 0.0]), np.array([0.2, 0.0]), 0.3)
+    assert p_exit[0] == pytest.approx(-math.expm1(-0.1) / -math.expm1(-0.5), rel=1e-12)
+    assert p_exit[0] == pytest.approx(0.241855, abs=1e-6)
+    assert p_deposit[0] == pytest.approx(math.exp(-0.1) * -math.expm1(-0.3) / -math.expm1(-0.5), rel=1e-12)
+    p_exit, p_deposit = candidate_outcomes(np.array([0.0]), np.array([0.0]))
+    assert (p_exit[0], p_deposit[0]) == (0.0, 0.0)
+
+
+def test_unconditional_exit_probability_is_the_per_step_rule() -> None:
+    """P(candidate)·P(exit | candidate) = (1 − e^−B)·(1 − e^−a)/(1 − e^−B) = 1 − e^−h·Δ/365·(1 − w)."""
+    a = 2.0 * 5 / 365 + wave_mass(np.array([0.2]))
+    b = 3.0 * 5 / 365 + wave_mass(np.array([0.2]))
+    p_exit, _ = candidate_outcomes(a, b, 0.01)
+    assert (-np.expm1(-(b + 0.01)) * p_exit)[0] == pytest.approx(1 - math.exp(-2.0 * 5 / 365) * 0.8, rel=1e-12)
+
+
+def test_candidate_clock_rings_when_the_path_clock_passes_and_rearms_from_now() -> None:
+    """Gaps 0.5, 1.5, inf; masses 0.6 then 1.0: agent 0 rings first (0.6 ≥ 0.5), is re-armed at 0.6 + 2,
+    agent 1 rings at 1.6; the inert column never does."""
+    clock = CandidateClock.start(np.array([[0.5, 1.5, np.inf]]))
+    rows, cols = clock.advance(np.array([0.6]))
+    assert cols.tolist() == [0]
+    clock.rearm(rows, cols, np.array([2.0]))
+    assert clock.next_candidate[0, 0] == pytest.approx(2.6)
+    assert clock.advance(np.array([1.0]))[1].tolist() == [1]
+
+
+def test_counting_streams_log_keyed_draws_by_size() -> None:
+    streams = CountingStreams(3, 0, 32)
+    streams.keyed_uniform("holder_accept", np.array([1, 2, 3]), np.array([0, 0, 1]), 4)
+    streams.uniform("fraud", 5)
+    assert streams.calls == [("uniform", "holder_accept", (3,)), ("uniform", "fraud", (32, 5))]
+
+
+class _Book:
+    def __init__(self) -> None:
+        self.cash = np.zeros((4, 3))
+        self.flags = np.zeros((4, 3), dtype=np.int8)
+        self.other = np.zeros(7)  # no path axis: not state of a path
+
+
+class _Model:
+    def __init__(self) -> None:
+        self.book = _Book()
+        self.price = np.full(4, np.nan)
+
+
+def test_memory_traffic_counts_changed_elements_twice() -> None:
+    """Three float64 cash cells and one int8 flag change, NaN → NaN does not: 3·2·8 + 1·2·1 = 50 bytes."""
+    model = _Model()
+    before = {k: v.copy() for k, v in path_arrays(model, 4).items()}
+    assert sorted(before) == ["m.book.cash", "m.book.flags", "m.price"]
+    model.book.cash[0, :] = 1.0
+    model.book.flags[2, 1] = 3
+    assert changed_bytes(before, path_arrays(model, 4)) == 50
