@@ -359,7 +359,7 @@ def accrue(m: UsdaiModel) -> None:
     gross = reserve_yield_usd(
         m.vault.supply_usd, m.market.tbill, proto.incentive_apr, proto.incentive_cap_usd, m.dt_days
     )
-    fee = gross * proto.admin_fee_base_yield_bps / 1e4
+    fee = gross * (proto.admin_fee_base_yield_bps / 1e4)  # a fraction <= 1 first: the fee never rounds above gross
     m.vault.receive(gross - fee)
     m.ledger.add("reserve_yield_usd", gross)
     m.ledger.add("reserve_fee_usd", fee)

@@ -20,7 +20,7 @@ from usdai_sim.agents.borrowers import BorrowerBook
 from usdai_sim.agents.signals import Signals
 from usdai_sim.ledger import COLUMNS, Ledger
 from usdai_sim.market.state import MarketState
-from usdai_sim.protocol.vault import VaultState
+from usdai_sim.protocol.vault import VaultState, backing_ratio
 from usdai_sim.rng import SEED_BLOCK
 from usdai_sim.scenario.schema import Scenario
 from usdai_sim.series import FLOAT32_LIMIT, SeriesFile
@@ -178,8 +178,9 @@ class Recorder:
         self.peak_price = np.maximum(self.peak_price, price)
         self.max_drawdown = np.maximum(self.max_drawdown, 1.0 - price / self.peak_price)
         self.queue_peak_fraction = np.maximum(self.queue_peak_fraction, self._queue_fraction(m))
-        supply = m.vault.supply_usd
-        backing = np.divide(m.vault.reserves_usd, supply, out=np.ones_like(supply), where=supply > 0)
+        protocol = m.scenario.protocol
+        scale_usd = protocol.initial_susdai_nav_usd + protocol.unstaked_usdai_usd
+        backing = backing_ratio(m.vault.reserves_usd, m.vault.supply_usd, scale_usd)
         self.backing_min = np.minimum(self.backing_min, backing)
 
     @staticmethod

@@ -203,3 +203,25 @@ def test_nan_in_the_state_breaks_an_invariant_loudly() -> None:
         model.vault.idle_usd[1] = bad
         with pytest.raises(InvariantError, match="NaN or infinity"):
             model.step()
+
+
+def test_a_fee_of_all_the_base_yield_leaves_no_negative_idle() -> None:
+    """Deep-profile falsification (2026-12-05): with ``admin_fee_base_yield_bps`` 10,000 the fee was computed as
+    ``gross * 10000 / 1e4``, which can round one ulp above ``gross``; on a vault of 1e-9 USD earning an absurd but
+    valid incentive, ``gross - fee`` was a negative amount larger than the vault ("negative idle USDai", day 1)."""
+    scenario = Scenario.model_validate(
+        {
+            "name": "drawn",
+            "simulation": {"horizon_days": 1, "step_days": 1, "paths": 8, "seed": 0},
+            "borrowers": {"cohorts": [{"count": 0}]},
+            "depositors": {"count": 1},
+            "protocol": {
+                "initial_susdai_nav_usd": 1e-09,
+                "incentive_apr": 1e9,
+                "admin_fee_loan_interest_bps": 0,
+                "admin_fee_base_yield_bps": 10000,
+            },
+        }
+    )
+    results = simulate(scenario, paths=8, workers=1, check_invariants=True)
+    assert np.all(results.paths["susdai_exchange_ratio_final"].to_numpy() >= 0.0)

@@ -9,6 +9,7 @@ from hypothesis.extra.numpy import arrays
 from usdai_sim.protocol.vault import (
     VaultState,
     accepted_mints,
+    backing_ratio,
     fifo_fill,
     qev_bids,
     reserve_yield_usd,
@@ -184,3 +185,13 @@ def test_qev_bids_clip_to_limits() -> None:
         10_000.0,
     )
     assert got.tolist() == [[1.0, 5.0, 1000.0, 0.0]]
+
+
+def test_backing_ratio_hand_numbers() -> None:
+    """Reserves / supply; a gap within 1e-9 of the starting supply is round-off (reads 1); no supply reads 1."""
+    reserves = np.array([90.0, -1e-7, 5e8 - 0.4, 5e8 - 0.6, 0.0, 100.0])
+    supply = np.array([100.0, 5e-10, 5e8, 5e8, 0.0, 100.0])
+    got = backing_ratio(reserves, supply, scale_usd=5e8)
+    # 0.9 a real shortfall; -1e-7 against 5e-10 is ulps of a drained vault (the raw ratio would be -200);
+    # 0.4 USD on 5e8 is within 0.5 USD of round-off, 0.6 USD is not; empty; exact.
+    np.testing.assert_allclose(got, [0.9, 1.0, 1.0, (5e8 - 0.6) / 5e8, 1.0, 1.0], rtol=0, atol=1e-15)

@@ -16,6 +16,7 @@ at NAV_cons / total shares; a partial fill keeps its place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -62,6 +63,23 @@ class VaultState:
         """Idle USDai redeemed for stablecoin that leaves the vault (loans funded, redemptions, fees)."""
         self.idle_usd = self.idle_usd - amount_usd
         self.reserves_usd = self.reserves_usd - amount_usd
+
+
+BACKING_ROUNDOFF: Final = 1e-9
+"""Relative round-off of the two running sums behind the backing ratio (reserves, and supply = idle + unstaked):
+a gap below this × the starting supply is arithmetic, not a shortfall (the ledger identity uses the same scale)."""
+
+
+def backing_ratio(reserves_usd: np.ndarray, supply_usd: np.ndarray, scale_usd: float) -> np.ndarray:
+    """USDai reserves / supply per path (1 = fully backed).
+
+    A gap |supply − reserves| ≤ ``BACKING_ROUNDOFF`` × max(``scale_usd``, 1) is round-off and reads 1: once the
+    supply is redeemed to nearly nothing, the two sums differ by ulps of the millions that flowed through them, and
+    their ratio would be noise (seen: −191 on a supply of 5e-10 USD). No supply reads 1 (nothing is owed).
+    """
+    gap = np.abs(supply_usd - reserves_usd)
+    ratio = np.divide(reserves_usd, supply_usd, out=np.ones_like(supply_usd), where=supply_usd > 0)
+    return np.where(gap <= BACKING_ROUNDOFF * max(scale_usd, 1.0), 1.0, ratio)
 
 
 def reserve_yield_usd(
