@@ -1,7 +1,8 @@
 """The mesa Model: one work block of paths, advanced by a declared list of phases.
 
 Every phase is a function of the whole model that works on (n_paths, ...) arrays at once; there is
-no Python loop over paths, borrowers or depositors inside a step. Agents (mesa) are views of one
+no Python loop over paths, borrowers or depositors inside a step (the borrower rules are compiled loops
+over the live loans, ``agents/borrower_kernel.py``). Agents (mesa) are views of one
 column of the arrays, for reading and reporting. The order of PHASES is part of the model.
 """
 
