@@ -10,6 +10,7 @@ The formulas are in the module docstring of ``agents/borrowers.py`` and next to 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,21 @@ def customer_failure_probability(
     """q = 1 − exp(−n·h·dt/365) with h = h₀·(p_c/(f·R))^k per year: one of n customers fails this step."""
     hazard = h0_per_year * price_over_market**elasticity
     return -math.expm1(-customers * hazard * dt_days / DAYS_PER_YEAR)
+
+
+@kernel
+def operating_rate(
+    share: Any, contract_price: Any, spot: Any, utilisation: Any, power_usd_per_gpu_hour: Any, idle_fraction: Any,
+    fixed_usd_per_gpu_hour: Any,
+) -> tuple[Any, Any]:
+    """(revenue, opex) per GPU-hour (USD) with s the contracted share billed at p_c and u the utilisation of
+    the rest billed at spot R:  revenue = s·p_c + (1 − s)·u·R,
+    opex = power·(idle + (1 − idle)·(s + (1 − s)·u)) + fixed  (power at full load; fixed = colocation,
+    overhead and repairs). Plain arithmetic: ``python_rule(operating_rate)`` evaluates it on numpy arrays."""
+    busy = share + (1.0 - share) * utilisation
+    revenue = share * contract_price + (1.0 - share) * utilisation * spot
+    opex = power_usd_per_gpu_hour * (idle_fraction + (1.0 - idle_fraction) * busy) + fixed_usd_per_gpu_hour
+    return revenue, opex
 
 
 @kernel
@@ -71,14 +87,14 @@ def operating_cash(
     """One step's operating cash flow of one active loan; returns (cash, judged revenue rate (USD/yr),
     revenue this step = GPUs·24·dt·revenue (USD)).
 
-    revenue = s·p_c + (1 − s)·u·R,  opex = power·(idle + (1 − idle)·(s + (1 − s)·u)) + fixed  (USD/GPU-hour),
-    cash ← max(cash + 24·dt·GPUs·(revenue − opex), 0); the judged revenue rate moves a fraction
+    With the rates of ``operating_rate`` (USD/GPU-hour): cash ← max(cash + 24·dt·GPUs·(revenue − opex), 0);
+    the judged revenue rate moves a fraction
     w = 1 − e^{−dt/30} toward GPUs·revenue·24·365.
     """
     hours = HOURS_PER_DAY * dt_days
-    busy = share + (1.0 - share) * utilisation
-    rate = share * price + (1.0 - share) * utilisation * spot
-    opex = power_usd_per_gpu_hour * (idle_fraction + (1.0 - idle_fraction) * busy) + fixed_usd_per_gpu_hour
+    rate, opex = operating_rate(
+        share, price, spot, utilisation, power_usd_per_gpu_hour, idle_fraction, fixed_usd_per_gpu_hour
+    )
     revenue = gpus * hours * rate
     now = gpus * rate * HOURS_PER_DAY * DAYS_PER_YEAR
     judged = revenue_usd_per_year + weight * (now - revenue_usd_per_year)

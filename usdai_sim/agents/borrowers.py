@@ -43,6 +43,7 @@ from usdai_sim.agents.borrower_kernel import (  # noqa: F401 - the status and ro
     ROUTE_STRATEGIC,
 )
 from usdai_sim.agents.default_option import BoundaryTable
+from usdai_sim.jit import python_rule
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, BorrowerParams
 
 ROUTES = ("payment", "strategic", "fraud", "covenant")
@@ -150,20 +151,23 @@ def operating_rates(
     utilisation: np.ndarray,
     power_kw_per_gpu: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(revenue, opex) per GPU-hour, USD (module docstring); arguments broadcast."""
-    busy = share + (1.0 - share) * utilisation
-    revenue = share * contract_price + (1.0 - share) * utilisation * spot_usd_per_gpu_hour
-    power = (
-        power_kw_per_gpu
-        * bp.pue
-        * bp.power_usd_per_kwh
-        * (bp.idle_power_fraction + (1.0 - bp.idle_power_fraction) * busy)
+    """(revenue, opex) per GPU-hour, USD (``borrower_kernel.operating_rate``, on arrays); arguments broadcast."""
+    power, fixed = _power_and_fixed_usd_per_gpu_hour(bp, power_kw_per_gpu)
+    rates: tuple[np.ndarray, np.ndarray] = python_rule(bk.operating_rate)(
+        share, contract_price, spot_usd_per_gpu_hour, utilisation, power, bp.idle_power_fraction, fixed
     )
+    return rates
+
+
+def _power_and_fixed_usd_per_gpu_hour(
+    bp: BorrowerParams, power_kw_per_gpu: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(power cost at full load, fixed cost) per GPU-hour, USD: kW · PUE · $/kWh, and (kW · colocation +
+    overhead + repairs) / 720 (colocation in $/kW-month; overhead and repairs in $/GPU-month)."""
     monthly = (
         power_kw_per_gpu * bp.colocation_usd_per_kw_month + bp.overhead_usd_per_gpu_month + bp.repair_usd_per_gpu_month
     )
-    fixed = monthly / HOURS_PER_MONTH
-    return revenue, power + fixed
+    return power_kw_per_gpu * bp.pue * bp.power_usd_per_kwh, monthly / HOURS_PER_MONTH
 
 
 def debt_service_coverage(
@@ -209,16 +213,13 @@ class OperatorTerms:
     @classmethod
     def new(cls, bp: BorrowerParams, power_kw_per_gpu: np.ndarray, dt_days: float) -> OperatorTerms:
         """Terms of the population ``bp`` whose GPUs draw ``power_kw_per_gpu`` (per borrower)."""
-        monthly = (
-            power_kw_per_gpu * bp.colocation_usd_per_kw_month + bp.overhead_usd_per_gpu_month
-            + bp.repair_usd_per_gpu_month
-        )
+        power, fixed = _power_and_fixed_usd_per_gpu_hour(bp, power_kw_per_gpu)
         decay = np.where(bp.insured_hardware, 1.0, np.exp(-bp.failure_rate_per_year * dt_days / DAYS_PER_YEAR))
         return cls(
             contract=contract_terms(bp, dt_days),
-            power_usd_per_gpu_hour=_param(power_kw_per_gpu * bp.pue * bp.power_usd_per_kwh),
+            power_usd_per_gpu_hour=_param(power),
             idle_fraction=_param(bp.idle_power_fraction),
-            fixed_usd_per_gpu_hour=_param(monthly / HOURS_PER_MONTH),
+            fixed_usd_per_gpu_hour=_param(fixed),
             decay=_param(decay),
             dt_days=float(dt_days),
             weight=float(-np.expm1(-dt_days / PAYMENT_INTERVAL_DAYS)),
