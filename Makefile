@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= baseline
 OUT ?= reports/$(SCENARIO)
 
-.PHONY: run test test-deep bench lint docs validation calibration clean mutation
+NOJIT_TESTS ?= tests/unit tests/validation
+
+.PHONY: run test test-nojit test-deep bench lint docs validation calibration clean mutation
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -n 2 tests
 
-test-deep: $(STAMP)
+# The compiled kernels run as plain Python (numba off): coverage and tracebacks see the rules' source.
+test-nojit: $(STAMP)
+	NUMBA_DISABLE_JIT=1 HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -n 2 -m "not slow" $(NOJIT_TESTS)
+
+test-deep: $(STAMP) test-nojit
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -n 2 tests
 
 mutation: $(STAMP)

@@ -1,7 +1,8 @@
 """The mesa Model: one work block of paths, advanced by a declared list of phases.
 
 Every phase is a function of the whole model that works on (n_paths, ...) arrays at once; there is
-no Python loop over paths, borrowers or depositors inside a step. Agents (mesa) are views of one
+no Python loop over paths, borrowers or depositors inside a step (the borrower rules are compiled loops
+over the live loans, ``agents/borrower_kernel.py``). Agents (mesa) are views of one
 column of the arrays, for reading and reporting. The order of PHASES is part of the model.
 """
 
@@ -83,6 +84,8 @@ class UsdaiModel(mesa.Model):
         self.streams = Streams(scenario.simulation.seed, first_path, n_paths)
         self.day, self.day_end, self.step_index = 0.0, 0.0, 0
         self.book = BorrowerBook.new(params.borrowers, n_paths)
+        power_kw = params.classes.power_kw_per_gpu[params.borrowers.class_index]
+        self.operator_terms = br.OperatorTerms.new(params.borrowers, power_kw, self.dt_days)
         self.tables = cohort_tables(scenario)
         valuation = scenario.markets.gpu.valuation
         self.valuation = (
@@ -343,10 +346,7 @@ def operate(m: UsdaiModel) -> None:
     """Borrowers earn rental revenue and pay power, colocation and overhead; hardware fails."""
     cls = m.params.borrowers.class_index
     spot = m.market.rental_usd_per_gpu_hour[:, cls]
-    br.operate(
-        m.book, m.params.borrowers, spot, m.utilisation, m.params.classes.power_kw_per_gpu[cls], m.dt_days,
-        m.streams.uniform("renter_failure", cls.size),
-    )
+    br.operate_with(m.book, m.operator_terms, spot, m.utilisation, m.streams.uniform("renter_failure", cls.size))
     m.collateral_usd = br.collateral_usd(m.book, m.value_usd_per_gpu)
 
 

@@ -28,14 +28,25 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from usdai_sim.agents import borrower_kernel as bk
 from usdai_sim.agents.base import ColumnAgent
+from usdai_sim.agents.borrower_kernel import (  # noqa: F401 - the status and route codes live with the kernel
+    ACTIVE,
+    CLOSED,
+    DEFAULTED,
+    LAPSED,
+    PENDING,
+    REPAID,
+    ROUTE_COVENANT,
+    ROUTE_FRAUD,
+    ROUTE_PAYMENT,
+    ROUTE_STRATEGIC,
+)
 from usdai_sim.agents.default_option import BoundaryTable
+from usdai_sim.jit import python_rule
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, BorrowerParams
-from usdai_sim.protocol.loans import accrual, scheduled_payment
 
-PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED, LAPSED = range(6)
 ROUTES = ("payment", "strategic", "fraud", "covenant")
-ROUTE_PAYMENT, ROUTE_STRATEGIC, ROUTE_FRAUD, ROUTE_COVENANT = 1, 2, 3, 4
 
 
 @dataclass
@@ -140,20 +151,23 @@ def operating_rates(
     utilisation: np.ndarray,
     power_kw_per_gpu: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(revenue, opex) per GPU-hour, USD (module docstring); arguments broadcast."""
-    busy = share + (1.0 - share) * utilisation
-    revenue = share * contract_price + (1.0 - share) * utilisation * spot_usd_per_gpu_hour
-    power = (
-        power_kw_per_gpu
-        * bp.pue
-        * bp.power_usd_per_kwh
-        * (bp.idle_power_fraction + (1.0 - bp.idle_power_fraction) * busy)
+    """(revenue, opex) per GPU-hour, USD (``borrower_kernel.operating_rate``, on arrays); arguments broadcast."""
+    power, fixed = _power_and_fixed_usd_per_gpu_hour(bp, power_kw_per_gpu)
+    rates: tuple[np.ndarray, np.ndarray] = python_rule(bk.operating_rate)(
+        share, contract_price, spot_usd_per_gpu_hour, utilisation, power, bp.idle_power_fraction, fixed
     )
+    return rates
+
+
+def _power_and_fixed_usd_per_gpu_hour(
+    bp: BorrowerParams, power_kw_per_gpu: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(power cost at full load, fixed cost) per GPU-hour, USD: kW · PUE · $/kWh, and (kW · colocation +
+    overhead + repairs) / 720 (colocation in $/kW-month; overhead and repairs in $/GPU-month)."""
     monthly = (
         power_kw_per_gpu * bp.colocation_usd_per_kw_month + bp.overhead_usd_per_gpu_month + bp.repair_usd_per_gpu_month
     )
-    fixed = monthly / HOURS_PER_MONTH
-    return revenue, power + fixed
+    return power_kw_per_gpu * bp.pue * bp.power_usd_per_kwh, monthly / HOURS_PER_MONTH
 
 
 def debt_service_coverage(
@@ -165,30 +179,64 @@ def debt_service_coverage(
         return (revenue_usd_per_gpu_hour - opex_usd_per_gpu_hour) * HOURS_PER_MONTH / payment_usd_per_gpu
 
 
+def _param(values: np.ndarray | float, dtype: type = np.float64) -> np.ndarray:
+    """A parameter as a 2-D array the kernels broadcast (``borrower_kernel.at``): (P, B), (1, B) or (1, 1);
+    no copy when it already is a contiguous float64 array."""
+    return np.ascontiguousarray(np.atleast_2d(np.asarray(values, dtype=dtype)))
+
+
+def contract_terms(bp: BorrowerParams, dt_days: float) -> tuple[np.ndarray, ...]:
+    """The contract book's constants for steps of dt days (``borrower_kernel.roll_contract_book``): target share,
+    contract price fraction, customer hazard h₀ and elasticity k, customers n, receivable days, and the
+    renewed fraction a = min(dt/(30·L), 1)."""
+    renew = np.minimum(dt_days / (PAYMENT_INTERVAL_DAYS * bp.contract_months), 1.0)
+    return tuple(_param(x) for x in (
+        bp.contracted_share, bp.contract_price_fraction, bp.renter_default_rate_per_year,
+        bp.renter_default_elasticity, bp.renter_customers, bp.receivable_days, renew,
+    ))
+
+
+@dataclass(frozen=True)
+class OperatorTerms:
+    """The operating rules' constants for steps of ``dt_days``, computed once per work block: the contract
+    terms (``contract_terms``), power cost at full load (USD per GPU-hour), idle power fraction, fixed cost
+    (colocation, overhead, repairs; USD per GPU-hour), fleet decay per step, and the revenue average's weight."""
+
+    contract: tuple[np.ndarray, ...]
+    power_usd_per_gpu_hour: np.ndarray
+    idle_fraction: np.ndarray
+    fixed_usd_per_gpu_hour: np.ndarray
+    decay: np.ndarray
+    dt_days: float
+    weight: float
+
+    @classmethod
+    def new(cls, bp: BorrowerParams, power_kw_per_gpu: np.ndarray, dt_days: float) -> OperatorTerms:
+        """Terms of the population ``bp`` whose GPUs draw ``power_kw_per_gpu`` (per borrower)."""
+        power, fixed = _power_and_fixed_usd_per_gpu_hour(bp, power_kw_per_gpu)
+        decay = np.where(bp.insured_hardware, 1.0, np.exp(-bp.failure_rate_per_year * dt_days / DAYS_PER_YEAR))
+        return cls(
+            contract=contract_terms(bp, dt_days),
+            power_usd_per_gpu_hour=_param(power),
+            idle_fraction=_param(bp.idle_power_fraction),
+            fixed_usd_per_gpu_hour=_param(fixed),
+            decay=_param(decay),
+            dt_days=float(dt_days),
+            weight=float(-np.expm1(-dt_days / PAYMENT_INTERVAL_DAYS)),
+        )
+
+
 def roll_contracts(
     book: BorrowerBook, bp: BorrowerParams, spot_usd_per_gpu_hour: np.ndarray, dt_days: float, uniform: np.ndarray
 ) -> np.ndarray:
-    """Customer failures and roll-off/renewal of the contract book of active loans (module docstring);
-    ``uniform`` is one U(0,1) per loan. Returns the mask of loans that lost a customer this step."""
-    active = book.status == ACTIVE
-    market = bp.contract_price_fraction * spot_usd_per_gpu_hour
-    with np.errstate(divide="ignore", invalid="ignore"):
-        over = np.where(market > 0, book.contract_price_usd_per_gpu_hour / market, 1.0)
-    hazard = bp.renter_default_rate_per_year * over**bp.renter_default_elasticity
-    failed = active & (book.contracted_share > 0) & (
-        uniform < -np.expm1(-bp.renter_customers * hazard * dt_days / DAYS_PER_YEAR)
+    """Customer failures and roll-off/renewal of the contract book of active loans (module docstring,
+    ``borrower_kernel.roll_contract_book``); ``uniform`` is one U(0,1) per loan. Returns the mask of loans
+    that lost a customer this step."""
+    failed = np.zeros(book.status.shape, bool)
+    bk.roll_contracts_kernel(
+        book.status, book.contracted_share, book.contract_price_usd_per_gpu_hour, book.cash_usd, book.gpus,
+        _param(spot_usd_per_gpu_hour), _param(uniform), *contract_terms(bp, dt_days), float(dt_days), failed,
     )
-    lost_share = np.where(failed, book.contracted_share / bp.renter_customers, 0.0)
-    unpaid = lost_share * book.contract_price_usd_per_gpu_hour * book.gpus * HOURS_PER_DAY * bp.receivable_days
-    book.cash_usd = np.maximum(book.cash_usd - unpaid, 0.0)
-    renew = np.minimum(dt_days / (PAYMENT_INTERVAL_DAYS * bp.contract_months), 1.0)
-    kept = (book.contracted_share - lost_share) * (1.0 - renew)
-    signed = bp.contracted_share * renew
-    share = kept + signed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        price = np.where(share > 0, (kept * book.contract_price_usd_per_gpu_hour + signed * market) / share, market)
-    book.contracted_share = np.where(active, share, book.contracted_share)
-    book.contract_price_usd_per_gpu_hour = np.where(active, price, book.contract_price_usd_per_gpu_hour)
     return failed
 
 
@@ -201,41 +249,40 @@ def operate(
     dt_days: float,
     uniform: np.ndarray,
 ) -> np.ndarray:
-    """Roll the contract book, add one step's operating cash flow to active borrowers' cash; return revenue.
+    """Roll the contract book, add one step's operating cash flow to active borrowers' cash; return revenue
+    (``operate_with`` on the population's ``OperatorTerms``)."""
+    terms = OperatorTerms.new(bp, power_kw_per_gpu, dt_days)
+    return operate_with(book, terms, spot_usd_per_gpu_hour, utilisation, uniform)
+
+
+def operate_with(
+    book: BorrowerBook, terms: OperatorTerms, spot_usd_per_gpu_hour: np.ndarray, utilisation: np.ndarray,
+    uniform: np.ndarray,
+) -> np.ndarray:
+    """One step of operations (``borrower_kernel.operate_kernel``): contract roll, customer failures (one
+    U(0,1) per loan in ``uniform``), operating cash flow, fleet decay; returns revenue (P, B), USD.
 
     The revenue rate the owner judges its business by (``revenue_usd_per_year``, USD/yr) is the exponential
     average of the daily rate with a 30-day time constant — a month's P&L, not one day's utilisation.
     """
-    roll_contracts(book, bp, spot_usd_per_gpu_hour, dt_days, uniform)
-    active = book.status == ACTIVE
-    revenue_rate, opex_rate = operating_rates(
-        bp, book.contracted_share, book.contract_price_usd_per_gpu_hour, spot_usd_per_gpu_hour, utilisation,
-        power_kw_per_gpu,
+    revenue = np.zeros(book.status.shape)
+    bk.operate_kernel(
+        book.status, book.contracted_share, book.contract_price_usd_per_gpu_hour, book.cash_usd, book.gpus,
+        book.revenue_usd_per_year, _param(spot_usd_per_gpu_hour), _param(utilisation), _param(uniform),
+        *terms.contract, terms.power_usd_per_gpu_hour, terms.idle_fraction, terms.fixed_usd_per_gpu_hour,
+        terms.decay, terms.dt_days, terms.weight, revenue,
     )
-    hours = HOURS_PER_DAY * dt_days
-    revenue = np.where(active, book.gpus * hours * revenue_rate, 0.0)
-    now = book.gpus * revenue_rate * HOURS_PER_DAY * DAYS_PER_YEAR
-    weight = -np.expm1(-dt_days / PAYMENT_INTERVAL_DAYS)
-    book.revenue_usd_per_year = np.where(
-        active, book.revenue_usd_per_year + weight * (now - book.revenue_usd_per_year), 0.0
-    )
-    book.cash_usd = np.where(
-        active, np.maximum(book.cash_usd + revenue - book.gpus * hours * opex_rate, 0.0), book.cash_usd
-    )
-    decay = np.where(bp.insured_hardware, 1.0, np.exp(-bp.failure_rate_per_year * dt_days / DAYS_PER_YEAR))
-    live = active | (book.status == DEFAULTED)
-    book.gpus = np.where(live, book.gpus * decay, book.gpus)
     return revenue
 
 
 def accrue(book: BorrowerBook, bp: BorrowerParams, grace_apr_premium: float, dt_days: float) -> np.ndarray:
-    """Accrue interest on active balances and grace interest on missed payments; return the accrual (P, B)."""
-    active = book.status == ACTIVE
-    accrued = np.where(active, accrual(book.principal_usd, book.apr, dt_days), 0.0)
-    book.accrued_usd += accrued
-    in_grace = active & np.isfinite(book.grace_until_day)
-    missed = book.due_interest_usd + book.due_principal_usd
-    book.late_interest_usd += np.where(in_grace, accrual(missed, book.apr + grace_apr_premium, dt_days), 0.0)
+    """Accrue interest on active balances and grace interest on missed payments; return the accrual (P, B)
+    (``borrower_kernel.accrue_kernel``)."""
+    accrued = np.zeros(book.status.shape)
+    bk.accrue_kernel(
+        book.status, book.principal_usd, book.apr, book.accrued_usd, book.late_interest_usd, book.grace_until_day,
+        book.due_interest_usd, book.due_principal_usd, float(grace_apr_premium), float(dt_days), accrued,
+    )
     return accrued
 
 
@@ -262,24 +309,6 @@ class Payments:
     late_interest_usd: np.ndarray
 
 
-def _schedule_due(book: BorrowerBook, bp: BorrowerParams, day: float, tbill: np.ndarray) -> np.ndarray:
-    """Fix the amounts of payments falling due this step at the rate that accrued over the period;
-    floating loans then reset to T-bill + spread for the next period."""
-    due = (book.status == ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
-    interest, principal = scheduled_payment(book.principal_usd, book.apr, book.payments_left, bp.interest_only)
-    book.due_interest_usd = np.where(due, interest, book.due_interest_usd)
-    book.due_principal_usd = np.where(due, principal, book.due_principal_usd)
-    book.apr = np.where(due & bp.floating, tbill + bp.floating_spread, book.apr)
-    return due
-
-
-def _spend(book: BorrowerBook, pay: np.ndarray, amount_usd: np.ndarray) -> None:
-    """Pay ``amount`` where ``pay``, from cash first, then the debt-service reserve."""
-    from_cash = np.where(pay, np.minimum(book.cash_usd, amount_usd), 0.0)
-    book.cash_usd -= from_cash
-    book.dsra_usd -= np.where(pay, amount_usd - from_cash, 0.0)
-
-
 def collect(
     book: BorrowerBook,
     bp: BorrowerParams,
@@ -290,87 +319,25 @@ def collect(
 ) -> tuple[Payments, np.ndarray]:
     """Collect due and overdue payments; start grace on misses; return (payments, matured mask), (P, B).
 
-    Only loans with a payment due or overdue are touched (gathered, processed by ``collect_loans``, put back).
-    """
-    live = book.status == ACTIVE
-    rows, cols = np.nonzero(live & ((book.next_due_day <= day) | np.isfinite(book.grace_until_day)))
-    sub = book.take(rows, cols, PAYMENT_FIELDS)
-    paid_sub, matured_sub = collect_loans(
-        sub, bp.take(rows, cols), day, tbill[rows], grace_days, collateral[rows, cols]
-    )
-    book.put(sub, rows, cols, PAYMENT_FIELDS)
-    dense = [np.zeros(book.status.shape) for _ in range(3)]
-    for arr, values in zip(
-        dense, (paid_sub.interest_usd, paid_sub.principal_usd, paid_sub.late_interest_usd), strict=True
-    ):
-        arr[rows, cols] = values
-    matured = np.zeros(book.status.shape, bool)
-    matured[rows, cols] = matured_sub
-    return Payments(*dense), matured
-
-
-def collect_loans(
-    book: BorrowerBook,
-    bp: BorrowerParams,
-    day: float,
-    tbill: np.ndarray,
-    grace_days: float,
-    collateral: np.ndarray,
-) -> tuple[Payments, np.ndarray]:
-    """The payment rule on loan arrays of any shape (``tbill`` broadcast to them).
-
-    A payment is met from cash, then the reserve, then the sponsor's remaining support (bounded: USD left
+    Only active loans with a payment due or overdue are touched (``borrower_kernel.collect_payment``):
+    a payment is met from cash, then the reserve, then the sponsor's remaining support (bounded: USD left
     of ``sponsor_support_months`` of debt service); an operator that has walked (``walked``) pays nothing.
     A final payment the borrower cannot meet from cash and reserve is refinanced against the fleet:
     a new lender advances up to refinance_ltv × collateral value (so a bullet loan defaults at
     maturity exactly when cash + reserve + refinance_ltv · V_T < what is owed, as in Merton's model).
     """
-    due = _schedule_due(book, bp, day, tbill)
-    attempt = (due | ((book.status == ACTIVE) & np.isfinite(book.grace_until_day))) & ~book.walked
-    amount = book.due_interest_usd + book.due_principal_usd + book.late_interest_usd
-    final = book.payments_left <= 1
-    refinance = np.where(
-        final, np.clip(amount - book.cash_usd - book.dsra_usd, 0.0, bp.refinance_ltv * collateral), 0.0
+    shape = book.status.shape
+    paid = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool))
+    terms = tuple(
+        _param(getattr(bp, name), dtype)
+        for name, dtype in (("interest_only", np.bool_), ("floating", np.bool_), ("floating_spread", np.float64),
+                            ("refinance_ltv", np.float64), ("dsra_months", np.float64),
+                            ("sweep_months", np.float64))
     )
-    support = np.clip(amount - book.cash_usd - book.dsra_usd - refinance, 0.0, book.sponsor_left_usd)
-    pay = attempt & (book.cash_usd + book.dsra_usd + refinance + support >= amount)
-    book.cash_usd += np.where(pay, refinance + support, 0.0)
-    book.sponsor_left_usd -= np.where(pay, support, 0.0)
-    _spend(book, pay, amount)
-    paid = Payments(
-        interest_usd=np.where(pay, book.due_interest_usd, 0.0),
-        principal_usd=np.where(pay, book.due_principal_usd, 0.0),
-        late_interest_usd=np.where(pay, book.late_interest_usd, 0.0),
-    )
-    book.principal_usd -= paid.principal_usd
-    book.accrued_usd = np.maximum(book.accrued_usd - paid.interest_usd, 0.0)
-    book.payments_left -= pay.astype(np.int32)
-    book.next_due_day += np.where(pay, PAYMENT_INTERVAL_DAYS, 0.0)
-    book.late_interest_usd = np.where(pay, 0.0, book.late_interest_usd)
-    book.grace_until_day = np.where(pay, np.inf, book.grace_until_day)
-    book.grace_until_day = np.where(due & ~pay, book.next_due_day + grace_days, book.grace_until_day)
-    matured = pay & (book.payments_left <= 0)
-    book.status = np.where(matured, REPAID, book.status).astype(np.int8)
-    book.accrued_usd = np.where(matured, 0.0, book.accrued_usd)  # days past the last date are not owed
-    _refill_reserve_and_sweep(book, bp, pay & ~matured)
-    return paid, matured
-
-
-def next_payment_usd(book: BorrowerBook, bp: BorrowerParams) -> np.ndarray:
-    """The payment the current schedule implies for the next date (USD)."""
-    interest, principal = scheduled_payment(
-        book.principal_usd, book.apr, book.payments_left, bp.interest_only
-    )
-    return interest + principal
-
-
-def _refill_reserve_and_sweep(book: BorrowerBook, bp: BorrowerParams, paid: np.ndarray) -> None:
-    """After a payment: top the reserve up to its target from cash, then distribute cash above the sweep level."""
-    payment = next_payment_usd(book, bp)
-    top_up = np.where(paid, np.clip(bp.dsra_months * payment - book.dsra_usd, 0.0, book.cash_usd), 0.0)
-    book.dsra_usd += top_up
-    book.cash_usd -= top_up
-    book.cash_usd = np.where(paid, np.minimum(book.cash_usd, bp.sweep_months * payment), book.cash_usd)
+    state = tuple(getattr(book, name) for name in PAYMENT_FIELDS)
+    tbill_per_path = np.ascontiguousarray(np.broadcast_to(np.asarray(tbill, np.float64), shape[:1]))
+    bk.collect_kernel(*state, *terms, float(day), tbill_per_path, float(grace_days), _param(collateral), *paid)
+    return Payments(*paid[:3]), paid[3]
 
 
 def collateral_usd(book: BorrowerBook, value_usd_per_gpu: np.ndarray) -> np.ndarray:
@@ -443,19 +410,14 @@ def default_routes(
     Strategic: the owner walked at a payment date (``decide_walk``), or, under the Black–Cox
     ``collateral_barrier`` rule (``barrier``), collateral < walk_ratio × principal at any step.
     """
-    active = book.status == ACTIVE
-    fraud = active & (uniforms < fraud_probability)
-    payment = active & (book.grace_until_day <= day)
-    covenant = active & (book.breach_until_day <= day)
-    strategic = active & book.walked
-    if barrier:
-        strategic |= active & (collateral < bp.walk_ratio * book.principal_usd)
-    route = np.select(
-        [fraud, payment, covenant, strategic],
-        [ROUTE_FRAUD, ROUTE_PAYMENT, ROUTE_COVENANT, ROUTE_STRATEGIC],
-        0,
+    shape = book.status.shape
+    route = np.zeros(shape, np.int8)
+    bk.default_routes_kernel(
+        book.status, book.walked, book.grace_until_day, book.breach_until_day, book.principal_usd,
+        _param(collateral), _param(bp.walk_ratio), _param(fraud_probability), _param(uniforms),
+        float(day), bool(barrier), route,
     )
-    return route.astype(np.int8)
+    return route
 
 
 def start_defaults(

@@ -1,0 +1,286 @@
+"""The per-step borrower rules as compiled loops over (path, borrower) loans: the kernel is the rule.
+
+Each kernel walks every loan of a work block once, skips the loans that are not live (pending, repaid,
+closed, lapsed: one status test each, no arithmetic) and updates the live ones in place, with no
+temporary arrays. Random numbers come in as arrays drawn from the project's streams for the whole block,
+so results do not depend on which loans are live. Parameters arrive broadcast to (paths, borrowers).
+The formulas are in the module docstring of ``agents/borrowers.py`` and next to each kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from usdai_sim.jit import element, kernel
+from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS
+from usdai_sim.protocol.loans import accrual, payment_due
+
+PENDING, ACTIVE, REPAID, DEFAULTED, CLOSED, LAPSED = range(6)
+ROUTE_PAYMENT, ROUTE_STRATEGIC, ROUTE_FRAUD, ROUTE_COVENANT = 1, 2, 3, 4
+
+
+@element
+def at(values: np.ndarray, p: int, b: int) -> float:
+    """Loan (p, b)'s value of a 2-D parameter given per loan (paths, borrowers), per borrower (1, borrowers)
+    or once (1, 1): length-1 axes broadcast, as in numpy."""
+    return values[p if values.shape[0] > 1 else 0, b if values.shape[1] > 1 else 0]
+
+
+@kernel
+def customer_failure_probability(
+    price_over_market: float, h0_per_year: float, elasticity: float, customers: float, dt_days: float
+) -> float:
+    """q = 1 − exp(−n·h·dt/365) with h = h₀·(p_c/(f·R))^k per year: one of n customers fails this step."""
+    hazard = h0_per_year * price_over_market**elasticity
+    return -math.expm1(-customers * hazard * dt_days / DAYS_PER_YEAR)
+
+
+@kernel
+def operating_rate(
+    share: Any, contract_price: Any, spot: Any, utilisation: Any, power_usd_per_gpu_hour: Any, idle_fraction: Any,
+    fixed_usd_per_gpu_hour: Any,
+) -> tuple[Any, Any]:
+    """(revenue, opex) per GPU-hour (USD) with s the contracted share billed at p_c and u the utilisation of
+    the rest billed at spot R:  revenue = s·p_c + (1 − s)·u·R,
+    opex = power·(idle + (1 − idle)·(s + (1 − s)·u)) + fixed  (power at full load; fixed = colocation,
+    overhead and repairs). Plain arithmetic: ``python_rule(operating_rate)`` evaluates it on numpy arrays."""
+    busy = share + (1.0 - share) * utilisation
+    revenue = share * contract_price + (1.0 - share) * utilisation * spot
+    opex = power_usd_per_gpu_hour * (idle_fraction + (1.0 - idle_fraction) * busy) + fixed_usd_per_gpu_hour
+    return revenue, opex
+
+
+@kernel
+def roll_contract_book(
+    share: float, price: float, cash_usd: float, gpus: float, market: float, uniform: float, h0_per_year: float,
+    elasticity: float, customers: float, receivable_days: float, renew: float, target_share: float,
+    dt_days: float,
+) -> tuple[float, float, float, bool]:
+    """Customer failure, then roll-off and renewal of one active loan's contract book at the market price
+    f·R (USD/GPU-hour); returns (share s', contract price p_c', cash, customer failed).
+
+    A failure (U < q) sends one customer's part s/n to spot and loses (s/n)·p_c·GPUs·24·receivable_days USD
+    of unpaid billing from cash (floored at 0); then a = min(dt/(30·L), 1) of the target book s* is signed at
+    the market:  s' = (s − s/n·1[U<q])·(1 − a) + s*·a,  p_c' = (kept·p_c + s*·a·f·R) / s'.
+    """
+    over = price / market if market > 0 else 1.0
+    q = customer_failure_probability(over, h0_per_year, elasticity, customers, dt_days)
+    failed = share > 0 and uniform < q
+    lost = share / customers if failed else 0.0
+    unpaid = lost * price * gpus * HOURS_PER_DAY * receivable_days
+    kept = (share - lost) * (1.0 - renew)
+    signed = target_share * renew
+    new_share = kept + signed
+    new_price = (kept * price + signed * market) / new_share if new_share > 0 else market
+    return new_share, new_price, max(cash_usd - unpaid, 0.0), failed
+
+
+@kernel
+def operating_cash(
+    share: float, price: float, cash_usd: float, gpus: float, revenue_usd_per_year: float, spot: float,
+    utilisation: float, power_usd_per_gpu_hour: float, idle_fraction: float, fixed_usd_per_gpu_hour: float,
+    dt_days: float, weight: float,
+) -> tuple[float, float, float]:
+    """One step's operating cash flow of one active loan; returns (cash, judged revenue rate (USD/yr),
+    revenue this step = GPUs·24·dt·revenue (USD)).
+
+    With the rates of ``operating_rate`` (USD/GPU-hour): cash ← max(cash + 24·dt·GPUs·(revenue − opex), 0);
+    the judged revenue rate moves a fraction
+    w = 1 − e^{−dt/30} toward GPUs·revenue·24·365.
+    """
+    hours = HOURS_PER_DAY * dt_days
+    rate, opex = operating_rate(
+        share, price, spot, utilisation, power_usd_per_gpu_hour, idle_fraction, fixed_usd_per_gpu_hour
+    )
+    revenue = gpus * hours * rate
+    now = gpus * rate * HOURS_PER_DAY * DAYS_PER_YEAR
+    judged = revenue_usd_per_year + weight * (now - revenue_usd_per_year)
+    return max(cash_usd + revenue - gpus * hours * opex, 0.0), judged, revenue
+
+
+@kernel
+def roll_contracts_kernel(
+    status: np.ndarray, share: np.ndarray, price: np.ndarray, cash: np.ndarray, gpus: np.ndarray,
+    spot: np.ndarray, uniform: np.ndarray, target_share: np.ndarray, price_fraction: np.ndarray,
+    h0_per_year: np.ndarray, elasticity: np.ndarray, customers: np.ndarray, receivable_days: np.ndarray,
+    renew: np.ndarray, dt_days: float, failed: np.ndarray,
+) -> None:
+    """``roll_contract_book`` on every active loan, in place; ``failed`` marks those that lost a customer."""
+    n_paths, n_loans = status.shape
+    for p in range(n_paths):
+        for b in range(n_loans):
+            if status[p, b] == ACTIVE:
+                share[p, b], price[p, b], cash[p, b], failed[p, b] = roll_contract_book(
+                    share[p, b], price[p, b], cash[p, b], gpus[p, b], at(price_fraction, p, b) * at(spot, p, b),
+                    at(uniform, p, b), at(h0_per_year, p, b), at(elasticity, p, b), at(customers, p, b),
+                    at(receivable_days, p, b), at(renew, p, b), at(target_share, p, b), dt_days,
+                )
+
+
+@kernel
+def operate_kernel(
+    status: np.ndarray, share: np.ndarray, price: np.ndarray, cash: np.ndarray, gpus: np.ndarray,
+    revenue_per_year: np.ndarray, spot: np.ndarray, utilisation: np.ndarray, uniform: np.ndarray,
+    target_share: np.ndarray, price_fraction: np.ndarray, h0_per_year: np.ndarray, elasticity: np.ndarray,
+    customers: np.ndarray, receivable_days: np.ndarray, renew: np.ndarray, power_usd_per_gpu_hour: np.ndarray,
+    idle_fraction: np.ndarray, fixed_usd_per_gpu_hour: np.ndarray, decay: np.ndarray, dt_days: float,
+    weight: float, revenue_out: np.ndarray,
+) -> None:
+    """One step of every loan's operations, fused, in place: an active loan rolls its contract book
+    (``roll_contract_book``) and books its operating cash flow (``operating_cash``; ``revenue_out`` gets the
+    revenue); any other loan's judged revenue rate is 0; the fleet of a live loan (active or defaulted)
+    decays by ``decay`` = e^{−λ·dt/365} (1 if insured)."""
+    n_paths, n_loans = status.shape
+    for p in range(n_paths):
+        for b in range(n_loans):
+            code = status[p, b]
+            if code == ACTIVE:
+                spot_now = at(spot, p, b)
+                share[p, b], price[p, b], cash[p, b], _ = roll_contract_book(
+                    share[p, b], price[p, b], cash[p, b], gpus[p, b], at(price_fraction, p, b) * spot_now,
+                    at(uniform, p, b), at(h0_per_year, p, b), at(elasticity, p, b), at(customers, p, b),
+                    at(receivable_days, p, b), at(renew, p, b), at(target_share, p, b), dt_days,
+                )
+                cash[p, b], revenue_per_year[p, b], revenue_out[p, b] = operating_cash(
+                    share[p, b], price[p, b], cash[p, b], gpus[p, b], revenue_per_year[p, b], spot_now,
+                    at(utilisation, p, b), at(power_usd_per_gpu_hour, p, b), at(idle_fraction, p, b),
+                    at(fixed_usd_per_gpu_hour, p, b), dt_days, weight,
+                )
+            else:
+                revenue_per_year[p, b] = 0.0
+            if code in (ACTIVE, DEFAULTED):
+                gpus[p, b] = gpus[p, b] * at(decay, p, b)
+
+
+@kernel
+def accrue_kernel(
+    status: np.ndarray, principal: np.ndarray, apr: np.ndarray, accrued: np.ndarray, late: np.ndarray,
+    grace_until_day: np.ndarray, due_interest: np.ndarray, due_principal: np.ndarray, grace_premium: float,
+    dt_days: float, accrued_out: np.ndarray,
+) -> None:
+    """Simple interest B·apr·dt/365 on each active balance; in grace, (due interest + due principal)·
+    (apr + premium)·dt/365 more of late interest (USD), in place; ``accrued_out`` gets the first."""
+    n_paths, n_loans = status.shape
+    for p in range(n_paths):
+        for b in range(n_loans):
+            if status[p, b] != ACTIVE:
+                continue
+            amount = accrual(principal[p, b], apr[p, b], dt_days)
+            accrued_out[p, b] = amount
+            accrued[p, b] += amount
+            if math.isfinite(grace_until_day[p, b]):
+                missed = due_interest[p, b] + due_principal[p, b]
+                late[p, b] += accrual(missed, apr[p, b] + grace_premium, dt_days)
+
+
+@kernel
+def collect_kernel(
+    status: np.ndarray, principal: np.ndarray, apr: np.ndarray, left: np.ndarray, next_due: np.ndarray,
+    accrued: np.ndarray, due_interest: np.ndarray, due_principal: np.ndarray, late: np.ndarray,
+    grace_until: np.ndarray, cash: np.ndarray, dsra: np.ndarray, sponsor_left: np.ndarray, walked: np.ndarray,
+    interest_only: np.ndarray, floating: np.ndarray, spread: np.ndarray, refinance_ltv: np.ndarray,
+    dsra_months: np.ndarray, sweep_months: np.ndarray, day: float, tbill: np.ndarray, grace_days: float,
+    collateral: np.ndarray, paid_interest: np.ndarray, paid_principal: np.ndarray, paid_late: np.ndarray,
+    matured: np.ndarray,
+) -> None:
+    """Payment dates of every active loan with a payment due (``next_due_day`` ≤ day) or overdue (in grace),
+    in place (``collect_payment``); the paid amounts (USD) and the matured mask are written per loan.
+    (Arrays come one by one, not in tuples: numba types a tuple argument in Python, ~10 µs an array.)"""
+    state = (status, principal, apr, left, next_due, accrued, due_interest, due_principal, late, grace_until, cash,
+             dsra, sponsor_left, walked)
+    terms = (interest_only, floating, spread, refinance_ltv, dsra_months, sweep_months)
+    paid = (paid_interest, paid_principal, paid_late, matured)
+    n_paths, n_loans = status.shape
+    for p in range(n_paths):
+        for b in range(n_loans):
+            if status[p, b] == ACTIVE and (next_due[p, b] <= day or math.isfinite(grace_until[p, b])):
+                collect_payment(state, terms, p, b, day, tbill[p], grace_days, at(collateral, p, b), paid)
+
+
+@element
+def collect_payment(
+    state: tuple, terms: tuple, p: int, b: int, day: float, tbill: float, grace_days: float, collateral: float,
+    paid: tuple,
+) -> None:
+    """One loan's payment date. A payment falling due is fixed at the rate that accrued (``payment_due``);
+    a floating loan then resets to T-bill + spread. What is owed (due + late interest) is met from cash, then
+    the reserve, then the sponsor's remaining support; a final payment the borrower cannot meet from cash
+    and reserve is refinanced up to refinance_ltv × collateral value (Merton default at maturity). A walked
+    owner pays nothing. A miss starts grace until the date + ``grace_days``; the last payment matures the
+    loan (REPAID, days past the last date not owed); otherwise the reserve is refilled and cash swept.
+    """
+    (status, principal, apr, left, next_due, accrued, due_i, due_p, late, grace_until, cash, dsra,
+     sponsor_left, walked) = state
+    interest_only, floating, spread, refinance_ltv = terms[0], terms[1], terms[2], terms[3]
+    due = not math.isfinite(grace_until[p, b]) and next_due[p, b] <= day
+    if due:
+        due_i[p, b], due_p[p, b] = payment_due(principal[p, b], apr[p, b], left[p, b], at(interest_only, p, b))
+        if at(floating, p, b):
+            apr[p, b] = tbill + at(spread, p, b)
+    amount = due_i[p, b] + due_p[p, b] + late[p, b]
+    short = amount - cash[p, b] - dsra[p, b]
+    refinance = min(max(short, 0.0), at(refinance_ltv, p, b) * collateral) if left[p, b] <= 1 else 0.0
+    support = min(max(short - refinance, 0.0), sponsor_left[p, b])
+    if walked[p, b] or cash[p, b] + dsra[p, b] + refinance + support < amount:
+        if due:
+            grace_until[p, b] = next_due[p, b] + grace_days
+        return
+    cash[p, b] += refinance + support
+    sponsor_left[p, b] -= support
+    from_cash = min(cash[p, b], amount)
+    cash[p, b] -= from_cash
+    dsra[p, b] -= amount - from_cash
+    paid[0][p, b], paid[1][p, b], paid[2][p, b] = due_i[p, b], due_p[p, b], late[p, b]
+    principal[p, b] -= due_p[p, b]
+    accrued[p, b] = max(accrued[p, b] - due_i[p, b], 0.0)
+    left[p, b] -= 1
+    next_due[p, b] += PAYMENT_INTERVAL_DAYS
+    late[p, b] = 0.0
+    grace_until[p, b] = np.inf
+    if left[p, b] <= 0:
+        paid[3][p, b] = True
+        status[p, b] = REPAID
+        accrued[p, b] = 0.0
+        return
+    refill_reserve_and_sweep(state, terms, p, b)
+
+
+@element
+def refill_reserve_and_sweep(state: tuple, terms: tuple, p: int, b: int) -> None:
+    """After a payment: top the reserve up toward dsra_months × next payment from cash, then cash above
+    sweep_months × next payment is distributed to the owner (USD)."""
+    principal, apr, left, cash, dsra = state[1], state[2], state[3], state[10], state[11]
+    interest_only, dsra_months, sweep_months = terms[0], terms[4], terms[5]
+    interest, principal_due = payment_due(principal[p, b], apr[p, b], left[p, b], at(interest_only, p, b))
+    payment = interest + principal_due
+    top_up = min(max(at(dsra_months, p, b) * payment - dsra[p, b], 0.0), cash[p, b])
+    dsra[p, b] += top_up
+    cash[p, b] -= top_up
+    cash[p, b] = min(cash[p, b], at(sweep_months, p, b) * payment)
+
+
+@kernel
+def default_routes_kernel(
+    status: np.ndarray, walked: np.ndarray, grace_until_day: np.ndarray, breach_until_day: np.ndarray,
+    principal: np.ndarray, collateral: np.ndarray, walk_ratio: np.ndarray, fraud_probability: np.ndarray,
+    uniform: np.ndarray, day: float, barrier: bool, route_out: np.ndarray,
+) -> None:
+    """Route of each active loan's default this step, first that applies: fraud (U < p_fraud), payment (grace
+    over), covenant (cure period over), strategic (walked, or under ``barrier`` collateral < walk_ratio ×
+    principal); 0 = none."""
+    n_paths, n_loans = status.shape
+    for p in range(n_paths):
+        for b in range(n_loans):
+            if status[p, b] != ACTIVE:
+                continue
+            if at(uniform, p, b) < at(fraud_probability, p, b):
+                route_out[p, b] = ROUTE_FRAUD
+            elif grace_until_day[p, b] <= day:
+                route_out[p, b] = ROUTE_PAYMENT
+            elif breach_until_day[p, b] <= day:
+                route_out[p, b] = ROUTE_COVENANT
+            elif walked[p, b] or (barrier and at(collateral, p, b) < at(walk_ratio, p, b) * principal[p, b]):
+                route_out[p, b] = ROUTE_STRATEGIC

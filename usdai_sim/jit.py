@@ -1,0 +1,32 @@
+"""The compiler for the per-loan kernels: numba's ``njit`` with an on-disk cache (``cache=True``).
+
+With ``NUMBA_DISABLE_JIT=1`` in the environment the same functions run as plain Python (the CI's
+``make test-nojit`` pass), so coverage and tracebacks see the rule's source. Kernels are serial: the
+work blocks are already spread over worker processes, and a serial loop keeps every sum in one order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from numba import njit
+
+
+def kernel(function: Callable[..., Any]) -> Any:
+    """Compile ``function`` with numba (``nopython``, cached on disk, no fast-math: IEEE results). The result
+    is numba's dispatcher (typed ``Any``: its calls are checked by numba's typing, at compile time)."""
+    return njit(cache=True)(function)
+
+
+def element(function: Callable[..., Any]) -> Any:
+    """Compile a per-loan helper that takes arrays and is called from a kernel's loop: inlined into it
+    (``inline="always"``). A compiled call passing arrays updates each array's reference count (measured:
+    ~110 ns a loan for 14 arrays, 4× the arithmetic); rules called once a loan take and return scalars."""
+    return njit(cache=True, inline="always")(function)
+
+
+def python_rule(compiled: Any) -> Callable[..., Any]:
+    """The plain Python function behind a compiled kernel (itself when numba is off), to evaluate a rule
+    written in plain arithmetic on numpy arrays with numpy's own maths."""
+    return getattr(compiled, "py_func", compiled)  # type: ignore[no-any-return]
