@@ -3,7 +3,8 @@
 ``python -m tests.validation.kernel_golden OUT.npz`` records it (run with ``NPY_DISABLE_CPU_FEATURES`` set as
 in ``LIBM_ONLY`` so numpy's transcendental functions are glibc's, like the compiled kernels'). The file in
 ``data/`` was recorded on the numpy implementation of the borrower rules, before the kernels replaced it
-(commit 084ccd3); regenerate it only when the model's rules change on purpose.
+(re-recorded on commit ed0a7c8: main with depositor thinning, just before the kernels were merged; the merged
+kernels reproduce it bit for bit); regenerate it only when the model's rules change on purpose.
 """
 
 from __future__ import annotations
