@@ -128,3 +128,17 @@ def test_tiny_positive_rate_still_amortises(apr: float) -> None:
     np.testing.assert_allclose(np.add(interest, principal), B0 / M, rtol=1e-6)
     assert annuity_payment(B0, apr, M) == pytest.approx(B0 / M, rel=1e-6)
     assert final == 0.0
+
+
+def test_scheduled_payment_keeps_the_broadcast_shape() -> None:
+    """Arguments broadcast to (2, 3); each element is that loan's ``payment_due``."""
+    from usdai_sim.protocol.loans import payment_due
+
+    balance = np.array([[1000.0], [2000.0]])
+    apr = np.array([0.12, 0.0, 0.24])
+    interest, principal = scheduled_payment(balance, apr, np.array([12, 1, 3]), np.array([False, False, True]))
+    assert interest.shape == principal.shape == (2, 3)
+    for r in range(2):
+        for c in range(3):
+            want = payment_due(float(balance[r, 0]), float(apr[c]), [12, 1, 3][c], [False, False, True][c])
+            assert (interest[r, c], principal[r, c]) == pytest.approx(want, rel=1e-15)

@@ -195,3 +195,12 @@ def test_backing_ratio_hand_numbers() -> None:
     # 0.9 a real shortfall; -1e-7 against 5e-10 is ulps of a drained vault (the raw ratio would be -200);
     # 0.4 USD on 5e8 is within 0.5 USD of round-off, 0.6 USD is not; empty; exact.
     np.testing.assert_allclose(got, [0.9, 1.0, 1.0, (5e8 - 0.6) / 5e8, 1.0, 1.0], rtol=0, atol=1e-15)
+
+
+def test_backing_ratio_edges() -> None:
+    """Reserves left with no supply read 1 (no division by zero); the round-off band is closed and at least 1e-9 USD."""
+    assert backing_ratio(np.array([100.0]), np.array([0.0]), scale_usd=1e6)[0] == 1.0
+    assert backing_ratio(np.array([0.25]), np.array([0.5]), scale_usd=0.0)[0] == 0.5  # a supply below 1 USD counts
+    assert backing_ratio(np.array([99.0]), np.array([100.0]), scale_usd=1e9)[0] == 1.0  # gap == 1e-9 × 1e9: round-off
+    tiny_gap = backing_ratio(np.array([1.0 - 1.5e-9]), np.array([1.0]), scale_usd=0.0)[0]
+    assert tiny_gap == 1.0 - 1.5e-9  # the band is 1e-9 × max(scale, 1) USD: 1.5e-9 USD is a gap
