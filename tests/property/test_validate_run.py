@@ -225,3 +225,21 @@ def test_a_fee_of_all_the_base_yield_leaves_no_negative_idle() -> None:
     )
     results = simulate(scenario, paths=8, workers=1, check_invariants=True)
     assert np.all(results.paths["susdai_exchange_ratio_final"].to_numpy() >= 0.0)
+
+
+def test_a_drained_supply_earns_no_negative_incentive() -> None:
+    """Deep-profile falsification (2026-12-05): a redemption wave of the whole supply on day 0 drains the vault
+    to a round-off below zero (−6e-8 USD on path 7 by day 35); with a zero cap and a 1e9 APR incentive,
+    ``min(supply, cap) · incentive`` turned that into −$1.14 of yield ("negative idle USDai", day 42)."""
+    scenario = Scenario.model_validate(
+        {
+            "name": "drawn",
+            "simulation": {"horizon_days": 42, "step_days": 7, "paths": 8, "seed": 0},
+            "borrowers": {"cohorts": [{"count": 1}]},
+            "depositors": {"count": 1},
+            "protocol": {"incentive_cap_usd": 0.0, "admin_fee_base_yield_bps": 0, "incentive_apr": 1e9},
+            "shocks": [{"type": "redemption_wave", "fraction_of_supply": 1.0, "start_day": 0.0}],
+        }
+    )
+    results = simulate(scenario, paths=8, workers=1, check_invariants=True)
+    assert np.all(results.paths["susdai_exchange_ratio_final"].to_numpy() >= 0.0)

@@ -161,6 +161,14 @@ def test_reserve_yield_below_cap() -> None:
     assert reserve_yield_usd(arr(5e8), arr(0.04), 0.045, 1e9, 1.0)[0] == pytest.approx(116_438.36, abs=0.005)
 
 
+def test_a_round_off_negative_supply_earns_no_yield() -> None:
+    """A drained supply a round-off below zero (−6e-8 USD) with a 1e9 APR incentive and no cap: the yield is
+    0, not −6e-8·1e9·7/365 = −$1.14 (the deep profile drew this after a 100% redemption wave)."""
+    got = reserve_yield_usd(arr(-5.96e-8), arr(0.04), 1e9, 0.0, 7.0)
+    assert got[0] == 0.0
+    assert reserve_yield_usd(arr(-5.96e-8), arr(0.04), 1e9, 1e9, 7.0)[0] == 0.0
+
+
 def test_share_price() -> None:
     """NAV 1,050 over 1,000 shares = 1.05; an emptied vault (dust shares) keeps its last price."""
     assert share_price(arr(1050, 0), arr(1000, 1e-9), arr(1.0, 1.04)).tolist() == [1.05, 1.04]

@@ -85,9 +85,13 @@ def backing_ratio(reserves_usd: np.ndarray, supply_usd: np.ndarray, scale_usd: f
 def reserve_yield_usd(
     supply_usd: np.ndarray, tbill: np.ndarray, incentive_apr: float, incentive_cap_usd: float, dt_days: float
 ) -> np.ndarray:
-    """Gross reserve yield over dt: (supply · r_tbill + min(supply, cap) · incentive) · dt/365."""
+    """Gross reserve yield over dt: (S⁺ · r_tbill + min(S⁺, cap) · incentive) · dt/365, S⁺ = max(supply, 0) USD.
+
+    A drained supply can sit a round-off below zero (−6e-8 USD after a full redemption of 3e8); it earns
+    nothing rather than a negative yield that a large incentive APR would amplify into a real debt."""
+    earning_usd = np.maximum(supply_usd, 0.0)
     return (
-        (supply_usd * tbill + np.minimum(supply_usd, incentive_cap_usd) * incentive_apr)
+        (earning_usd * tbill + np.minimum(earning_usd, incentive_cap_usd) * incentive_apr)
         * dt_days
         / DAYS_PER_YEAR
     )
