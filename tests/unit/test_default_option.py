@@ -86,6 +86,16 @@ def test_boundary_monotone_in_debt_cost_friction_and_residual() -> None:
     assert np.all(boundary(base_claim(residual_slope=3.0)) <= b)
 
 
+def test_a_more_persistent_rental_fall_raises_the_boundary() -> None:
+    """Less mean reversion (κ 0.5 → 0.25 → 0.1 → 0 per year) means a fall below trend is expected to last, so
+    the owner walks at a higher revenue at every date (1e-9 slack: one payment left barely depends on κ), and
+    strictly higher at origination."""
+    bs = [solve_boundary(base_claim(), Dynamics(-0.08, 0.25, k), 0.25, 30 / 365, 36) for k in (0.5, 0.25, 0.1, 0.0)]
+    for faster, slower in zip(bs[:-1], bs[1:], strict=True):
+        assert np.all(slower >= faster - 1e-9)
+        assert slower[-1] > faster[-1] + 1e-3
+
+
 def test_vectorised_claims_match_one_by_one() -> None:
     """Claims solved together give the same boundaries as solved alone."""
     together = solve_boundary(
