@@ -20,7 +20,7 @@ from usdai_sim.agents.borrowers import Borrower, BorrowerBook
 from usdai_sim.agents.default_option import cohort_tables
 from usdai_sim.agents.depositors import Depositor
 from usdai_sim.errors import InvariantError
-from usdai_sim.ledger import Ledger, identity_errors
+from usdai_sim.ledger import Ledger, identity_errors, roundoff_scale_usd
 from usdai_sim.market.gpu import expit, log_factor_step, price_impact_discount, utilisation_step
 from usdai_sim.market.shocks import ShockSchedule
 from usdai_sim.market.state import MarketState, advance_markets, record_forced_sales, tbill_history
@@ -160,6 +160,9 @@ class UsdaiModel(mesa.Model):
         self._nav()
         originate(self)
         self._nav()
+        proto = self.scenario.protocol
+        start = np.full(self.n_paths, proto.initial_susdai_nav_usd + proto.unstaked_usdai_usd)
+        self.roundoff_scale_usd = roundoff_scale_usd(start, self.ledger, self.vault.supply_usd, self.vault.reserves_usd)
         self.recorder.start(self)
 
     def _value_collateral(self) -> None:
@@ -277,7 +280,7 @@ class UsdaiModel(mesa.Model):
             self.interest_fee,
             self.vault.supply_usd,
             self.vault.reserves_usd,
-            self.scenario.protocol.initial_susdai_nav_usd + self.scenario.protocol.unstaked_usdai_usd,
+            self.roundoff_scale_usd,
         )
         negatives = [
             name
@@ -750,7 +753,9 @@ def _open_loans(
 
 
 def record(m: UsdaiModel) -> None:
-    """Streaming aggregation: per-path series, ledger sums, histograms, running extremes."""
+    """The books' round-off scale takes in the step's flows; streaming aggregation: per-path series, ledger sums,
+    histograms, running extremes."""
+    m.roundoff_scale_usd = roundoff_scale_usd(m.roundoff_scale_usd, m.ledger, m.vault.supply_usd, m.vault.reserves_usd)
     m.recorder.record(m)
 
 

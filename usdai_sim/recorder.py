@@ -38,6 +38,7 @@ class RecordedModel(Protocol):
     ledger: Ledger
     book: BorrowerBook
     vault: VaultState
+    roundoff_scale_usd: np.ndarray
     market: MarketState
     price_cons: np.ndarray
     price_opt: np.ndarray
@@ -178,9 +179,7 @@ class Recorder:
         self.peak_price = np.maximum(self.peak_price, price)
         self.max_drawdown = np.maximum(self.max_drawdown, 1.0 - price / self.peak_price)
         self.queue_peak_fraction = np.maximum(self.queue_peak_fraction, self._queue_fraction(m))
-        protocol = m.scenario.protocol
-        scale_usd = protocol.initial_susdai_nav_usd + protocol.unstaked_usdai_usd
-        backing = backing_ratio(m.vault.reserves_usd, m.vault.supply_usd, scale_usd)
+        backing = backing_ratio(m.vault.reserves_usd, m.vault.supply_usd, m.roundoff_scale_usd)
         self.backing_min = np.minimum(self.backing_min, backing)
 
     @staticmethod

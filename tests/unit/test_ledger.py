@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from usdai_sim.ledger import COLUMNS, EVENTS, FLOWS, Ledger, identity_errors, nav_change_usd
+from usdai_sim.ledger import COLUMNS, EVENTS, FLOWS, Ledger, identity_errors, nav_change_usd, roundoff_scale_usd
 from usdai_sim.protocol.vault import fifo_fill
 
 FEE = 0.1
@@ -211,3 +211,27 @@ def test_non_finite_message_names_the_input(where: str, named: str) -> None:
     if where == "both":
         reserves[0] = np.inf
     assert identity_errors(before, after, ledger, FEE, supply, reserves) == [f"NaN or infinity in {named}"]
+
+
+def test_roundoff_scale_keeps_the_largest_amount_seen_per_path() -> None:
+    """Hand numbers: previous scales (3e8, 5e16); path 0 moves 1e9 in and 4e8 out (Σ|flow| = 1.4e9) and ends with
+    supply 6e8, so its scale is 1.4e9; path 1 moves nothing and has shrunk to 2e8, so it keeps 5e16."""
+    ledger = ledger_with({}, 2)
+    ledger.add("deposits_usd", np.array([1e9, 0.0]))
+    ledger.add("redemptions_usd", np.array([4e8, 0.0]))
+    supply = np.array([6e8, 2e8])
+    got = roundoff_scale_usd(np.array([3e8, 5e16]), ledger, supply, supply)
+    assert got.tolist() == [1.4e9, 5e16]
+    bigger = roundoff_scale_usd(np.array([3e8, 0.0]), ledger_with({}, 2), np.array([7e8, 2e8]), np.array([6e8, 9e8]))
+    assert bigger.tolist() == [7e8, 9e8]  # the larger of supply and reserves
+
+
+def test_a_gap_left_by_an_earlier_huge_flow_is_roundoff_on_that_path_only() -> None:
+    """Deep-profile falsification (2026-12-05): 5e16 USD deposited and redeemed left supply − reserves = 1.79 USD on
+    a supply of 2.1e8 (8.5e-9 of it); a later quiet step must not call that a shortfall on that path (scale 5e16:
+    tolerance 5e7 USD), while the same gap on a path that never held more than 2.1e8 still is one."""
+    supply = np.array([211_224_401.13, 211_224_401.13])
+    reserves = supply - 1.79
+    quiet = ledger_with({}, 2)
+    problems = identity_errors(NAV, NAV, quiet, FEE, supply, reserves, np.array([5e16, 2.2e8]))
+    assert problems == ["USDai supply 211224401.13 != reserves 211224399.34 on path 1"]

@@ -67,10 +67,11 @@ class VaultState:
 
 BACKING_ROUNDOFF: Final = 1e-9
 """Relative round-off of the two running sums behind the backing ratio (reserves, and supply = idle + unstaked):
-a gap below this × the starting supply is arithmetic, not a shortfall (the ledger identity uses the same scale)."""
+a gap below this × the largest amount that passed through them (``ledger.roundoff_scale_usd``) is arithmetic, not
+a shortfall (the ledger identity uses the same scale)."""
 
 
-def backing_ratio(reserves_usd: np.ndarray, supply_usd: np.ndarray, scale_usd: float) -> np.ndarray:
+def backing_ratio(reserves_usd: np.ndarray, supply_usd: np.ndarray, scale_usd: float | np.ndarray) -> np.ndarray:
     """USDai reserves / supply per path (1 = fully backed).
 
     A gap |supply − reserves| ≤ ``BACKING_ROUNDOFF`` × max(``scale_usd``, 1) is round-off and reads 1: once the
@@ -79,7 +80,7 @@ def backing_ratio(reserves_usd: np.ndarray, supply_usd: np.ndarray, scale_usd: f
     """
     gap = np.abs(supply_usd - reserves_usd)
     ratio = np.divide(reserves_usd, supply_usd, out=np.ones_like(supply_usd), where=supply_usd > 0)
-    return np.where(gap <= BACKING_ROUNDOFF * max(scale_usd, 1.0), 1.0, ratio)
+    return np.where(gap <= BACKING_ROUNDOFF * np.maximum(scale_usd, 1.0), 1.0, ratio)
 
 
 def reserve_yield_usd(
