@@ -95,6 +95,11 @@ def nav_change_usd(ledger: Ledger, interest_fee_fraction: float) -> np.ndarray:
     return external + income + interest_cash + accrued_change - g("principal_loss_usd")
 
 
+def gross_flows_usd(ledger: Ledger) -> np.ndarray:
+    """Σ|flow| of the step per path (USD): the size of what moved, which round-off of emptying balances scales with."""
+    return np.abs(ledger.values[: len(FLOWS)]).sum(axis=0)
+
+
 def roundoff_scale_usd(
     previous_usd: np.ndarray, ledger: Ledger, supply: np.ndarray, reserves: np.ndarray
 ) -> np.ndarray:
@@ -105,8 +110,7 @@ def roundoff_scale_usd(
     through them, and it stays after they shrink (seen: 5e16 USD deposited and redeemed leaves a 1.79 USD gap
     on a supply of 2e8, 8e-9 of it). Never decreases.
     """
-    moved = np.abs(ledger.values[: len(FLOWS)]).sum(axis=0)
-    return np.maximum.reduce([previous_usd, moved, np.abs(supply), np.abs(reserves)])
+    return np.maximum.reduce([previous_usd, gross_flows_usd(ledger), np.abs(supply), np.abs(reserves)])
 
 
 def identity_errors(
@@ -136,8 +140,7 @@ def identity_errors(
     if np.any(np.abs(gap) > 1e-9 * scale):
         worst = int(np.argmax(np.abs(gap) / scale))
         problems.append(f"NAV moved by flows it cannot explain: gap {gap[worst]:.6g} USD on path {worst}")
-    moved = np.abs(ledger.values[: len(FLOWS)]).sum(axis=0)  # round-off of emptying balances scales with this
-    floor = np.maximum(moved, np.maximum(backing_scale_usd, 1.0))
+    floor = np.maximum(gross_flows_usd(ledger), np.maximum(backing_scale_usd, 1.0))
     backing = np.abs(supply - reserves) > 1e-9 * np.maximum(np.abs(reserves), floor)
     if np.any(backing):
         worst = int(np.argmax(backing))
