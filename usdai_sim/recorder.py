@@ -74,6 +74,18 @@ BASE_SERIES: dict[str, str] = {
     "unstaked_usd": "USDai held outside the vault by unstaked holders (USD)",
 }
 LTV_BINS = np.linspace(0.0, 2.0, 41)
+
+
+def ltv_bin_counts(ltv: np.ndarray) -> np.ndarray:
+    """Counts of ``ltv`` values per LTV_BINS bin, values clipped into [0, 2).
+
+    Bin i holds LTV_BINS[i] ≤ x < LTV_BINS[i+1], the same counts as ``np.histogram(x, LTV_BINS)``, found by a
+    search of the 41 edges instead of the sort of every value that ``np.histogram`` does for explicit edges
+    (that sort was 13% of a large-workload step).
+    """
+    clipped = np.clip(ltv, 0.0, 2.0 - 1e-12)
+    index = np.searchsorted(LTV_BINS, clipped, side="right") - 1
+    return np.bincount(index.ravel(), minlength=len(LTV_BINS) - 1)
 FIRST_DROP_TOLERANCE = 1e-12
 
 
@@ -214,7 +226,7 @@ class Recorder:
 
     def _write_series(self, m: RecordedModel, row: int) -> None:
         live, ltv = self._ltv(m)
-        self.ltv_hist[row] += np.histogram(np.clip(ltv[live], 0.0, 2.0 - 1e-12), LTV_BINS)[0]
+        self.ltv_hist[row] += ltv_bin_counts(ltv[live])
         principal = np.where(live, m.book.principal_usd, 0.0)
         collateral = np.where(live, m.collateral_usd, 0.0).sum(axis=1)
         n_live = live.sum(axis=1)
