@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/usdai-sim run $(SCENARIO) --out $(OUT) --force --workers 2
 
+# The whole suite with the compiled kernels, then the unit and validation tests with numba off (test-nojit).
 test: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -n 2 tests
+	$(MAKE) --no-print-directory test-nojit
 
 # The compiled kernels run as plain Python (numba off): coverage and tracebacks see the rules' source.
 test-nojit: $(STAMP)

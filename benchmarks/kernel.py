@@ -16,16 +16,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.phases import BORROWER_PHASES, timed_phases
 from benchmarks.reference_kernel import run_reference
-from benchmarks.workloads import WORKLOADS, build_scenario
+from benchmarks.workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
-BORROWER_PHASES = ("operate", "accrue", "collect", "defaults")
 COMPILE_GOAL_S = 10.0
 REFERENCE_GOAL = 3.0
 
@@ -62,30 +59,6 @@ def compile_times() -> tuple[float, float]:
     return cold, warm
 
 
-def timed_phases(name: str) -> dict[str, float]:
-    """Seconds spent in each phase during one run of the workload (1 worker, this process)."""
-    import usdai_sim.model as model
-    from usdai_sim.engine import simulate
-
-    spent: dict[str, float] = defaultdict(float)
-
-    def timed(phase: model.Phase) -> model.Phase:
-        def apply(m: model.UsdaiModel, run: Callable[[model.UsdaiModel], None] = phase.apply) -> None:
-            start = time.perf_counter()
-            run(m)
-            spent[phase.name] += time.perf_counter() - start
-
-        return model.Phase(phase.name, phase.description, apply)
-
-    original = model.PHASES
-    model.PHASES = tuple(timed(p) for p in original)
-    try:
-        simulate(build_scenario(WORKLOADS[name]), workers=1, quiet=True)
-    finally:
-        model.PHASES = original
-    return dict(spent)
-
-
 def main(argv: list[str]) -> None:
     """Print compile times and the borrower phases against the reference kernel."""
     name = argv[0] if argv else "small"
@@ -93,7 +66,7 @@ def main(argv: list[str]) -> None:
     cold, warm = compile_times()
     print(f"JIT compile: cold {cold:.1f} s (empty NUMBA_CACHE_DIR), warm {warm:.2f} s (cached); "
           f"{'PASS' if cold < COMPILE_GOAL_S else 'FAIL'} cold < {COMPILE_GOAL_S:g} s")
-    spent = timed_phases(name)
+    _, spent = timed_phases(workload)
     units = workload.borrower_path_steps
     borrower_s = sum(spent[p] for p in BORROWER_PHASES)
     kernel_s, draw_s, _ = run_reference(workload.paths, workload.borrowers, workload.steps)

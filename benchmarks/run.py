@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 import json
 import math
 import os
@@ -27,6 +26,15 @@ import numpy as np
 
 from benchmarks.floor import count_draws, count_traffic, floor_seconds
 from benchmarks.per_agent_mesa import run_paths
+from benchmarks.phases import (
+    BORROWER_PHASES,
+    PhaseProfile,
+    explain,
+    print_lines,
+    profile_in_child,
+    profiled_shape,
+    table,
+)
 from benchmarks.workloads import DEFAULT_WORKLOADS, WORKLOADS, Workload, build_scenario
 from usdai_sim.rng import SEED_BLOCK
 
@@ -72,6 +80,15 @@ class Report:
         """Record and print a goal's verdict."""
         self.goals.append((label, detail, passed))
         print(f"  {'PASS' if passed else 'FAIL'}  {label}: {detail}", flush=True)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A speed goal restated as the most nanoseconds per borrower-path-step one core may spend, and its verdict."""
+
+    goal: str
+    ns_per_bps: float
+    passed: bool
 
 
 # ------------------------------------------------------------------ measurements
@@ -210,8 +227,9 @@ def ratios(
     per_agent: dict[str, float],
     floor: dict[str, Any],
     judged: bool,
-) -> None:
-    """Engine vs per-agent throughput, engine wall vs both floors; goals judged on the medium workload."""
+) -> list[Budget]:
+    """Engine vs per-agent throughput, engine wall vs both floors; goals judged on the medium workload.
+    Returns each judged goal as a budget in ns per borrower-path-step on one core (``Budget``)."""
     vs_agent = engine["bps_per_s"] / per_agent["bps_per_s"]
     vs_floor = engine["wall_s"] / floor["floor_s"]
     vs_memory = engine["wall_s"] / floor["memory_floor_s"]
@@ -232,6 +250,15 @@ def ratios(
             report.goal(f"{w.name} {label}", text, passed)
         else:
             print(f"  info  {text}", flush=True)
+    if not judged:
+        return []
+    per_bps = 1e9 / w.borrower_path_steps
+    budgets = (
+        1e9 / (GOALS["per_agent_ratio"] * per_agent["bps_per_s"]),
+        GOALS["floor_ratio"] * floor["floor_s"] * per_bps,
+        GOALS["memory_floor_ratio"] * floor["memory_floor_s"] * per_bps,
+    )
+    return [Budget(f"{w.name} {label}", ns, passed) for (label, _, passed), ns in zip(checks, budgets, strict=True)]
 
 
 def memory_goal(report: Report, w: Workload, engine: dict[str, Any]) -> None:
@@ -299,16 +326,21 @@ def memory_growth(report: Report, w: Workload) -> None:
     )
 
 
-def large_vs_before(report: Report, w: Workload, two: dict[str, Any]) -> None:
-    """The large workload on 2 workers against its wall time before issue #18 (LARGE_BEFORE_S)."""
-    speedup = LARGE_BEFORE_S * (w.borrower_path_steps / WORKLOADS["large"].borrower_path_steps) / two["wall_s"]
+def large_vs_before(report: Report, w: Workload, two: dict[str, Any]) -> Budget:
+    """The large workload on 2 workers against its wall time before issue #18 (LARGE_BEFORE_S); the budget
+    assumes the workers scale perfectly (core-seconds = workers × wall)."""
+    before_s = LARGE_BEFORE_S * (w.borrower_path_steps / WORKLOADS["large"].borrower_path_steps)
+    speedup = before_s / two["wall_s"]
     report.metric(w.name, "speedup_vs_before", speedup)
+    label = f"{w.name} vs before"
+    passed = speedup >= GOALS["large_speedup"]
     report.goal(
-        f"{w.name} vs before",
+        label,
         f"{speedup:.2f}× faster than {LARGE_BEFORE_S:.0f} s (scaled to this size; "
         f"goal ≥ {GOALS['large_speedup']:.0f}×)",
-        speedup >= GOALS["large_speedup"],
+        passed,
     )
+    return Budget(label, before_s / GOALS["large_speedup"] * w.workers / w.borrower_path_steps * 1e9, passed)
 
 
 def workers(report: Report, w: Workload, two: dict[str, Any]) -> None:
@@ -344,26 +376,36 @@ def borrowers_only(report: Report, w: Workload, per_agent: dict[str, float]) -> 
     return lone
 
 
-def kernel_reference(report: Report, w: Workload, borrowers_only_run: dict[str, Any]) -> None:
-    """The engine's borrower side (1 inert depositor) against the fused reference kernel, when part A's
-    ``benchmarks/reference_kernel.py`` exists and offers ``borrower_path_steps_per_s(workload)``."""
-    try:
-        module = importlib.import_module("benchmarks.reference_kernel")
-    except ImportError:
-        print("  n/a   borrower phase vs fused reference kernel: benchmarks/reference_kernel.py absent", flush=True)
-        return
-    measure = getattr(module, "borrower_path_steps_per_s", None)
-    if measure is None:
-        print("  n/a   borrower phase vs fused reference kernel: measured by `python -m benchmarks.kernel`"
-              " (the borrower phases timed inside one engine run)", flush=True)
-        return
-    ratio = float(measure(w)) / borrowers_only_run["bps_per_s"]
-    report.metric(w.name, "ratio_kernel_vs_borrowers_only", ratio)
+def kernel_goal(report: Report, w: Workload, p: PhaseProfile) -> Budget:
+    """The engine's borrower phases (timed inside one run of the workload's shape) against the fused reference
+    kernel on the same paths × borrowers × steps; as a budget: the run with those phases at 3× the kernel."""
+    borrower_ns, reference_ns = p.phases_ns(BORROWER_PHASES), p.ns(p.reference_s)
+    ratio = borrower_ns / reference_ns
+    report.metric(w.name, "ratio_borrower_phases_vs_kernel", ratio)
+    label, passed = f"{w.name} borrower phase vs reference kernel", ratio <= GOALS["kernel_ratio"]
     report.goal(
-        f"{w.name} borrower phase vs reference kernel",
-        f"the fused kernel is {ratio:.2f}× the engine's borrower-only throughput (goal ≤ {GOALS['kernel_ratio']:.0f}×)",
-        ratio <= GOALS["kernel_ratio"],
+        label,
+        f"borrower phases ({', '.join(BORROWER_PHASES)}) {borrower_ns:.1f} ns per borrower-path-step, "
+        f"{ratio:.1f}× the fused reference kernel's {reference_ns:.1f} ns (goal ≤ {GOALS['kernel_ratio']:.0f}×; "
+        f"timed on {p.workload.paths} paths × {p.workload.years} y)",
+        passed,
     )
+    budget = p.total_ns() - borrower_ns + GOALS["kernel_ratio"] * reference_ns
+    return Budget(label, budget, passed)
+
+
+def explain_missed(report: Report, w: Workload, budgets: list[Budget], profile: PhaseProfile | None = None) -> None:
+    """For every missed speed goal of the section: the phase profile and why/what would close it
+    (``benchmarks/phases.py``); the profile's numbers go to the history file."""
+    missed = [b for b in budgets if not b.passed]
+    if not missed:
+        return
+    p = profile or profile_in_child(profiled_shape(w))
+    print_lines(table(p))
+    for name, seconds in p.phase_s.items():
+        report.metric(w.name, f"phase_{name}_ns_per_bps", p.ns(seconds))
+    for budget in missed:
+        print_lines(explain(budget.goal, budget.ns_per_bps, p))
 
 
 def reference_10k_s() -> float | None:
@@ -375,20 +417,22 @@ def reference_10k_s() -> float | None:
     return float(rows[-1]["value"]) if rows else None
 
 
-def huge_goal(report: Report, w: Workload, engine: dict[str, Any]) -> None:
+def huge_goal(report: Report, w: Workload, engine: dict[str, Any]) -> list[Budget]:
     """100,000 baseline paths on 2 workers within the time 10,000 took before (scaled by paths when quick)."""
     before = reference_10k_s()
     if before is None:
         print(f"  n/a   {w.name}: no '{HUGE_REFERENCE_METRIC}' row for workload huge in history.csv; record it "
               "with `python -m benchmarks.run huge --reference` on the commit before issue #18", flush=True)
-        return
-    allowed = before * w.paths / WORKLOADS["huge"].paths * 10
+        return []
+    allowed = before * w.paths / WORKLOADS["huge"].paths
+    label, passed = f"{w.name} vs 10,000 paths before", engine["wall_s"] <= allowed
     report.goal(
-        f"{w.name} vs 10,000 paths before",
+        label,
         f"wall {engine['wall_s']:.0f} s for {w.paths:,} paths (goal ≤ {allowed:.0f} s, the time "
         f"{w.paths // 10:,} paths took before)",
-        engine["wall_s"] <= allowed,
+        passed,
     )
+    return [Budget(label, allowed * w.workers / w.borrower_path_steps * 1e9, passed)]
 
 
 def bench_workload(
@@ -403,7 +447,7 @@ def bench_workload(
     show_engine(report, w, "engine, full model", engine)
     memory_goal(report, w, engine)
     if w.shipped:
-        huge_goal(report, w, engine)
+        explain_missed(report, w, huge_goal(report, w, engine))
         return
     key = (w.borrowers, w.years)
     if key not in per_agent_cache:
@@ -412,15 +456,19 @@ def bench_workload(
     show_per_agent(report, w, per_agent)
     floor = run_floor(w)
     show_floor(report, w, floor)
-    ratios(report, w, engine, per_agent, floor, judged=w.name == "medium")
+    budgets = ratios(report, w, engine, per_agent, floor, judged=w.name == "medium")
+    profile = None
     if w.name == "small":
         scaling(report, w, engine)
     elif w.name == "medium":
-        kernel_reference(report, w, borrowers_only(report, w, per_agent))
+        borrowers_only(report, w, per_agent)
+        profile = profile_in_child(profiled_shape(w))
+        budgets.append(kernel_goal(report, w, profile))
         memory_growth(report, w)
     elif w.name == "large":
-        large_vs_before(report, w, engine)
+        budgets.append(large_vs_before(report, w, engine))
         workers(report, w, engine)
+    explain_missed(report, w, budgets, profile)
 
 
 # ------------------------------------------------------------------ entry point
@@ -432,10 +480,16 @@ def quicken(w: Workload) -> Workload:
     return replace(w, paths=paths, years=1)
 
 
+VALUE_FLAGS = ("--paths", "--commit")
+"""Flags followed by a value: ``--paths N`` (every named workload at N paths, labelled ``name[paths=N]``),
+``--commit REV`` (with ``--reference``: measure that commit's engine)."""
+
+
 def selection(argv: list[str]) -> tuple[list[str], bool]:
     """(workload names, quick) from argv, else from the BENCH and BENCH_QUICK environment variables."""
     quick = "--quick" in argv or os.environ.get("BENCH_QUICK", "") not in ("", "0")
-    names = [a for a in argv if not a.startswith("--")]
+    values = {i + 1 for i, a in enumerate(argv) if a in VALUE_FLAGS}
+    names = [a for i, a in enumerate(argv) if not a.startswith("--") and i not in values]
     if not names:
         names = [n for n in os.environ.get("BENCH", "").replace(",", " ").split() if n] or list(DEFAULT_WORKLOADS)
     unknown = sorted(set(names) - set(WORKLOADS))
@@ -491,13 +545,63 @@ def print_goals(report: Report) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {label}: {detail}")
 
 
-def record_reference(report: Report, quick: bool) -> None:
-    """Measure 10,000 baseline paths on 2 workers (a tenth when quick) as the huge workload's reference."""
-    w = replace(WORKLOADS["huge"], name="huge", paths=1_000 if quick else 10_000)
-    print(f"\n== reference for huge: {describe(w)}", flush=True)
-    engine = run_engine(w)
-    show_engine(report, w, "engine, full model (reference)", engine)
-    report.metric("huge", HUGE_REFERENCE_METRIC, engine["wall_s"])
+REFERENCE_SCRIPT = """
+import sys, time
+from usdai_sim.engine import simulate
+from usdai_sim.scenario.library import load_scenario
+s = load_scenario("baseline")[0]
+s = s.model_copy(update={"simulation": s.simulation.model_copy(update={"horizon_days": int(sys.argv[2])})})
+started = time.perf_counter()
+simulate(s, paths=int(sys.argv[1]), workers=int(sys.argv[3]), quiet=True)
+print(time.perf_counter() - started)
+"""
+"""A cold run of the shipped baseline with the engine API every commit since the first wave shares (timed like
+``benchmarks.measure``: one fresh process, no warm-up)."""
+
+
+def wall_at_commit(rev: str, w: Workload) -> float:
+    """Wall seconds of the workload's baseline run with the engine of commit ``rev`` (a temporary git worktree
+    run with this environment's packages)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="usdai-ref-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(tree), rev], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", REFERENCE_SCRIPT, str(w.paths), str(w.steps), str(w.workers)],
+                cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, check=True, stdout=subprocess.PIPE, text=True,
+            )
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def record_reference(report: Report, quick: bool, rev: str | None = None, paths: int | None = None) -> None:
+    """Measure 10,000 baseline paths on 2 workers (1,000 when quick, ``paths`` when given, then scaled to 10,000
+    linearly and labelled) as the huge workload's reference, with this checkout's engine or commit ``rev``'s."""
+    n = paths or (1_000 if quick else 10_000)
+    w = replace(WORKLOADS["huge"], name="huge", paths=n)
+    where = f"commit {rev}" if rev else "this checkout"
+    print(f"\n== reference for huge ({where}): {describe(w)}", flush=True)
+    if rev:
+        wall = wall_at_commit(rev, w)
+        print(f"  engine at {rev:<38} wall {wall:8.1f} s", flush=True)
+    else:
+        engine = run_engine(w)
+        show_engine(report, w, "engine, full model (reference)", engine)
+        wall = engine["wall_s"]
+    scaled = wall * 10_000 / n
+    if n != 10_000:
+        print(f"  reference for 10,000 paths: {scaled:.0f} s, scaled linearly from {n:,} paths", flush=True)
+    report.metric("huge", HUGE_REFERENCE_METRIC, scaled)
+    report.metric("huge", "reference_measured_paths", n)
+
+
+def option(args: list[str], flag: str) -> str | None:
+    """The value after ``flag`` in args, if the flag is there."""
+    return args[args.index(flag) + 1] if flag in args and args.index(flag) + 1 < len(args) else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -507,11 +611,13 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(quick)
     print(f"usdai-sim benchmarks{' (quick smoke test)' if quick else ''} on {machine()}", flush=True)
     cache: dict[tuple[int, int], dict[str, float]] = {}
+    paths = option(args, "--paths")
     if "--reference" in args:
-        record_reference(report, quick)
+        record_reference(report, quick, option(args, "--commit"), int(paths) if paths else None)
         names = []
     for name in names:
         w = quicken(WORKLOADS[name]) if quick else WORKLOADS[name]
+        w = w.scaled(paths=int(paths)) if paths else w
         bench_workload(report, w, cache, 4 if quick else PER_AGENT_PATHS)
     print_goals(report)
     if not quick:

@@ -63,13 +63,29 @@ def bytes_per_path(scenario: Scenario) -> int:
 def plan_blocks(
     n_paths: int, scenario: Scenario, workers: int, block_paths: int | None
 ) -> list[tuple[int, int]]:
-    """(first path, path count) of each work block; sizes are multiples of SEED_BLOCK."""
-    if block_paths is None:
-        fit = max(SEED_BLOCK, BLOCK_STATE_BUDGET_BYTES // max(bytes_per_path(scenario), 1))
-        balanced = -(-n_paths // max(1, 4 * workers)) if workers > 1 else n_paths
-        block_paths = min(fit, max(balanced, SEED_BLOCK))
-    size = max(SEED_BLOCK, -(-block_paths // SEED_BLOCK) * SEED_BLOCK)
-    return [(start, min(size, n_paths - start)) for start in range(0, n_paths, size)]
+    """(first path, path count) of each work block; every block is whole seed blocks (SEED_BLOCK paths) but the
+    last, which may end on a partial one.
+
+    With ``block_paths`` given, blocks of that size (rounded up to seed blocks). Otherwise the fewest blocks
+    whose state fits BLOCK_STATE_BUDGET_BYTES, at least 4 per worker when there are several, their count
+    rounded up to a multiple of ``workers`` and the seed blocks shared out evenly (sizes differ by at most
+    one seed block), so that no worker is left running the last block alone (large workload, 2 workers:
+    17 blocks of 608 paths became 18 of 544–576).
+    """
+    if block_paths is not None:
+        size = max(SEED_BLOCK, -(-block_paths // SEED_BLOCK) * SEED_BLOCK)
+        return [(start, min(size, n_paths - start)) for start in range(0, n_paths, size)]
+    seeds = -(-n_paths // SEED_BLOCK)
+    fit = max(1, BLOCK_STATE_BUDGET_BYTES // max(bytes_per_path(scenario), 1) // SEED_BLOCK)
+    count = max(-(-seeds // fit), 4 * workers if workers > 1 else 1)
+    count = min(-(-count // workers) * workers, seeds)
+    per_block, extra = divmod(seeds, count)
+    blocks, start = [], 0
+    for k in range(count):
+        size = (per_block + (k < extra)) * SEED_BLOCK
+        blocks.append((start, min(size, n_paths - start)))
+        start += size
+    return blocks
 
 
 def check_memory(scenario: Scenario, workers: int, workdir: Path) -> None:

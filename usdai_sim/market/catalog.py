@@ -76,8 +76,9 @@ GPU_CATALOG: Mapping[str, CatalogEntry] = _freeze(
             "vintage_factors": VINTAGE_FACTORS_DOMAIN,
             "source": (
                 "list 55000: assumption, midpoint of mid-2026 B200 40-70k (Silicon Data, price trackers); "
-                "rental 5.41: assumption (H100 yield parity); power 1.6 kW: assumption (~1.0 kW board, "
-                "DGX B200 ~14.3 kW max / 8); depth: assumption; max_ltv 0.80: USD.AI docs (eligible class); "
+                "rental 5.41: assumption (H100 yield parity), inside the March 2026 on-demand range 4.50-6.00 "
+                "(Lyceum Technologies); power 1.6 kW: assumption (~1.0 kW board, DGX B200 ~14.3 kW max / 8); "
+                "depth: assumption; max_ltv 0.80: USD.AI docs (eligible class); "
                 + _VINTAGE_SOURCE
             ),
         },

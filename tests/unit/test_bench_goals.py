@@ -1,0 +1,60 @@
+"""The benchmark's goal arithmetic (issue #18): budgets, projections and the huge goal, on hand numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+import benchmarks.run as run
+from benchmarks.phases import PhaseProfile, explain
+from benchmarks.workloads import Workload
+
+SHAPE = Workload("shape", paths=10, borrowers=10, depositors=5, years=1)  # 10 × 10 × 365 = 36,500 bps
+
+
+def profile() -> PhaseProfile:
+    """1 ms of wall per 36,500 bps; phases: markets 0.3, operate 0.2, accrue 0.1, collect 0.1, defaults 0.1,
+    depositors 0.1 (ms); reference 0.05 ms; floor 0.05 ms."""
+    ms = 1e-3
+    phases = {"markets": 0.3 * ms, "operate": 0.2 * ms, "accrue": 0.1 * ms, "collect": 0.1 * ms,
+              "defaults": 0.1 * ms, "depositors": 0.1 * ms}
+    return PhaseProfile(SHAPE, 1.0 * ms, phases, 0.05 * ms, 0.05 * ms)
+
+
+def test_profile_ns_and_projections_by_hand() -> None:
+    p = profile()
+    per = 1e-3 / 36_500 * 1e9  # ns per bps of 1 ms
+    assert p.total_ns() == pytest.approx(per)
+    assert p.phases_ns(("operate", "accrue")) == pytest.approx(0.3 * per)
+    (_, borrower), (_, per_loan) = p.projections()
+    assert borrower == pytest.approx((1.0 - 0.5 + 0.05) * per)  # operate+accrue+collect+defaults → reference
+    assert per_loan == pytest.approx((1.0 - 0.8 + 0.05 + 0.05) * per)  # + markets, at reference + floor
+    assert p.rest_ns() == pytest.approx(0.2 * per)  # depositors 0.1 + set-up 0.1
+
+
+def test_explain_says_which_projection_meets_the_budget() -> None:
+    p, per = profile(), 1e-3 / 36_500 * 1e9
+    lines = explain("g", 0.4 * per, p)
+    assert "2.5× over" in lines[0]
+    assert "still 1.4× over" in lines[1] and "would meet it" in lines[2]
+    assert not any("alone take" in line for line in lines)
+    assert any("alone take" in line for line in explain("g", 0.1 * per, p))
+
+
+def test_huge_goal_allows_the_old_time_of_a_tenth_of_the_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100,000 paths may take what 10,000 took before; at 2,000 paths, what 200 took (a fifth of 10,000's time
+    / 10), not ten times that."""
+    monkeypatch.setattr(run, "reference_10k_s", lambda: 500.0)
+    w = run.WORKLOADS["huge"].scaled(paths=2_000)
+    report = run.Report(quick=True)
+    (budget,) = run.huge_goal(report, w, {"wall_s": 99.0})
+    assert not budget.passed and "goal ≤ 10 s" in report.goals[0][1]
+    (budget,) = run.huge_goal(report, w, {"wall_s": 9.9})
+    assert budget.passed
+    assert budget.ns_per_bps == pytest.approx(10.0 * 2 / w.borrower_path_steps * 1e9)
+
+
+def test_flag_values_are_not_workload_names() -> None:
+    assert run.selection(["huge", "--paths", "2000"]) == (["huge"], False)
+    assert run.selection(["--reference", "--commit", "abc123", "--paths", "1000"])[0] == list(run.DEFAULT_WORKLOADS)
+    with pytest.raises(SystemExit):
+        run.selection(["nonsense"])
