@@ -157,14 +157,23 @@ def table(p: PhaseProfile) -> list[str]:
     return lines
 
 
-def explain(goal: str, budget_ns: float, p: PhaseProfile) -> list[str]:
-    """Why a speed goal is missed and what would close it, as printable lines (see the module docstring)."""
+def explain(goal: str, budget_ns: float, p: PhaseProfile, full_ns: float | None = None) -> list[str]:
+    """Why a speed goal is missed and what would close it, as printable lines (see the module docstring).
+
+    ``full_ns``: the judged run's own ns per borrower-path-step on one core (wall × workers / bps), when the
+    goal was judged on a run larger than the profile; the profile's numbers are then scaled by
+    full_ns / profiled ns (the phases are assumed to keep their shares), and the scale is printed.
+    """
+    scale = 1.0 if full_ns is None else full_ns / p.total_ns()
+    measured = p.total_ns() * scale
+    where = "" if full_ns is None else f" (profile scaled ×{scale:.2f} to the judged run)"
     lines = [f"why '{goal}' is missed: budget {budget_ns:.1f} ns per borrower-path-step on one core, "
-             f"measured {p.total_ns():.1f} ns ({p.total_ns() / budget_ns:.1f}× over)"]
+             f"measured {measured:.1f} ns ({measured / budget_ns:.1f}× over){where}"]
     for assumption, projected in p.projections():
+        projected *= scale
         verdict = "would meet it" if projected <= budget_ns else f"still {projected / budget_ns:.1f}× over"
         lines.append(f"  if {assumption}: {projected:.1f} ns → {verdict}")
-    rest = p.rest_ns()
+    rest = p.rest_ns() * scale
     if rest > budget_ns:
         lines.append(f"  the depositor and book-keeping phases alone take {rest:.1f} ns (> budget): they too must "
                      "become compiled loops over live holders and requests, not numpy passes over every column")

@@ -58,3 +58,12 @@ def test_flag_values_are_not_workload_names() -> None:
     assert run.selection(["--reference", "--commit", "abc123", "--paths", "1000"])[0] == list(run.DEFAULT_WORKLOADS)
     with pytest.raises(SystemExit):
         run.selection(["nonsense"])
+
+
+def test_explain_scales_the_profile_to_the_judged_run() -> None:
+    """A judged run at 2 × the profile's ns per bps doubles the measured figure and every projection."""
+    p, per = profile(), 1e-3 / 36_500 * 1e9
+    lines = explain("g", 1.0 * per, p, full_ns=2.0 * per)
+    assert "2.0× over" in lines[0] and "scaled ×2.00" in lines[0]
+    assert "still 1.1× over" in lines[1]  # (1.0 − 0.5 + 0.05) × 2 = 1.1
+    assert "would meet it" in lines[2]  # (1.0 − 0.8 + 0.1) × 2 = 0.6
