@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/usdai-sim run $(SCENARIO) --out $(OUT) --force --workers 2
 
-# The whole suite with the compiled kernels, then the unit and validation tests with numba off (test-nojit).
+# The whole suite with the compiled kernels, then the unit tests with numba off (~35 s; test-deep runs the
+# validation tests with numba off too, ~4 min more).
 test: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -n 2 tests
-	$(MAKE) --no-print-directory test-nojit
+	$(MAKE) --no-print-directory test-nojit NOJIT_TESTS=tests/unit
 
 # The compiled kernels run as plain Python (numba off): coverage and tracebacks see the rules' source.
 test-nojit: $(STAMP)
