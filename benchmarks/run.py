@@ -93,6 +93,11 @@ class Budget:
     """The judged run's own ns per borrower-path-step on one core (wall × workers / bps), if it was a run."""
 
 
+def core_ns_per_bps(w: Workload, seconds: float) -> float:
+    """Wall ``seconds`` of a run of ``w`` as core-nanoseconds per borrower-path-step (wall × workers / bps)."""
+    return seconds * w.workers / w.borrower_path_steps * 1e9
+
+
 # ------------------------------------------------------------------ measurements
 
 
@@ -260,7 +265,7 @@ def ratios(
         GOALS["floor_ratio"] * floor["floor_s"] * per_bps,
         GOALS["memory_floor_ratio"] * floor["memory_floor_s"] * per_bps,
     )
-    judged_ns = engine["wall_s"] * w.workers / w.borrower_path_steps * 1e9
+    judged_ns = core_ns_per_bps(w, engine["wall_s"])
     return [Budget(f"{w.name} {label}", ns, passed, judged_ns)
             for (label, _, passed), ns in zip(checks, budgets, strict=True)]
 
@@ -344,8 +349,8 @@ def large_vs_before(report: Report, w: Workload, two: dict[str, Any]) -> Budget:
         f"goal ≥ {GOALS['large_speedup']:.0f}×)",
         passed,
     )
-    per_bps = w.workers / w.borrower_path_steps * 1e9
-    return Budget(label, before_s / GOALS["large_speedup"] * per_bps, passed, two["wall_s"] * per_bps)
+    budget = core_ns_per_bps(w, before_s / GOALS["large_speedup"])
+    return Budget(label, budget, passed, core_ns_per_bps(w, two["wall_s"]))
 
 
 def workers(report: Report, w: Workload, two: dict[str, Any]) -> None:
@@ -437,8 +442,7 @@ def huge_goal(report: Report, w: Workload, engine: dict[str, Any]) -> list[Budge
         f"{w.paths // 10:,} paths took before)",
         passed,
     )
-    per_bps = w.workers / w.borrower_path_steps * 1e9
-    return [Budget(label, allowed * per_bps, passed, engine["wall_s"] * per_bps)]
+    return [Budget(label, core_ns_per_bps(w, allowed), passed, core_ns_per_bps(w, engine["wall_s"]))]
 
 
 def bench_workload(

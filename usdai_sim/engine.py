@@ -70,7 +70,7 @@ def plan_blocks(
     whose state fits BLOCK_STATE_BUDGET_BYTES, at least 4 per worker when there are several, their count
     rounded up to a multiple of ``workers`` and the seed blocks shared out evenly (sizes differ by at most
     one seed block), so that no worker is left running the last block alone (large workload, 2 workers:
-    17 blocks of 608 paths became 18 of 544–576).
+    17 blocks of 608 paths, the last of 272, became 20 of 464–512).
     """
     if block_paths is not None:
         size = max(SEED_BLOCK, -(-block_paths // SEED_BLOCK) * SEED_BLOCK)
