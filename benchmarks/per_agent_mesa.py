@@ -254,6 +254,7 @@ class OperatorSpec:
     renter_customers: float
     receivable_days: float
     sponsor_support_months: float
+    operator_vol_per_sqrt_year: float
     initial_cash_months: float
     dsra_months: float
     sweep_months: float
@@ -307,6 +308,7 @@ class GpuBorrower(mesa.Agent):
             else math.exp(-spec.failure_rate_per_year * r.dt_days / DAYS_PER_YEAR)
         )
         self.gpus, self.idio_log, self.util_logit = spec.gpus, 0.0, spec.utilisation_logit
+        self.operator_log = 0.0
         self.status, self.route = PENDING, NO_ROUTE
         self.principal = self.originated = self.accrued = self.late = self.cash = self.dsra = 0.0
         self.due_interest = self.due_principal = self.claim_interest = self.loss = self.recovered = 0.0
@@ -350,7 +352,9 @@ class GpuBorrower(mesa.Agent):
             * math.exp(self.idio_log)
         )
         if self.status == ACTIVE:
-            self.operate(m.rental[s.gpu_class], expit(self.util_logit), r.dt_days)
+            dt_years, vol = r.dt_days / DAYS_PER_YEAR, s.operator_vol_per_sqrt_year
+            self.operator_log += -0.5 * vol * vol * dt_years + vol * math.sqrt(dt_years) * gauss(0.0, 1.0)
+            self.operate(m.rental[s.gpu_class] * math.exp(self.operator_log), expit(self.util_logit), r.dt_days)
         self.gpus *= self.fleet_decay
         if self.status == ACTIVE:
             self.accrue(r.dt_days)

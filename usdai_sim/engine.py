@@ -27,7 +27,7 @@ from usdai_sim.holder_outcomes import holder_columns
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.machine_recovery import machine_columns
 from usdai_sim.model import UsdaiModel
-from usdai_sim.params import Params, borrower_columns, compile_params
+from usdai_sim.params import DAYS_PER_YEAR, Params, borrower_columns, compile_params
 from usdai_sim.progress import TqdmProgress
 from usdai_sim.recorder import record_count, series_names
 from usdai_sim.results import Results, build_results
@@ -200,6 +200,7 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "path": np.arange(m.first_path, m.first_path + m.n_paths),
         "loans_originated": book.loans.sum(axis=1),
         "loans_defaulted": defaulted.sum(axis=1),
+        "loan_years": book.active_days.sum(axis=1) / DAYS_PER_YEAR,
         **{
             f"defaults_{name}": (book.default_route == code).sum(axis=1)
             for code, name in enumerate(br.ROUTES, 1)

@@ -43,6 +43,9 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
         "days", "per path, the longest any redemption request waited (pending ones counted at their age)"),
     # loan book
     "default_rate_count": ("fraction", "loans that defaulted / loans originated, all paths pooled"),
+    "default_rate_per_loan_year": (
+        "per loan-year", "loans that defaulted / years loans were active (performing), all paths pooled: an "
+        "annual default rate, comparable with rating agencies' one-year rates"),
     "default_rate_principal": (
         "fraction", "exposure at default / principal originated, all paths pooled"),
     "defaults_by_route": (
@@ -66,6 +69,9 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "loss_given_default_by_route": (
         "fraction", "pooled LGD (loss net of recourse / exposure of sold defaults) by default route"),
     "loss_given_default_by_class": ("fraction", "pooled LGD of sold defaults by GPU class"),
+    "loss_share_by_route": (
+        "fraction", "each default route's share of all losses on sold defaults (loss net of recourse), all "
+        "paths pooled"),
     "loss_given_default_pooled_ex_fraud": (
         "fraction", "pooled LGD of sold defaults other than fraud (the figure equipment-finance LGD data compare "
         "with)"),

@@ -349,7 +349,10 @@ def operate(m: UsdaiModel) -> None:
     """Borrowers earn rental revenue and pay power, colocation and overhead; hardware fails."""
     cls = m.params.borrowers.class_index
     spot = m.market.rental_usd_per_gpu_hour[:, cls]
-    br.operate_with(m.book, m.operator_terms, spot, m.utilisation, m.streams.uniform("renter_failure", cls.size))
+    br.operate_with(
+        m.book, m.operator_terms, spot, m.utilisation, m.streams.uniform("renter_failure", cls.size),
+        m.streams.normal("operator", cls.size),
+    )
     m.collateral_usd = br.collateral_usd(m.book, m.value_usd_per_gpu)
 
 
@@ -685,11 +688,12 @@ class LoanTerms:
 
 
 def _loan_terms(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, principal_usd: np.ndarray) -> LoanTerms:
-    """The terms a loan of ``principal_usd`` would get today (see ``LoanTerms``)."""
+    """The terms a loan of ``principal_usd`` would get today (see ``LoanTerms``), at the rental the operator
+    achieves: the market's × e^ε, its own factor (1 for a first loan; a returning owner keeps its record)."""
     bp = m.params.borrowers.take(rows, cols)
     apr = np.where(bp.floating, m.market.tbill[rows] + bp.floating_spread, bp.apr)
     interest, first_principal = scheduled_payment(principal_usd, apr, bp.term_payments, bp.interest_only)
-    spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index]
+    spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index] * np.exp(m.book.operator_log[rows, cols])
     contract_price = bp.contract_price_fraction * spot
     revenue_rate, opex_rate = br.operating_rates(
         bp, bp.contracted_share, contract_price, spot, m.utilisation[rows, cols],

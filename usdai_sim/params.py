@@ -96,6 +96,7 @@ class BorrowerParams:
     renter_customers: np.ndarray
     receivable_days: np.ndarray
     sponsor_support_months: np.ndarray
+    operator_vol_per_sqrt_year: np.ndarray
     arrival_rate_per_day: np.ndarray
     insured_hardware: np.ndarray
     refinance_ltv: np.ndarray
@@ -161,6 +162,7 @@ def _fixed_columns(cohort: Cohort, class_index: int, n: int) -> dict:
         "renter_customers": np.full(n, float(cohort.renter_customers)),
         "receivable_days": np.full(n, cohort.receivable_days),
         "sponsor_support_months": np.full(n, cohort.sponsor_support_months),
+        "operator_vol_per_sqrt_year": np.full(n, cohort.operator_vol_per_sqrt_year),
         "insured_hardware": np.full(n, cohort.hardware_insured),
         "refinance_ltv": np.full(n, cohort.refinance_ltv),
         "maintenance_ltv": np.full(n, maint),

@@ -41,6 +41,7 @@ PURPOSES = (
     "staker_accept",
     "holder_clock",
     "holder_accept",
+    "operator",
 )
 """Append new purposes at the end: a purpose's index is part of its streams' keys."""
 

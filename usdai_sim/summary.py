@@ -106,6 +106,7 @@ def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
     ead = float(paths["principal_originated_usd"].mean())
     return {
         "default_rate_count": pd_count,
+        "default_rate_per_loan_year": _ratio(paths["loans_defaulted"].sum(), paths["loan_years"].sum()),
         "default_rate_principal": _ratio(
             paths["exposure_at_default_usd"].sum(), paths["principal_originated_usd"].sum()
         ),
@@ -126,8 +127,9 @@ def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
 
 
 def lgd_breakdown(paths: pd.DataFrame) -> dict[str, Any]:
-    """Pooled LGD (loss / exposure of sold defaults, recourse netted) by route and GPU class, and the split of
-    all recoveries by source (reserve = DSRA + SPV cash, GPU sale proceeds, springing recourse)."""
+    """Pooled LGD (loss / exposure of sold defaults, recourse netted) by route and GPU class, each route's share
+    of all losses on sold defaults, and the split of all recoveries by source (reserve = DSRA + SPV cash, GPU
+    sale proceeds, springing recourse)."""
     def pooled(label: str) -> float:
         return _ratio(paths[f"loss_{label}_usd"].sum(), paths[f"sold_exposure_{label}_usd"].sum())
 
@@ -141,6 +143,10 @@ def lgd_breakdown(paths: pd.DataFrame) -> dict[str, Any]:
             sum(paths[f"loss_route_{r}_usd"].sum() for r in routes if r != "fraud"),
             sum(paths[f"sold_exposure_route_{r}_usd"].sum() for r in routes if r != "fraud"),
         ),
+        "loss_share_by_route": {
+            r: _ratio(paths[f"loss_route_{r}_usd"].sum(), sum(paths[f"loss_route_{q}_usd"].sum() for q in routes))
+            for r in routes
+        },
         "loss_given_default_by_class": {c: pooled(f"class_{c}") for c in classes},
         "recovery_split": {s: _ratio(v, total) for s, v in sources.items()},
     }

@@ -407,10 +407,27 @@ def test_leland_boundary_is_proportional_to_the_coupon() -> None:
 
 
 def test_cohort_dynamics_damp_the_volatility_by_half_the_contract_share() -> None:
-    """σ = 0.3·(1 − 0.5·0.4) = 0.24; drift and mean reversion are the rental's."""
-    dyn = do.cohort_dynamics(Rental(drift_per_year=-0.1, vol_per_sqrt_year=0.3, kappa_per_year=0.5), 0.4)
+    """No own factor: σ = 0.3·(1 − 0.5·0.4) = 0.24 (contracted share 0.2–0.6, mean 0.4); drift and mean
+    reversion are the rental's."""
+    rental = Rental(drift_per_year=-0.1, vol_per_sqrt_year=0.3, kappa_per_year=0.5)
+    cohort = Cohort(contracted_share={"low": 0.2, "high": 0.6}, operator_vol_per_sqrt_year=0.0)
+    dyn = do.cohort_dynamics(rental, cohort)
     assert (dyn.log_drift_per_year, dyn.kappa_per_year) == (-0.1, 0.5)
     assert dyn.vol_per_sqrt_year == pytest.approx(0.24, rel=1e-12)
+
+
+def test_cohort_dynamics_add_the_operators_own_random_walk() -> None:
+    """σ_m = 0.3, σ_o = 0.4: σ = 0.5·(1 − 0.2) = 0.4; κ_eff = 0.5·0.09/0.25 = 0.18. A market without
+    reversion stays a random walk; no volatility at all keeps the market's κ."""
+    rental = Rental(drift_per_year=-0.1, vol_per_sqrt_year=0.3, kappa_per_year=0.5)
+    cohort = Cohort(contracted_share={"low": 0.2, "high": 0.6}, operator_vol_per_sqrt_year=0.4)
+    dyn = do.cohort_dynamics(rental, cohort)
+    assert dyn.vol_per_sqrt_year == pytest.approx(0.4, rel=1e-12)
+    assert dyn.kappa_per_year == pytest.approx(0.18, rel=1e-12)
+    assert do.cohort_dynamics(rental.model_copy(update={"kappa_per_year": 0.0}), cohort).kappa_per_year == 0.0
+    still = Rental(drift_per_year=-0.1, vol_per_sqrt_year=0.0, kappa_per_year=0.5)
+    quiet = do.cohort_dynamics(still, cohort.model_copy(update={"operator_vol_per_sqrt_year": 0.0}))
+    assert (quiet.vol_per_sqrt_year, quiet.kappa_per_year) == (0.0, 0.5)
 
 
 def test_cohort_claims_by_hand() -> None:

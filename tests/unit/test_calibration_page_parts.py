@@ -120,16 +120,19 @@ def test_boundary_of_the_h100_cohort_and_its_iris_comparison() -> None:
 
 
 def test_the_persistence_table_changes_only_kappa_and_starts_with_the_model() -> None:
-    """One row per κ, the model's first; the boundary at origination rises as a rental fall lasts longer."""
+    """One row per κ, the model's first; the solver's κ is the rental's reverting share of the variance
+    (σ_R 0.3, σ_o 0.25: 0.5·0.09/0.1525 = 0.2951); the boundary at origination rises as a rental fall lasts
+    longer."""
     baseline, _ = load_scenario("baseline")
     frame = page.origination_economics(page.compile_params(baseline))
     rows = page.persistence_rows(baseline, frame)
     assert [r[0] for r in rows] == ["0.5 (model)", "0.25", "0.1", "0 (permanent)"]
     assert rows[-1][1] == "∞" and rows[0][1] == "1.4"
-    at_origination = [float(r[2]) for r in rows]
+    assert float(rows[0][2]) == pytest.approx(0.5 * 0.09 / 0.1525, rel=1e-3) and float(rows[-1][2]) == 0.0
+    at_origination = [float(r[3]) for r in rows]
     assert at_origination == sorted(at_origination) and len(set(at_origination)) == len(rows)
     model = page.cohort_boundary(baseline, frame)
-    assert float(rows[0][2]) == pytest.approx(page.ebitda_to_debt_service(model, 36), rel=1e-3)
+    assert float(rows[0][3]) == pytest.approx(page.ebitda_to_debt_service(model, 36), rel=1e-3)
 
 
 def test_depositor_hook_is_empty_without_the_module_and_renders_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -174,3 +174,81 @@ def test_arrivals_do_not_depend_on_the_block_size(request_days: np.ndarray) -> N
     blocks = ((0, 64), (64, 96), (160, 240))
     split = np.vstack([arrivals_model(first, n).book.request_day for first, n in blocks])
     np.testing.assert_array_equal(split, request_days)
+
+
+def test_operator_factor_step_by_hand() -> None:
+    """σ = 0.2/√yr over 73 days (0.2 yr), z = 1.5: ε' = 0.1 − ½·0.04·0.2 + 0.2·√0.2·1.5 = 0.2301641;
+    σ = 0 leaves ε where it is."""
+    from usdai_sim.agents.borrower_kernel import operator_log_step
+
+    assert operator_log_step(0.1, 0.2, 73.0, 1.5) == pytest.approx(0.1 - 0.004 + 0.2 * np.sqrt(0.2) * 1.5, rel=1e-12)
+    assert operator_log_step(0.1, 0.0, 73.0, 1.5) == 0.1
+
+
+def test_operator_factor_is_a_martingale_in_level() -> None:
+    """E[e^ε'] = e^ε: 200,000 one-year steps from ε = 0 at σ = 0.4 average to 1 within 4 standard errors."""
+    from usdai_sim.agents.borrower_kernel import operator_log_step
+
+    z = np.random.default_rng(11).standard_normal(200_000)
+    level = np.exp([operator_log_step(0.0, 0.4, 365.0, float(x)) for x in z])
+    assert abs(level.mean() - 1.0) < 4 * level.std() / np.sqrt(z.size)
+
+
+def test_an_active_operator_earns_the_market_rental_times_its_own_factor() -> None:
+    """All-spot operator (s = 0), utilisation 1, 100 GPUs, spot $2.00/h, no costs, σ = 0.5/√yr, one 30-day step
+    with z = −1: ε = −½·0.25·30/365 − 0.5·√(30/365) = −0.1536127; revenue 100·720·2·e^ε USD. A pending slot
+    keeps ε = 0 and earns nothing; only the active loan's days at risk grow (by 30)."""
+    bp = params(contracted_share=0.0, power_usd_per_kwh=0.0, colocation_usd_per_kw_month=0.0,
+                overhead_usd_per_gpu_month=0.0, repair_usd_per_gpu_month=0.0, operator_vol_per_sqrt_year=0.5,
+                hardware_failure_rate_per_year=0.0)
+    book = contract_book(bp, 2, 0.0, 0.0, gpus=100.0)
+    book.status[1] = br.PENDING
+    terms = br.OperatorTerms.new(bp, np.array([1.2]), 30.0)
+    revenue = br.operate_with(book, terms, np.full((2, 1), 2.0), np.ones((2, 1)), np.ones((2, 1)),
+                              np.full((2, 1), -1.0))
+    eps = -0.5 * 0.25 * 30 / 365 - 0.5 * np.sqrt(30 / 365)
+    np.testing.assert_allclose(book.operator_log[:, 0], [eps, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(revenue[:, 0], [100 * 720 * 2.0 * np.exp(eps), 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(book.active_days[:, 0], [30.0, 0.0])
+
+
+def test_without_normals_the_operator_factor_stays() -> None:
+    """``operate_with`` called without normals (unit tests, the calibration tools) leaves ε unchanged."""
+    bp = params(contracted_share=0.0, operator_vol_per_sqrt_year=0.5)
+    book = contract_book(bp, 1, 0.0, 0.0, gpus=100.0, operator_log=-0.2)
+    br.operate_with(book, br.OperatorTerms.new(bp, np.array([1.2]), 30.0), np.full((1, 1), 2.0),
+                    np.ones((1, 1)), np.ones((1, 1)))
+    assert book.operator_log[0, 0] == -0.2
+
+
+def test_contracts_renew_at_the_rental_the_operator_achieves() -> None:
+    """Contracts of one month renew the whole book in a 30-day step: target share 0.6 signed at
+    f·R·e^ε = 0.75·$2.00·e^ε with ε after the step (σ = 0.5/√yr, z = 1)."""
+    bp = params(contracted_share=0.6, contract_price_fraction=0.75, contract_months=1.0,
+                renter_default_rate_per_year=0.0, operator_vol_per_sqrt_year=0.5)
+    book = contract_book(bp, 1, 0.6, 1.5, gpus=100.0)
+    br.operate_with(book, br.OperatorTerms.new(bp, np.array([1.2]), 30.0), np.full((1, 1), 2.0),
+                    np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)))
+    eps = -0.5 * 0.25 * 30 / 365 + 0.5 * np.sqrt(30 / 365)
+    assert book.contracted_share[0, 0] == pytest.approx(0.6)
+    assert book.contract_price_usd_per_gpu_hour[0, 0] == pytest.approx(1.5 * np.exp(eps), rel=1e-12)
+
+
+def test_underwriting_prices_a_loan_at_the_rental_the_owner_achieves() -> None:
+    """A returning owner whose own factor is e^ε = 0.5 is underwritten at half the market's spot rental: its
+    contract price is f × spot × 0.5 and its revenue rate falls accordingly (the DSCR floor then sees it)."""
+    from usdai_sim.model import _loan_terms
+
+    scenario = Scenario.model_validate(
+        {"borrowers": {"cohorts": [{"count": 1, "gpus": 100, "contracted_share": 0.0}]}, "depositors": {"count": 1},
+         "markets": {"tbill": {"model": "constant"}}, "simulation": {"paths": 1}}
+    )
+    m = UsdaiModel(compile_params(scenario), 0, 1)
+    rows, cols = np.array([0]), np.array([0])
+    spot = m.market.rental_usd_per_gpu_hour[0, m.params.borrowers.class_index[0]]
+    before = _loan_terms(m, rows, cols, np.array([1e6]))
+    m.book.operator_log[0, 0] = np.log(0.5)
+    after = _loan_terms(m, rows, cols, np.array([1e6]))
+    assert after.contract_price_usd_per_gpu_hour[0] == pytest.approx(0.75 * spot * 0.5, rel=1e-12)
+    assert before.contract_price_usd_per_gpu_hour[0] == pytest.approx(0.75 * spot, rel=1e-12)
+    assert after.revenue_usd_per_gpu_hour[0] == pytest.approx(0.5 * before.revenue_usd_per_gpu_hour[0], rel=1e-12)

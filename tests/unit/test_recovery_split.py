@@ -99,6 +99,10 @@ def test_summary_reports_lgd_by_route_and_the_split(sold: UsdaiModel) -> None:
     assert split["reserve"] == pytest.approx(50_000.0 / total)
     assert split["gpu"] == pytest.approx(877_500.0 / total)
     assert split["recourse"] == pytest.approx(41_500.0 / total)
+    share = out["loss_share_by_route"]
+    assert share["fraud"] == pytest.approx(373_500.0 / 531_000.0)
+    assert share["payment"] == pytest.approx(157_500.0 / 531_000.0)
+    assert share["strategic"] == share["covenant"] == 0.0
 
 
 def test_a_reserve_larger_than_the_claim_recovers_only_the_claim() -> None:

@@ -36,7 +36,7 @@ from usdai_sim.agents.default_option import (
 )
 from usdai_sim.model import UsdaiModel
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, compile_params
-from usdai_sim.scenario.schema import Scenario, dist_bounds
+from usdai_sim.scenario.schema import Scenario
 
 MONTH_DAYS = 30.0
 """The time constant of the revenue average the owner judges by (a month's P&L)."""
@@ -55,14 +55,15 @@ class Decisions:
 
 
 def revenue_now_usd_per_year(m: UsdaiModel) -> np.ndarray:
-    """Each loan's revenue rate this step (P, B), rebuilt from the contract book, spot rental, utilisation and
-    fleet size (``operate`` books it on the fleet before this step's permanent hardware loss: undone here)."""
+    """Each loan's revenue rate this step (P, B), rebuilt from the contract book, the spot rental it achieves
+    (market × its own factor e^ε), utilisation and fleet size (``operate`` books it on the fleet before this
+    step's permanent hardware loss: undone here)."""
     book, bp = m.book, m.params.borrowers
     revenue, _ = br.operating_rates(
         bp,
         book.contracted_share,
         book.contract_price_usd_per_gpu_hour,
-        m.market.rental_usd_per_gpu_hour[:, bp.class_index],
+        m.market.rental_usd_per_gpu_hour[:, bp.class_index] * np.exp(book.operator_log),
         m.utilisation,
         m.params.classes.power_kw_per_gpu[bp.class_index],
     )
@@ -198,11 +199,10 @@ def test_table_agrees_with_the_solver_at_each_walkers_exact_ratios(
     life = scenario.markets.gpu.valuation.economic_life_years
     for r, c, _, x_b in seen.walked:
         cohort = scenario.borrowers.cohorts[bp.cohort[c]]
-        lo, hi = dist_bounds(cohort.contracted_share)
         claim = cohort_claim_factory(cohort, scenario.markets.rental, life)(
             np.array(book.cost_ratio[r, c]), np.array(book.debt_ratio[r, c])
         )
-        dyn = cohort_dynamics(scenario.markets.rental, 0.5 * (lo + hi))
+        dyn = cohort_dynamics(scenario.markets.rental, cohort)
         exact = solve_boundary(
             claim, dyn, cohort.equity_discount_rate, PAYMENT_YEARS, cohort.term_months, "option"
         )[book.payments_left[r, c] - 1]

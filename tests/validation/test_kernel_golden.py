@@ -3,8 +3,11 @@
 Three shipped scenarios (12 paths, full horizon) are run in a child process whose numpy uses glibc's
 transcendental functions (``kernel_golden.LIBM_ONLY``), as the kernels do; every per-path outcome, the
 cumulative ledger and the per-path series every 30 days must equal the fingerprint recorded on the numpy
-implementation before the change (``data/kernel_golden.npz``). With numpy's AVX-512 functions on, runs
-differ from it by ulps, which is what ``NUMBA_DISABLE_JIT`` and the numpy paths may also show.
+implementation before the change (``data/kernel_golden.npz``). A change of the model's rules re-records it,
+after checking that the new code with the new mechanism switched off reproduces the old fingerprint (the
+operators' own revenue factor, issue #12: at σ_o = 0 every array equal, bar the new ``loan_years``
+column). With numpy's AVX-512 functions on, runs differ from it by ulps, which is what
+``NUMBA_DISABLE_JIT`` and the numpy paths may also show.
 """
 
 from __future__ import annotations

@@ -121,24 +121,41 @@ def roll_contracts_kernel(
 
 
 @kernel
+def operator_log_step(log_factor: float, vol_per_sqrt_year: float, dt_days: float, z: float) -> float:
+    """One step of the log of the operator's own rental factor e^ε, a random walk that is a martingale in
+    level:  ε' = ε − ½σ²·dt + σ·√dt·z  (σ per √year, dt = dt_days/365 years, z ~ N(0, 1)), so E[e^ε'] = e^ε.
+    σ = 0 leaves ε unchanged."""
+    dt_years = dt_days / DAYS_PER_YEAR
+    return log_factor - 0.5 * vol_per_sqrt_year**2 * dt_years + vol_per_sqrt_year * math.sqrt(dt_years) * z
+
+
+@kernel
 def operate_kernel(
     status: np.ndarray, share: np.ndarray, price: np.ndarray, cash: np.ndarray, gpus: np.ndarray,
-    revenue_per_year: np.ndarray, spot: np.ndarray, utilisation: np.ndarray, uniform: np.ndarray,
+    revenue_per_year: np.ndarray, operator_log: np.ndarray, active_days: np.ndarray, spot: np.ndarray,
+    utilisation: np.ndarray,
+    uniform: np.ndarray, normal: np.ndarray, operator_vol: np.ndarray,
     target_share: np.ndarray, price_fraction: np.ndarray, h0_per_year: np.ndarray, elasticity: np.ndarray,
     customers: np.ndarray, receivable_days: np.ndarray, renew: np.ndarray, power_usd_per_gpu_hour: np.ndarray,
     idle_fraction: np.ndarray, fixed_usd_per_gpu_hour: np.ndarray, decay: np.ndarray, dt_days: float,
     weight: float, revenue_out: np.ndarray,
 ) -> None:
-    """One step of every loan's operations, fused, in place: an active loan rolls its contract book
-    (``roll_contract_book``) and books its operating cash flow (``operating_cash``; ``revenue_out`` gets the
-    revenue); any other loan's judged revenue rate is 0; the fleet of a live loan (active or defaulted)
-    decays by ``decay`` = e^{−λ·dt/365} (1 if insured)."""
+    """One step of every loan's operations, fused, in place: an active loan's own rental factor moves
+    (``operator_log_step``), so the rental it achieves is the market's R·e^ε (spot billing and contract
+    renewals alike); it rolls its contract book (``roll_contract_book``) and books its operating cash flow
+    (``operating_cash``; ``revenue_out`` gets the revenue); any other loan's judged revenue rate is 0 and
+    its factor stays; an active loan's days at risk (``active_days``) grow by dt; the fleet of a live loan
+    (active or defaulted) decays by ``decay`` = e^{−λ·dt/365} (1 if insured)."""
     n_paths, n_loans = status.shape
     for p in range(n_paths):
         for b in range(n_loans):
             code = status[p, b]
             if code == ACTIVE:
-                spot_now = at(spot, p, b)
+                active_days[p, b] += dt_days
+                operator_log[p, b] = operator_log_step(
+                    operator_log[p, b], at(operator_vol, p, b), dt_days, at(normal, p, b)
+                )
+                spot_now = at(spot, p, b) * math.exp(operator_log[p, b])
                 share[p, b], price[p, b], cash[p, b], _ = roll_contract_book(
                     share[p, b], price[p, b], cash[p, b], gpus[p, b], at(price_fraction, p, b) * spot_now,
                     at(uniform, p, b), at(h0_per_year, p, b), at(elasticity, p, b), at(customers, p, b),

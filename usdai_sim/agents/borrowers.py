@@ -57,6 +57,8 @@ class BorrowerBook:
     gpus: np.ndarray
     idio_log: np.ndarray
     util_logit: np.ndarray
+    operator_log: np.ndarray
+    active_days: np.ndarray
     principal_usd: np.ndarray
     apr: np.ndarray
     payments_left: np.ndarray
@@ -207,6 +209,7 @@ class OperatorTerms:
     idle_fraction: np.ndarray
     fixed_usd_per_gpu_hour: np.ndarray
     decay: np.ndarray
+    operator_vol: np.ndarray
     dt_days: float
     weight: float
 
@@ -221,6 +224,7 @@ class OperatorTerms:
             idle_fraction=_param(bp.idle_power_fraction),
             fixed_usd_per_gpu_hour=_param(fixed),
             decay=_param(decay),
+            operator_vol=_param(bp.operator_vol_per_sqrt_year),
             dt_days=float(dt_days),
             weight=float(-np.expm1(-dt_days / PAYMENT_INTERVAL_DAYS)),
         )
@@ -257,10 +261,11 @@ def operate(
 
 def operate_with(
     book: BorrowerBook, terms: OperatorTerms, spot_usd_per_gpu_hour: np.ndarray, utilisation: np.ndarray,
-    uniform: np.ndarray,
+    uniform: np.ndarray, normal: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One step of operations (``borrower_kernel.operate_kernel``): contract roll, customer failures (one
-    U(0,1) per loan in ``uniform``), operating cash flow, fleet decay; returns revenue (P, B), USD.
+    """One step of operations (``borrower_kernel.operate_kernel``): the operator's own rental factor moves
+    (one N(0,1) per loan in ``normal``), contract roll, customer failures (one U(0,1) per loan in ``uniform``),
+    operating cash flow, fleet decay; returns revenue (P, B), USD. Without ``normal`` the factor stays.
 
     The revenue rate the owner judges its business by (``revenue_usd_per_year``, USD/yr) is the exponential
     average of the daily rate with a 30-day time constant — a month's P&L, not one day's utilisation.
@@ -268,9 +273,11 @@ def operate_with(
     revenue = np.zeros(book.status.shape)
     bk.operate_kernel(
         book.status, book.contracted_share, book.contract_price_usd_per_gpu_hour, book.cash_usd, book.gpus,
-        book.revenue_usd_per_year, _param(spot_usd_per_gpu_hour), _param(utilisation), _param(uniform),
-        *terms.contract, terms.power_usd_per_gpu_hour, terms.idle_fraction, terms.fixed_usd_per_gpu_hour,
-        terms.decay, terms.dt_days, terms.weight, revenue,
+        book.revenue_usd_per_year, book.operator_log, book.active_days, _param(spot_usd_per_gpu_hour),
+        _param(utilisation),
+        _param(uniform), _param(0.0 if normal is None else normal),
+        terms.operator_vol if normal is not None else _param(0.0), *terms.contract, terms.power_usd_per_gpu_hour,
+        terms.idle_fraction, terms.fixed_usd_per_gpu_hour, terms.decay, terms.dt_days, terms.weight, revenue,
     )
     return revenue
 

@@ -9,9 +9,11 @@ year), so the solver is shared by every loan of a cohort whatever its size:
     c  = operating cost rate / Rev0               (power, colocation, overhead, repairs; per year / Rev0)
     d  = debt-service rate / Rev0                 (12 × monthly payment / Rev0)
     Δ  = time between decisions (years; one payment interval, 30/365, in the model)
-Dynamics of y = log x (the same process that drives rentals in the simulation, ``markets.rental``):
+Dynamics of y = log x (the processes that drive revenue in the simulation: ``markets.rental`` and each
+operator's own factor):
     y' = m(τ+Δ) + (y − m(τ))·e^{−κΔ} + s·z,   s² = σ²(1 − e^{−2κΔ})/(2κ),   m(τ) = g·τ,   z ~ N(0, 1)
-(κ = 0 is a geometric Brownian motion with log-drift g). The transition is a matrix over a uniform grid
+(κ = 0 is a geometric Brownian motion with log-drift g); for a cohort, σ and κ combine the rental process
+with the operator's own random walk (``cohort_dynamics``). The transition is a matrix over a uniform grid
 of y: the probability mass of each target cell (normal CDF between cell midpoints; tails to end cells).
 
 Value of the equity with k payments left (V_k), at a payment date:
@@ -219,11 +221,21 @@ PAYMENT_YEARS = 30.0 / 365.0
 """Time between two payment dates, years (the loan router's 30-day interval)."""
 
 
-def cohort_dynamics(rental: Rental, contracted_share: float) -> Dynamics:
-    """The revenue factor's process for a cohort: the rental process, its volatility damped by half the
-    mean contracted share (assumption: over a loan about half of the contract book has rolled to market)."""
-    vol = rental.vol_per_sqrt_year * (1.0 - 0.5 * contracted_share)
-    return Dynamics(rental.drift_per_year, vol, rental.kappa_per_year)
+def cohort_dynamics(rental: Rental, cohort: Cohort) -> Dynamics:
+    """The revenue factor's process for a cohort. The operator's rental is the market's (log-OU about its
+    trend: σ_m, κ) times its own factor (a random walk: σ_o, ``operator_vol_per_sqrt_year``). Both reach
+    revenue damped by half the cohort's mean contracted share s̄ (assumption: over a loan about half of the
+    contract book has rolled to market). A one-dimensional state cannot tell the two apart, so the solver
+    takes the total volatility and the reverting share of the variance (assumption: the owner expects the market's part
+    of a fall to revert and its own part to last):
+        σ = √(σ_m² + σ_o²)·(1 − s̄/2),    κ_eff = κ·σ_m²/(σ_m² + σ_o²)     (σ_o = 0: the rental process).
+    """
+    market_var, own_var = rental.vol_per_sqrt_year**2, cohort.operator_vol_per_sqrt_year**2
+    total_var = market_var + own_var
+    mean_share = float(np.mean(dist_bounds(cohort.contracted_share)))
+    vol = float(np.sqrt(total_var)) * (1.0 - 0.5 * mean_share)
+    kappa = rental.kappa_per_year * market_var / total_var if total_var > 0 else rental.kappa_per_year
+    return Dynamics(rental.drift_per_year, vol, kappa)
 
 
 def cohort_claim_factory(
@@ -264,7 +276,6 @@ def cohort_tables(scenario: Scenario) -> list[BoundaryTable | None]:
 def _cohort_table(cohort_json: str, rental_json: str, life_years: float, rule: str) -> BoundaryTable:
     """The table of one cohort (memoised on its inputs: every work block of a run shares it)."""
     cohort, rental = Cohort.model_validate_json(cohort_json), Rental.model_validate_json(rental_json)
-    lo, hi = dist_bounds(cohort.contracted_share)
-    dyn = cohort_dynamics(rental, 0.5 * (lo + hi))
+    dyn = cohort_dynamics(rental, cohort)
     make = cohort_claim_factory(cohort, rental, life_years)
     return boundary_table(make, dyn, cohort.equity_discount_rate, PAYMENT_YEARS, cohort.term_months, rule)

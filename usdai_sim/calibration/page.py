@@ -317,17 +317,33 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
         return float("nan") if value is None else float(value)
 
     return [
-        Comparison("default rate (count, horizon)", get(s["default_rate_count"]),
-                   "Maple delegate pool 1.2% before Dec 2022 (The Block)", (0.005, 0.03),
+        Comparison("default rate per loan-year", get(s["default_rate_per_loan_year"]),
+                   "S&P global speculative-grade one-year default rate 1.9% (2022), 3.7% (2023) (S&P annual "
+                   "default study 2023); CoreWeave, the largest neocloud, rated Ba3 / BB- (Moody's, Fitch, May 2025): "
+                   "smaller, unrated operators are no safer", (0.01, 0.05),
+                   "the operators' own revenue risk (`operator_vol_per_sqrt_year`) is too small to fail them as "
+                   "often as speculative-grade firms",
+                   "the operators' own revenue risk fails them more often than single-B firms"),
+        Comparison("default rate (principal, horizon)", get(s["default_rate_principal"]),
+                   "Maple delegate pool: $850M originated at a 1.2% default rate before Dec 2022 (The Block; "
+                   "read here as a share of the dollars lent)", (0.005, 0.03),
                    "operators at DSCR ~1.7 rarely miss a payment in calm markets",
-                   "more loans fail than a vetted crypto-lending book; fraud and payment hazards set it"),
+                   "more of the book fails than a vetted crypto-lending pool; fraud and payment hazards set it"),
         Comparison("payment share of defaults", mix["payment"], "issue #12: most baseline defaults are payment",
                    (0.5, 1.0), f"fraud ({' / '.join(fraud_rates)} a year per loan) rivals payment defaults in calm "
                    "markets, where operators rarely run out of cash",
                    "—"),
+        Comparison("fraud share of losses", get(s["loss_share_by_route"]["fraud"]),
+                   "LexisNexis Risk Solutions small-business lending fraud studies: ~11% of lenders' losses (2019), "
+                   "up to 15% (2022)", (0.05, 0.30),
+                   "few fraud defaults in the run",
+                   f"a fraud loses most of a whole loan ({pct(get(lgd_route['fraud']))}) while other defaults "
+                   "lose little, so a few frauds dominate the losses"),
         Comparison("LGD, payment defaults", get(lgd_route["payment"]),
                    "equipment finance, computers ~29% (Leaseurope/Deloitte)", (0.19, 0.39),
-                   "the DSRA and an orderly sale recover more than a lessor's average",
+                   "most payment defaults are an operator's own failure in a healthy GPU market: the fleet sells "
+                   "near its income value, on a loan that amortises faster than GPUs depreciate, with the reserve "
+                   "on top; lessors' averages include downturn defaults and workout costs the model does not have",
                    f"a forced sale within {liq.time_to_sell_days} days plus the {liq.fee_fraction:.0%} fee, on "
                    "used GPUs, loses more"),
         Comparison("LGD, fraud", get(lgd_route["fraud"]),
@@ -338,13 +354,48 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    f"{liq.recourse_recovery_fraction:.0%} of the shortfall; Orthogonal had no hard collateral", "—"),
         Comparison("LGD, pooled without fraud", get(s["loss_given_default_pooled_ex_fraud"]),
                    "equipment finance ~20–29% (Leaseurope)", (0.19, 0.45),
-                   "calm-market defaults sell fleets near their income value and keep part of the reserve",
+                   "calm-market defaults are mostly operators' own failures: fleets sell near their income value "
+                   "and part of the reserve is kept",
                    "forced sales of used GPUs at a discount lose more than a lessor's average"),
         Comparison("LGD, pooled", get(s["loss_given_default_pooled"]),
                    "equipment finance ~20–29% (Leaseurope); fraud-heavy books higher", (0.19, 0.45),
                    "few fraud losses in the run", f"pooled by exposure, not by count: {worst} "
                    f"defaults lose {pct(get(lgd_route.get(worst)))} and the largest defaults weigh most"),
     ]
+
+
+OPERATOR_VOLS = (0.0, 0.15, 0.35)
+"""The operators' own revenue volatility (per √year) shown next to the model's: 0 is the market alone."""
+
+
+def with_operator_vol(scenario: Scenario, vol: float) -> Scenario:
+    """The scenario with every cohort's ``operator_vol_per_sqrt_year`` set to ``vol``."""
+    cohorts = tuple(c.model_copy(update={"operator_vol_per_sqrt_year": vol}) for c in scenario.borrowers.cohorts)
+    return scenario.model_copy(update={"borrowers": scenario.borrowers.model_copy(update={"cohorts": cohorts})})
+
+
+def operator_risk_text(results: Any, paths: int) -> str:
+    """How the operators' own revenue risk sets the calm default rate and the loss mix: the same baseline, seed
+    and paths, only ``operator_vol_per_sqrt_year`` changed (the model's own run reused)."""
+    scenario = results.scenario
+    own = {c.operator_vol_per_sqrt_year for c in scenario.borrowers.cohorts}
+    if len(own) != 1:
+        return ""
+    model_vol = own.pop()
+    rows = []
+    for vol in sorted({model_vol, *OPERATOR_VOLS}):
+        s = results.summary if vol == model_vol else simulate(with_operator_vol(scenario, vol), paths=paths).summary
+        rows.append([f"{vol:g}" + (" (model)" if vol == model_vol else ""), pct(s["default_rate_per_loan_year"]),
+                     pct(route_mix(s)["payment"]), pct(s["loss_given_default_pooled"]),
+                     pct(s["loss_given_default_by_route"]["payment"]), pct(s["loss_share_by_route"]["fraud"])])
+    header = ["operator σ per √year", "defaults per loan-year", "payment share", "pooled LGD", "payment LGD",
+              "fraud share of losses"]
+    return (
+        "\n\nThe operators' own revenue risk (`operator_vol_per_sqrt_year`: a random walk of the rental each "
+        "operator achieves, beside the market's) sets how often an operator fails in calm markets. Its value is "
+        "an assumption of the order of firm-level sales volatility (section 1), not fitted to the rows below; "
+        "the same run with only it changed:\n\n" + table(header, rows)
+    )
 
 
 def losses_section(results: Any, paths: int) -> str:
@@ -359,14 +410,16 @@ def losses_section(results: Any, paths: int) -> str:
         "## 3. Defaults and losses (baseline)\n\n"
         f"`baseline`, {paths} paths, seed {results.scenario.simulation.seed}, over its "
         f"{results.scenario.simulation.horizon_days}-day horizon. Default rate {pct(s['default_rate_count'])} of "
-        f"loans ({pct(s['default_rate_principal'])} of principal); pooled LGD "
+        f"loans ({pct(s['default_rate_principal'])} of principal; {pct(s['default_rate_per_loan_year'])} per "
+        "loan-year); pooled LGD "
         f"{pct(s['loss_given_default_pooled'])}; P(holder loss) {pct(s['prob_principal_loss'])}. LGD is loss / "
         "exposure of sold defaults, recourse netted (`summary.json`).\n\n"
         + table(["route", "defaults per path", "share of defaults", "LGD"], route_rows)
         + "\n\n" + table(["GPU class", "LGD"], class_rows)
         + f"\n\nRecoveries: reserve (DSRA + SPV cash) {pct(split['reserve'])}, GPU sales {pct(split['gpu'])}, "
-        f"springing recourse {pct(split['recourse'])}.\n\n"
-        "Bands are this page's judgement (assumption) around each public figure; a gap is explained, not tuned "
+        f"springing recourse {pct(split['recourse'])}."
+        + operator_risk_text(results, paths)
+        + "\n\nBands are this page's judgement (assumption) around each public figure; a gap is explained, not tuned "
         "away.\n\n"
         + table(["figure", "model", "public", "band", "verdict", "why the gap"],
                 [c.row() for c in loss_comparisons(s, results.scenario)])
@@ -405,6 +458,7 @@ class Boundary:
     debt_ratio: float
     option: np.ndarray
     myopic: np.ndarray
+    solver_kappa: float
 
 
 def cohort_boundary(
@@ -421,10 +475,10 @@ def cohort_boundary(
     if kappa_per_year is not None:
         rental = rental.model_copy(update={"kappa_per_year": kappa_per_year})
     make = cohort_claim_factory(cohort, rental, life)
-    dyn = cohort_dynamics(rental, float(np.mean(dist_bounds(cohort.contracted_share))))
+    dyn = cohort_dynamics(rental, cohort)
     solved = {rule: solve_boundary(make(np.array(c), np.array(d)), dyn, cohort.equity_discount_rate,
                                    PAYMENT_YEARS, cohort.term_months, rule) for rule in ("option", "myopic")}
-    return Boundary(cohort.name, c, d, solved["option"], solved["myopic"])
+    return Boundary(cohort.name, c, d, solved["option"], solved["myopic"], dyn.kappa_per_year)
 
 
 def boundary_rows(b: Boundary) -> list[list[str]]:
@@ -481,21 +535,24 @@ def persistence_rows(baseline: Scenario, frame: pd.DataFrame) -> list[list[str]]
         label = f"{kappa:g}" + (" (model)" if kappa == model_kappa else "") + (" (permanent)" if kappa == 0 else "")
         half_life = "∞" if kappa == 0 else f"{np.log(2) / kappa:.1f}"
         hits = verdict(in_band(at[0], IRIS_BAND) or in_band(at[2], IRIS_BAND))
-        rows.append([label, half_life, *(num(v) for v in at), hits])
+        rows.append([label, half_life, num(b.solver_kappa), *(num(v) for v in at), hits])
     return rows
 
 
 def persistence_text(baseline: Scenario, frame: pd.DataFrame) -> str:
     """Why the boundary sits where it does: how persistent the owner expects a rental fall to be."""
-    header = ["rental κ per year", "half-life of a shock, years", "origination: option", "origination: myopic",
-              "mid-term: option", "mid-term: myopic", "Iris band at either date"]
+    header = ["rental κ per year", "half-life of a market shock, years", "solver κ", "origination: option",
+              "origination: myopic", "mid-term: option", "mid-term: myopic", "Iris band at either date"]
     return (
         "How long the owner expects a fall in rentals to last weighs heavily on the boundary. "
         "The model's rental process reverts to its trend (`markets.rental.kappa_per_year`, an assumption with "
-        "no published figure), so an owner whose revenue has fallen expects most of the fall back within the "
-        "loan and keeps paying. Iris Energy's revenue was hashprice, which follows the bitcoin price, usually "
-        "modelled as a random walk (assumption): a fall there is expected to last (κ = 0). The same solver, "
-        "the same H100 claim, only κ changed (EBITDA / debt service at the boundary):\n\n"
+        "no published figure), so an owner whose revenue has fallen with the market expects most of the fall "
+        "back within the loan and keeps paying; a fall of its own rental factor (`operator_vol_per_sqrt_year`, a "
+        "random walk) lasts. The solver sees one revenue factor, so it uses the reverting share of the variance, "
+        "κ·σ_m²/(σ_m² + σ_o²) (`cohort_dynamics`; the \"solver κ\" column). Iris Energy's revenue was hashprice, "
+        "which follows the bitcoin price, usually modelled as a random walk (assumption): a fall there is "
+        "expected to last (κ = 0). The same solver, the same H100 claim, only the rental κ changed (EBITDA / debt "
+        "service at the boundary):\n\n"
         + table(header, persistence_rows(baseline, frame))
         + "\n\nThe model's own κ is not changed to match one case; a scenario that believes rental falls are "
         "permanent sets `markets.rental.kappa_per_year: 0` and its owners walk near where Iris did."

@@ -168,6 +168,8 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "colocation_usd_per_kw_month": ("colocation price per kW of IT load", "USD per kW-month", None),
         "repair_usd_per_gpu_month": ("repair and replacement cost", "USD per GPU-month", None),
         "sponsor_support_months": ("shortfalls the parent covers, in months of debt service", "months", None),
+        "operator_vol_per_sqrt_year": ("volatility of the operator's own achievable rental (random walk)",
+                                       "per √year", None),
         "default_friction_months": ("cost of walking away, in months of revenue", "months", None),
         "equity_discount_rate": ("operators' discount rate in the default decision", "per year", None),
         "arrivals_per_month": ("new loan requests of this cohort (Poisson)", "loans per month", None),

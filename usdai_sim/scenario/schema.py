@@ -304,6 +304,12 @@ class Cohort(Frozen):
     repair_usd_per_gpu_month: Dist = Field(default=20.0, json_schema_extra=meta(
         "USD per GPU-month", "assumption: ~9%/yr interruptions (Meta, Llama 3) mostly repaired or replaced "
         "under warranty at ~10% of a $25k GPU"))
+    operator_vol_per_sqrt_year: Annotated[float, Field(ge=0.0, le=3.0, json_schema_extra=meta(
+        "per √year", "assumption: one operator's own revenue risk (sales, pricing, outages, customer mix) as a "
+        "random walk of its achievable rental; firm-level sales-growth volatility of US firms is of order "
+        "0.1-0.4 a year, higher for small private firms (Comin & Mulani 2006, REStat; Davis et al. 2006, NBER "
+        "Macroeconomics Annual); the value within that order is judgement, checked against speculative-grade "
+        "default rates on the calibration page"))] = 0.25
     initial_cash_months: Dist = Spread(low=1.0, high=3.0)
     dsra_months: NonNegative = 3.0
     cash_sweep_above_months: NonNegative = 3.0
