@@ -338,7 +338,8 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "up to 15% (2022)", (0.05, 0.30),
                    "few fraud defaults in the run",
                    f"a fraud loses most of a whole loan ({pct(get(lgd_route['fraud']))}) while other defaults "
-                   "lose little, so a few frauds dominate the losses"),
+                   "lose little against hard collateral, so a few frauds dominate the losses; small-business "
+                   "lenders' other losses are larger (much of their lending is unsecured)"),
         Comparison("LGD, payment defaults", get(lgd_route["payment"]),
                    "equipment finance, computers ~29% (Leaseurope/Deloitte)", (0.19, 0.39),
                    "most payment defaults are an operator's own failure in a healthy GPU market: the fleet sells "
