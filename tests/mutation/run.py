@@ -61,6 +61,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_model_lifecycle.py",
             "tests/unit/test_queue.py",
             "tests/unit/test_operator_rules.py",
+            "tests/unit/test_loan_years.py",
             "tests/unit/test_depositor_signals.py",
             "tests/unit/test_calibration_depositors.py",
             "tests/unit/test_recovery_split.py",

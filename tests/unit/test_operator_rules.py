@@ -252,3 +252,16 @@ def test_underwriting_prices_a_loan_at_the_rental_the_owner_achieves() -> None:
     assert after.contract_price_usd_per_gpu_hour[0] == pytest.approx(0.75 * spot * 0.5, rel=1e-12)
     assert before.contract_price_usd_per_gpu_hour[0] == pytest.approx(0.75 * spot, rel=1e-12)
     assert after.revenue_usd_per_gpu_hour[0] == pytest.approx(0.5 * before.revenue_usd_per_gpu_hour[0], rel=1e-12)
+
+
+def test_a_step_of_operations_fails_the_customer_its_uniform_says() -> None:
+    """``operate_with`` passes each loan its own uniform to the contract book: U = 0 fails one of 3 customers
+    (share 0.6 → 0.4 before renewal), U just below 1 fails none (contracts of 120 months barely renew)."""
+    bp = params(contracted_share=0.6, contract_price_fraction=0.75, contract_months=120.0, renter_customers=3,
+                renter_default_rate_per_year=0.5, receivable_days=0.0)
+    book = contract_book(bp, 2, 0.6, 1.5, gpus=100.0)
+    br.operate_with(book, br.OperatorTerms.new(bp, np.array([1.2]), 1.0), np.full((2, 1), 2.0), np.ones((2, 1)),
+                    np.array([[0.0], [1.0 - 1e-12]]))
+    renew = 1.0 / (30 * 120)
+    np.testing.assert_allclose(book.contracted_share[:, 0],
+                               [0.4 * (1 - renew) + 0.6 * renew, 0.6 * (1 - renew) + 0.6 * renew], rtol=1e-12)
