@@ -24,7 +24,7 @@ from usdai_sim.ledger import Ledger, identity_errors, roundoff_scale_usd
 from usdai_sim.market.gpu import expit, log_factor_step, price_impact_discount, utilisation_step
 from usdai_sim.market.shocks import ShockSchedule
 from usdai_sim.market.state import MarketState, advance_markets, record_forced_sales, tbill_history
-from usdai_sim.market.valuation import IncomeValuation, trend_deviation
+from usdai_sim.market.valuation import FleetView, IncomeValuation, trend_deviation
 from usdai_sim.params import (
     DAYS_PER_YEAR,
     HOURS_PER_DAY,
@@ -167,27 +167,29 @@ class UsdaiModel(mesa.Model):
 
     def _value_collateral(self) -> None:
         """Resale value per GPU (P, B) = list × fundamental fraction × liquidity index × exp(idiosyncratic);
-        the fundamental fraction is the income value (``market/valuation.py``) or the depreciation curve."""
+        the fundamental fraction is the income value (``market/valuation.py``, one compiled pass that also
+        values the collateral) or the depreciation curve."""
         cls = self.params.borrowers.class_index
         list_usd = self.params.classes.list_price_usd[cls]
-        self.fundamental = list_usd * self._fundamental_fraction()
+        if self.valuation is not None:
+            fleet = FleetView(cls, list_usd, self.market.resale_index, self.book.idio_log, self.fleet_built_day,
+                              self.book.gpus)
+            self.fundamental, self.value_usd_per_gpu, self.collateral_usd = self.valuation.value_per_gpu(
+                self.day_end / DAYS_PER_YEAR, self._trend_deviation(), self.day_end, fleet
+            )
+            return
+        fraction = depreciation_fraction(self.scenario, self.params.borrowers, self.step_index * self.dt_days)
+        self.fundamental = list_usd * np.broadcast_to(fraction, self.book.status.shape)
         self.value_usd_per_gpu = self.fundamental * self.market.resale_index[:, cls] * np.exp(self.book.idio_log)
         self.collateral_usd = br.collateral_usd(self.book, self.value_usd_per_gpu)
 
-    def _fundamental_fraction(self) -> np.ndarray:
-        if self.valuation is None:
-            fraction = depreciation_fraction(self.scenario, self.params.borrowers, self.step_index * self.dt_days)
-            return np.broadcast_to(fraction, self.book.status.shape)
-        rental = self.scenario.markets.rental
-        t_years = self.day_end / DAYS_PER_YEAR
-        deviation = trend_deviation(
+    def _trend_deviation(self) -> np.ndarray:
+        """Each class's rental deviation from its trend today, (P, C) (``valuation.trend_deviation``)."""
+        return trend_deviation(
             self.market.rental_usd_per_gpu_hour,
             self.params.classes.rental_anchor_usd_per_gpu_hour,
-            rental.drift_per_year,
-            t_years,
-        )
-        return self.valuation.value_fraction(
-            t_years, deviation, self.params.borrowers.class_index, self.life_left_years()
+            self.scenario.markets.rental.drift_per_year,
+            self.day_end / DAYS_PER_YEAR,
         )
 
     def life_left_years(self) -> np.ndarray:

@@ -16,8 +16,12 @@ the revenue term by q^{e^{−κτ}}; PV is non-decreasing in U and in ℓ.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from usdai_sim.jit import kernel
+from usdai_sim.params import DAYS_PER_YEAR
 from usdai_sim.scenario.schema import Rental, Valuation
 
 MONTHS_PER_YEAR = 12
@@ -61,6 +65,75 @@ class IncomeValuation:
         v0 = np.take_along_axis(flat, base, axis=1)
         v1 = np.take_along_axis(flat, base + 1, axis=1)
         return (v0 + (v1 - v0) * frac) / self.new_gpu_pv
+
+
+    def value_per_gpu(
+        self, t_years: float, deviation: np.ndarray, day_end: float, fleet: FleetView
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fundamental value, resale value, collateral) of every loan's fleet, (P, B) USD per GPU, USD per GPU
+        and USD, in one compiled pass (``income_value_kernel``): the same numbers as ``value_fraction`` ×
+        list price, × the class's liquidity index × e^{idiosyncratic}, × GPUs, bit for bit."""
+        shape = fleet.idio_log.shape
+        fundamental, value, collateral = np.empty(shape), np.empty(shape), np.empty(shape)
+        spec = self.spec
+        b = spec.billable_fraction
+        income_value_kernel(
+            self.log_base, self.decay, self.weight, self.rental.drift_per_year * t_years, deviation, b,
+            spec.opex_fraction_of_revenue * b, self.new_gpu_pv, fleet.classes_used, fleet.class_index,
+            fleet.list_price_usd, fleet.resale_index, fleet.idio_log, spec.economic_life_years, day_end,
+            fleet.built_day, fleet.gpus, fundamental, value, collateral,
+        )
+        return fundamental, value, collateral
+
+
+class FleetView:
+    """What ``IncomeValuation.value_per_gpu`` reads of the loans: class per borrower (B,), the classes in use,
+    list price per borrower (B,), liquidity index (P, C), idiosyncratic log factor, build day and GPUs (P, B)."""
+
+    def __init__(
+        self, class_index: np.ndarray, list_price_usd: np.ndarray, resale_index: np.ndarray, idio_log: np.ndarray,
+        built_day: np.ndarray, gpus: np.ndarray,
+    ) -> None:
+        self.class_index = np.ascontiguousarray(class_index, dtype=np.int64)
+        self.classes_used = np.unique(self.class_index)
+        self.list_price_usd = np.ascontiguousarray(list_price_usd, dtype=np.float64)
+        self.resale_index, self.idio_log = resale_index, idio_log
+        self.built_day = np.ascontiguousarray(np.broadcast_to(built_day, idio_log.shape), dtype=np.float64)
+        self.gpus = gpus
+
+
+@kernel
+def income_value_kernel(
+    log_base: np.ndarray, decay: np.ndarray, weight: np.ndarray, drift_t: float, deviation: np.ndarray,
+    billable: float, opex: float, new_gpu_pv: float, classes_used: np.ndarray, class_index: np.ndarray,
+    list_price_usd: np.ndarray, resale_index: np.ndarray, idio_log: np.ndarray, life_years: float,
+    day_end: float, built_day: np.ndarray, gpus: np.ndarray, fundamental_out: np.ndarray, value_out: np.ndarray,
+    collateral_out: np.ndarray,
+) -> None:
+    """Per path: PV(t, ·) of each class in use on the monthly grid (``IncomeValuation.cumulative``, the same
+    sums in the same order), then per loan with ℓ = life − (day − built)/365 years left: the fraction
+    PV(t, ℓ)/PV(0, L) read linearly between months (``value_fraction``); fundamental = list × fraction;
+    value = fundamental × liquidity index × e^{idiosyncratic}; collateral = GPUs × value."""
+    n_paths, n_loans = idio_log.shape
+    months = log_base.size
+    cum = np.zeros((resale_index.shape[1], months + 1))
+    for p in range(n_paths):
+        for c in classes_used:
+            total = 0.0
+            for k in range(months):
+                log_r = drift_t + log_base[k] + deviation[p, c] * decay[k]
+                total += max(billable * math.exp(log_r) - opex, 0.0) * weight[k]
+                cum[c, k + 1] = total
+        for b in range(n_loans):
+            c = class_index[b]
+            left = min(max((life_years - (day_end - built_day[p, b]) / DAYS_PER_YEAR) * MONTHS_PER_YEAR, 0.0),
+                       months * 1.0)
+            low = min(int(left), months - 1)
+            v0 = cum[c, low]
+            fraction = (v0 + (cum[c, low + 1] - v0) * (left - low)) / new_gpu_pv
+            fundamental_out[p, b] = list_price_usd[b] * fraction
+            value_out[p, b] = fundamental_out[p, b] * resale_index[p, c] * math.exp(idio_log[p, b])
+            collateral_out[p, b] = gpus[p, b] * value_out[p, b]
 
 
 def trend_deviation(
