@@ -265,3 +265,16 @@ def test_a_step_of_operations_fails_the_customer_its_uniform_says() -> None:
     renew = 1.0 / (30 * 120)
     np.testing.assert_allclose(book.contracted_share[:, 0],
                                [0.4 * (1 - renew) + 0.6 * renew, 0.6 * (1 - renew) + 0.6 * renew], rtol=1e-12)
+
+
+def test_operator_step_is_the_gbm_log_step_without_drift() -> None:
+    """The kernel's scalar step equals ``market.gpu.log_factor_step`` (the numpy rule every other log factor
+    uses) with μ = 0, on random states, volatilities, step lengths and normals."""
+    from usdai_sim.agents.borrower_kernel import operator_log_step
+    from usdai_sim.market.gpu import log_factor_step
+
+    rng = np.random.default_rng(3)
+    for eps, vol, days, z in zip(rng.normal(0, 1, 50), rng.uniform(0, 3, 50), rng.uniform(0.5, 60, 50),
+                                 rng.normal(0, 1, 50), strict=True):
+        want = float(log_factor_step(eps, 0.0, vol, days / 365.0, z))
+        assert operator_log_step(eps, vol, days, z) == pytest.approx(want, rel=1e-14, abs=1e-15)

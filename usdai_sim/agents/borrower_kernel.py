@@ -124,7 +124,8 @@ def roll_contracts_kernel(
 def operator_log_step(log_factor: float, vol_per_sqrt_year: float, dt_days: float, z: float) -> float:
     """One step of the log of the operator's own rental factor e^ε, a random walk that is a martingale in
     level:  ε' = ε − ½σ²·dt + σ·√dt·z  (σ per √year, dt = dt_days/365 years, z ~ N(0, 1)), so E[e^ε'] = e^ε.
-    σ = 0 leaves ε unchanged."""
+    σ = 0 leaves ε unchanged. The compiled, scalar form of ``market.gpu.log_factor_step`` with drift 0 (a test
+    holds the two equal)."""
     dt_years = dt_days / DAYS_PER_YEAR
     return log_factor - 0.5 * vol_per_sqrt_year**2 * dt_years + vol_per_sqrt_year * math.sqrt(dt_years) * z
 

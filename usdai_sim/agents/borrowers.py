@@ -271,12 +271,12 @@ def operate_with(
     average of the daily rate with a 30-day time constant — a month's P&L, not one day's utilisation.
     """
     revenue = np.zeros(book.status.shape)
+    own = (_param(0.0), _param(0.0)) if normal is None else (_param(normal), terms.operator_vol)  # (z, σ_o)
     bk.operate_kernel(
         book.status, book.contracted_share, book.contract_price_usd_per_gpu_hour, book.cash_usd, book.gpus,
         book.revenue_usd_per_year, book.operator_log, book.active_days, _param(spot_usd_per_gpu_hour),
         _param(utilisation),
-        _param(uniform), _param(0.0 if normal is None else normal),
-        terms.operator_vol if normal is not None else _param(0.0), *terms.contract, terms.power_usd_per_gpu_hour,
+        _param(uniform), *own, *terms.contract, terms.power_usd_per_gpu_hour,
         terms.idle_fraction, terms.fixed_usd_per_gpu_hour, terms.decay, terms.dt_days, terms.weight, revenue,
     )
     return revenue
