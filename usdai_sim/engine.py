@@ -211,6 +211,7 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         "recovery_usd": book.recovered_usd.sum(axis=1),
         "sold_exposure_usd": np.where(book.status == br.CLOSED, book.ead_usd, 0.0).sum(axis=1),
         "unsold_defaulted_usd": np.where(book.status == br.DEFAULTED, book.principal_usd, 0.0).sum(axis=1),
+        **seasoning_columns(m),
         **loss_columns(book, sold, m.params),
         **machine_columns(book, sold, m.params),
         "susdai_exchange_ratio_final": m.price_cons,
@@ -226,6 +227,19 @@ def terminal_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
         **holder_columns(m),
         "tbill_growth_factor": rec.tbill_growth,
     }
+    return cols
+
+
+def seasoning_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
+    """Per path, by year on book y (``br.year_on_book_index``; y = 1 is the first year): defaults of loans in
+    their y-th year and the loan-years performing loans spent there (``Recorder.days_on_book``)."""
+    book = m.book
+    years = br.year_on_book_index(m.params.borrowers.term_payments, book.payments_left)
+    defaulted = book.default_route > 0
+    cols: dict[str, np.ndarray] = {}
+    for y in range(br.YEARS_ON_BOOK_BINS):
+        cols[f"defaults_year_on_book_{y + 1}"] = (defaulted & (years == y)).sum(axis=1)
+        cols[f"loan_years_year_on_book_{y + 1}"] = m.recorder.days_on_book[:, y] / DAYS_PER_YEAR
     return cols
 
 

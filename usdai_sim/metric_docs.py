@@ -46,6 +46,10 @@ METRIC_DOCS: dict[str, tuple[str, str]] = {
     "default_rate_per_loan_year": (
         "per loan-year", "loans that defaulted / years loans were active (performing), all paths pooled: an "
         "annual default rate, comparable with rating agencies' one-year rates"),
+    "default_rate_per_loan_year_by_year_on_book": (
+        "per loan-year", "the seasoning curve: defaults of loans in their n-th year on book (payments made // 12, "
+        "so year 1 is the first 12 payments) / loan-years performing loans spent in that year, all paths pooled; "
+        "the last key also holds every later year"),
     "default_rate_principal": (
         "fraction", "exposure at default / principal originated, all paths pooled"),
     "defaults_by_route": (

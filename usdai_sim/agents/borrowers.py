@@ -352,6 +352,22 @@ def collateral_usd(book: BorrowerBook, value_usd_per_gpu: np.ndarray) -> np.ndar
     return book.gpus * value_usd_per_gpu
 
 
+YEARS_ON_BOOK_BINS = 5
+"""Bins of a loan's age for seasoning curves: years 1-4 on book, and the 5th year or later together."""
+
+PAYMENTS_PER_YEAR_ON_BOOK = 12
+
+
+def year_on_book_index(term_payments: np.ndarray, payments_left: np.ndarray) -> np.ndarray:
+    """The bin of each loan's age: payments made // 12, clipped to ``YEARS_ON_BOOK_BINS`` − 1 (0 = first year).
+
+    Age is counted in payments made (the lending industry's "months on book"; one payment per 30 days, so a
+    year on book is 360 days). A defaulted loan keeps its count at default, so its bin is its age at default.
+    """
+    made = np.asarray(term_payments) - np.asarray(payments_left)
+    return np.clip(made // PAYMENTS_PER_YEAR_ON_BOOK, 0, YEARS_ON_BOOK_BINS - 1)
+
+
 def covenant_check(book: BorrowerBook, bp: BorrowerParams, collateral: np.ndarray, day: float) -> np.ndarray:
     """Maintenance-LTV covenant: a breach must be cured (principal prepaid from cash) within the cure period.
 

@@ -316,6 +316,10 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
     def get(value: float | None) -> float:
         return float("nan") if value is None else float(value)
 
+    curve = s["default_rate_per_loan_year_by_year_on_book"]
+    oldest = max(curve, key=int, default="1")
+    oldest_rate = get(curve.get(oldest))
+
     return [
         Comparison("default rate per loan-year", get(s["default_rate_per_loan_year"]),
                    "S&P global speculative-grade one-year default rate 1.9% (2022), 3.7% (2023) (S&P annual "
@@ -324,6 +328,11 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "the operators' own revenue risk (`operator_vol_per_sqrt_year`) is too small to fail them as "
                    "often as speculative-grade firms",
                    "the operators' own revenue risk fails them more often than single-B firms"),
+        Comparison(f"default rate per loan-year, year {oldest} on book", oldest_rate, "the same S&P one-year rates",
+                   (0.01, 0.05), "old loans are mostly repaid and rarely fail",
+                   "level payments meet a rental that trends down and contracts that re-price to it: by then a "
+                   "median operator's coverage is near 1 (seasoning above); underwriting tests the coverage only at "
+                   "the day's market, not along the expected path"),
         Comparison("default rate (principal, horizon)", get(s["default_rate_principal"]),
                    "Maple delegate pool: $850M originated at a 1.2% default rate before Dec 2022 (The Block; "
                    "read here as a share of the dollars lent)", (0.005, 0.03),
@@ -342,9 +351,10 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "lenders' other losses are larger (much of their lending is unsecured)"),
         Comparison("LGD, payment defaults", get(lgd_route["payment"]),
                    "equipment finance, computers ~29% (Leaseurope/Deloitte)", (0.19, 0.39),
-                   "most payment defaults are an operator's own failure in a healthy GPU market: the fleet sells "
-                   "near its income value, on a loan that amortises faster than GPUs depreciate, with the reserve "
-                   "on top; lessors' averages include downturn defaults and workout costs the model does not have",
+                   "most payment defaults are an operator's own failure in a healthy GPU market, late in the loan "
+                   "(seasoning above): the fleet sells near its income value, on a loan that amortises faster than "
+                   "GPUs depreciate, with the reserve on top; lessors' averages include downturn defaults and "
+                   "workout costs the model does not have",
                    f"a forced sale within {liq.time_to_sell_days} days plus the {liq.fee_fraction:.0%} fee, on "
                    "used GPUs, loses more"),
         Comparison("LGD, fraud", get(lgd_route["fraud"]),
@@ -399,6 +409,31 @@ def operator_risk_text(results: Any, paths: int) -> str:
     )
 
 
+def seasoning_text(s: dict[str, Any], scenario: Scenario) -> str:
+    """The seasoning curve (defaults per loan-year by year on book) and what shapes it."""
+    curve = s["default_rate_per_loan_year_by_year_on_book"]
+    if len(curve) < 2:
+        return ""
+    rows = [[year, pct(rate)] for year, rate in curve.items()]
+    rates = list(curve.values())
+    late = rates[-1] > rates[0]
+    shape = (
+        "Defaults come late in a loan's life" if late else "Defaults do not rise with a loan's age"
+    )
+    return (
+        "\n\nSeasoning (`default_rate_per_loan_year_by_year_on_book`: defaults of loans in their n-th year on book / "
+        "loan-years spent there; year 1 = the first 12 payments):\n\n"
+        + table(["year on book", "defaults per loan-year"], rows)
+        + f"\n\n{shape}. What shapes the curve: payments are level (`amortisation`), while the market's rental "
+        f"trends at {scenario.markets.rental.drift_per_year:+.0%} a year (`markets.rental.drift_per_year`), "
+        "contracts re-price to that market as they roll, the fleet wears out and each operator's own rental "
+        "wanders further from where it was at origination; underwriting (`protocol.allocation.min_dscr`) "
+        "tests the coverage only at the day's market. A calm study's default rate therefore depends on its "
+        "horizon, and the rate per loan-year above is an average over the ages this run's loans reached. No "
+        "seasoning curve of GPU loans is published to compare with."
+    )
+
+
 def losses_section(results: Any, paths: int) -> str:
     """Section 3: default rate, route mix, LGD by route and class, recovery split, against public figures."""
     s = results.summary
@@ -419,6 +454,7 @@ def losses_section(results: Any, paths: int) -> str:
         + "\n\n" + table(["GPU class", "LGD"], class_rows)
         + f"\n\nRecoveries: reserve (DSRA + SPV cash) {pct(split['reserve'])}, GPU sales {pct(split['gpu'])}, "
         f"springing recourse {pct(split['recourse'])}."
+        + seasoning_text(s, results.scenario)
         + operator_risk_text(results, paths)
         + "\n\nBands are this page's judgement (assumption) around each public figure; a gap is explained, not tuned "
         "away.\n\n"

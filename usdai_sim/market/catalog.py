@@ -7,8 +7,9 @@ than a published figure. Keys of each entry:
 - `list_price_usd`: price of one GPU new, USD (for rack-scale systems: rack price / GPUs per rack).
 - `rental_usd_per_gpu_hour`: market rental rate, USD per GPU-hour.
 - `power_kw_per_gpu`: all-in electrical draw per GPU in kW: the GPU board plus its share of the host
-  server (CPUs, memory, NICs, fans), excluding data-centre cooling overhead (PUE). All are assumptions
-  based on vendor system ratings, e.g. H100 SXM ~0.7 kW board, DGX H100 ~10.2 kW max / 8 GPUs ~1.3 kW.
+  server (CPUs, memory, NICs, fans) at full load, excluding data-centre cooling overhead (PUE). Classes sold
+  in 8-GPU systems take the vendor's maximum system input / 8 (NVIDIA DGX user guides: H100 and H200
+  10.2 kW, B200 14.3 kW, A100 6.5 kW); the rack-scale GB200 and the RTX Pro 6000 are assumptions.
 - `market_depth_gpus_per_30d`: GPUs of the class one can sell on the secondary market within 30 days
   without moving the price. No public figure exists: every value is a judgement (assumption).
 - `max_ltv`: maximum loan-to-value at origination, fraction.
@@ -42,42 +43,45 @@ GPU_CATALOG: Mapping[str, CatalogEntry] = _freeze(
         "H100": {
             "list_price_usd": 30_000.0,
             "rental_usd_per_gpu_hour": 2.95,
-            "power_kw_per_gpu": 1.2,
+            "power_kw_per_gpu": 10.2 / 8,
             "market_depth_gpus_per_30d": 3_000.0,
             "max_ltv": 0.70,
             "vintage_factors": VINTAGE_FACTORS_DOMAIN,
             "source": (
                 "list 30000: mid-2026 street price (Silicon Data, price trackers); rental 2.95: median "
-                "May 2026 (GPU price index, 37 providers); power 1.2 kW: assumption (0.7 kW SXM board + "
-                "server share); depth: assumption; max_ltv 0.70: assumption (H100 case by case; "
+                "May 2026 (GPU price index, 37 providers); power 1.275 kW: DGX H100 10.2 kW max / 8 GPUs "
+                "(NVIDIA DGX H100/H200 user guide; DOMAIN.md power per GPU); depth: assumption; "
+                "max_ltv 0.70: assumption (H100 case by case; "
                 "earlier docs 70-75%); " + _VINTAGE_SOURCE
             ),
         },
         "H200": {
             "list_price_usd": 35_000.0,
             "rental_usd_per_gpu_hour": 3.44,
-            "power_kw_per_gpu": 1.2,
+            "power_kw_per_gpu": 10.2 / 8,
             "market_depth_gpus_per_30d": 1_500.0,
             "max_ltv": 0.70,
             "vintage_factors": VINTAGE_FACTORS_DOMAIN,
             "source": (
                 "list 35000: mid-2026 street price (Silicon Data, price trackers); rental 3.44: assumption "
-                "(H100 yield parity, inside the May 2026 range 2.50-7.00, GPU price index); power 1.2 kW: "
-                "assumption (0.7 kW board + server share); depth: assumption; max_ltv 0.70: assumption "
+                "(H100 yield parity, inside the May 2026 range 2.50-7.00, GPU price index); power 1.275 kW: "
+                "DGX H200 10.2 kW max / 8 GPUs (NVIDIA DGX H100/H200 user guide); depth: assumption; "
+                "max_ltv 0.70: assumption "
                 "(H200 case by case); " + _VINTAGE_SOURCE
             ),
         },
         "B200": {
             "list_price_usd": 55_000.0,
             "rental_usd_per_gpu_hour": 5.41,
-            "power_kw_per_gpu": 1.6,
+            "power_kw_per_gpu": 14.3 / 8,
             "market_depth_gpus_per_30d": 1_000.0,
             "max_ltv": 0.80,
             "vintage_factors": VINTAGE_FACTORS_DOMAIN,
             "source": (
                 "list 55000: assumption, midpoint of mid-2026 B200 40-70k (Silicon Data, price trackers); "
                 "rental 5.41: assumption (H100 yield parity), inside the March 2026 on-demand range 4.50-6.00 "
-                "(Lyceum Technologies); power 1.6 kW: assumption (~1.0 kW board, DGX B200 ~14.3 kW max / 8); "
+                "(Lyceum Technologies); power 1.79 kW: DGX B200 14.3 kW max / 8 GPUs (NVIDIA DGX B200 user "
+                "guide; ~1.0 kW board); "
                 "depth: assumption; max_ltv 0.80: USD.AI docs (eligible class); "
                 + _VINTAGE_SOURCE
             ),
@@ -113,16 +117,16 @@ GPU_CATALOG: Mapping[str, CatalogEntry] = _freeze(
         "A100": {
             "list_price_usd": 15_000.0,
             "rental_usd_per_gpu_hour": 1.48,
-            "power_kw_per_gpu": 0.75,
+            "power_kw_per_gpu": 6.5 / 8,
             "market_depth_gpus_per_30d": 3_000.0,
             "max_ltv": 0.50,
             "vintage_factors": VINTAGE_FACTORS_DOMAIN,
             "source": (
                 "list 15000: assumption (no longer sold new; with the vintage table a 5-year-old A100 is "
                 "~4k, the low end of used A100 4-18k, Silicon Data 2026); rental 1.48: assumption "
-                "(H100 yield parity, inside the May 2026 range 0.80-3.00, GPU price index); power 0.75 kW: "
-                "assumption (0.4 kW board, DGX A100 ~6.5 kW max / 8); depth: assumption; max_ltv 0.50: "
-                "assumption (A100 not on the eligible list); " + _VINTAGE_SOURCE
+                "(H100 yield parity, inside the May 2026 range 0.80-3.00, GPU price index); power 0.81 kW: "
+                "DGX A100 6.5 kW max / 8 GPUs (NVIDIA DGX A100 user guide; 0.4 kW board); depth: assumption; "
+                "max_ltv 0.50: assumption (A100 not on the eligible list); " + _VINTAGE_SOURCE
             ),
         },
     }

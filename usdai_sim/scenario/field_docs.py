@@ -86,7 +86,8 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
         "list_price_usd": ("price of one new GPU (rack price / GPUs for rack-scale systems)", "USD", None),
         "rental_usd_per_gpu_hour": ("market rental anchor", "USD per GPU-hour", None),
         "power_kw_per_gpu": ("all-in electrical draw per GPU, before cooling (PUE)", "kW per GPU",
-                             "assumption: DOMAIN.md 'power per GPU' (DGX H100 ~1.3 kW per GPU at the wall)"),
+                             "DOMAIN.md 'power per GPU' (DGX H100 ~1.3 kW per GPU at the wall); per class: "
+                             "vendor system maximum / 8 GPUs"),
         "max_ltv": ("maximum loan-to-value at origination", "fraction", DOMAIN_LOANS),
         "market_depth_gpus_per_30d": ("GPUs sellable in 30 days without moving the price", "GPUs per 30 days",
                                       ASSUME_MARKET),

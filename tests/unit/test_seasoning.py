@@ -1,0 +1,95 @@
+"""The seasoning curve: defaults and loan-years by year on book, on hand numbers.
+
+A loan's year on book is payments made // 12 (``br.year_on_book_index``). A loan counts a day at risk in its
+bin when it is performing at the end of the day: a 36-month loan funded on day 0 makes its 12th payment on
+day 360, so over a 500-day horizon it spends days 1-359 (359 days) in year 1 and days 360-500 (141) in year 2;
+a 3-month loan is repaid on day 90 and performs at the end of days 1-89 only.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from usdai_sim.agents import borrowers as br
+from usdai_sim.engine import seasoning_columns, simulate
+from usdai_sim.scenario.library import load_scenario
+from usdai_sim.scenario.schema import Scenario
+from usdai_sim.summary import seasoning
+
+
+@pytest.mark.parametrize(
+    ("term", "left", "index"),
+    [(36, 36, 0), (36, 25, 0), (36, 24, 1), (36, 13, 1), (36, 12, 2), (36, 0, 3), (72, 0, 4), (72, 23, 4)],
+)
+def test_year_on_book_is_payments_made_over_twelve_clipped(term: int, left: int, index: int) -> None:
+    assert br.year_on_book_index(np.array([term]), np.array([left])).tolist() == [index]
+
+
+def one_loan(term_months: int, horizon_days: int) -> Scenario:
+    cohort = {"count": 1, "gpus": 100, "requested_ltv": 0.3, "apr": 0.12, "term_months": term_months,
+              "fraud_rate_per_year": 0.0, "operator_vol_per_sqrt_year": 0.0, "initial_cash_months": 24.0}
+    return Scenario.model_validate({
+        "simulation": {"paths": 2, "horizon_days": horizon_days, "seed": 5},
+        "borrowers": {"cohorts": [cohort], "refinance_at_maturity": False},
+        "depositors": {"count": 2},
+        "markets": {"tbill": {"model": "constant"}},
+        "protocol": {"allocation": {"min_dscr": None}},
+    })
+
+
+@pytest.mark.parametrize(
+    ("term_months", "horizon_days", "days_by_year"), [(36, 500, [359, 141, 0]), (3, 180, [89, 0, 0])]
+)
+def test_days_at_risk_fall_in_the_year_on_book_they_were_spent(
+    term_months: int, horizon_days: int, days_by_year: list[int]
+) -> None:
+    paths = simulate(one_loan(term_months, horizon_days), quiet=True).paths
+    for year, days in enumerate(days_by_year, 1):
+        assert paths[f"loan_years_year_on_book_{year}"].tolist() == pytest.approx([days / 365.0] * 2, rel=1e-12)
+        assert paths[f"defaults_year_on_book_{year}"].tolist() == [0, 0]
+
+
+def test_a_default_counts_in_the_year_of_its_age_at_default() -> None:
+    """Hand book: term 36, one path; slots defaulted after 0, 12 and 30 payments, one performing, one repaid
+    without default: one default each in years 1, 2 and 3, none in 4 and 5; loan-years are the recorder's."""
+    days = np.array([[100.0, 200.0, 300.0, 0.0, 0.0]])
+    m = SimpleNamespace(
+        book=SimpleNamespace(payments_left=np.array([[36, 24, 6, 10, 0]]),
+                             default_route=np.array([[1, 3, 2, 0, 0]], dtype=np.int8)),
+        params=SimpleNamespace(borrowers=SimpleNamespace(term_payments=np.full(5, 36))),
+        recorder=SimpleNamespace(days_on_book=days),
+    )
+    cols = seasoning_columns(m)  # type: ignore[arg-type]
+    assert [int(cols[f"defaults_year_on_book_{y}"][0]) for y in range(1, 6)] == [1, 1, 1, 0, 0]
+    assert [cols[f"loan_years_year_on_book_{y}"][0] for y in range(1, 6)] == pytest.approx(
+        [100 / 365, 200 / 365, 300 / 365, 0.0, 0.0])
+
+
+def test_the_curve_pools_defaults_over_loan_years_and_skips_years_never_reached() -> None:
+    """Year 1: 3 defaults over 2 loan-years (1.5); year 2: 1 over 4 (0.25); year 3: none over 1; 4 and 5 unreached."""
+    table = {
+        "defaults_year_on_book_1": [1, 2], "loan_years_year_on_book_1": [1.0, 1.0],
+        "defaults_year_on_book_2": [0, 1], "loan_years_year_on_book_2": [3.0, 1.0],
+        "defaults_year_on_book_3": [0, 0], "loan_years_year_on_book_3": [0.5, 0.5],
+        "defaults_year_on_book_4": [0, 0], "loan_years_year_on_book_4": [0.0, 0.0],
+    }
+    assert seasoning(pd.DataFrame(table)) == pytest.approx({"1": 1.5, "2": 0.25, "3": 0.0})
+
+
+def test_the_curve_accounts_for_every_default_and_every_day_at_risk() -> None:
+    """On a shipped stress run: the years on book hold every default, and their loan-years differ from the
+    operate phase's ``loan_years`` by at most one day per loan (counted at the end of the day, not its start)."""
+    scenario, _ = load_scenario("rental_collapse")
+    paths = simulate(scenario, paths=4, quiet=True).paths
+    years = range(1, br.YEARS_ON_BOOK_BINS + 1)
+    by_year = sum(paths[f"defaults_year_on_book_{y}"] for y in years)
+    assert (by_year == paths["loans_defaulted"]).all()
+    assert paths["loans_defaulted"].sum() > 0
+    exposure = sum(paths[f"loan_years_year_on_book_{y}"] for y in years)
+    slack = paths["loans_originated"] / 365.0
+    assert ((exposure - paths["loan_years"]).abs() <= slack + 1e-9).all()
+    assert paths["loan_years_year_on_book_2"].sum() > 0
