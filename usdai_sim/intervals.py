@@ -32,6 +32,7 @@ BOOTSTRAP_SEED: Final = 20_261_204
 BOOTSTRAP_CELLS: Final = 2_000_000
 """Resampled values held at once (resamples × paths), to bound memory."""
 FEW_TAIL_PATHS: Final = 20
+SEASONING_KEY: Final = "default_rate_per_loan_year_by_year_on_book"
 QUANTILES: Final = {"p01": 0.01, "p05": 0.05, "p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 Stat = Callable[[dict[str, NDArray[np.float64]]], NDArray[np.float64]]
@@ -200,7 +201,33 @@ def loan_intervals(paths: pd.DataFrame) -> dict[str, dict[str, Any]]:
             int((cols["sold_exposure_usd"] > 0).sum()),
         ),
     }
+    specs.update(annual_rate_specs(paths, cols))
     return {key: record(*bootstrap_interval(cols, stat), "bootstrap", tail) for key, (stat, tail) in specs.items()}
+
+
+def seasoning_terms(paths: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(year, defaults column, loan-years column) of each year on book that performing loans reached (the
+    seasoning columns of ``paths.parquet``; years with no loan-years are left out)."""
+    terms = []
+    year = 1
+    while f"loan_years_year_on_book_{year}" in paths.columns:
+        defaults, exposure = f"defaults_year_on_book_{year}", f"loan_years_year_on_book_{year}"
+        if paths[exposure].sum() > 0:
+            terms.append((str(year), defaults, exposure))
+        year += 1
+    return terms
+
+
+def annual_rate_specs(paths: pd.DataFrame, cols: dict[str, NDArray[np.float64]]) -> dict[str, tuple[Stat, int]]:
+    """Defaults per loan-year, overall and by year on book (``seasoning_terms``; keyed as in ``summary.json``):
+    pooled ratios of defaults to loan-years; adds the columns they read to ``cols``."""
+    names = ["loan_years", *(c for _, d, e in seasoning_terms(paths) for c in (d, e))]
+    cols.update({name: paths[name].to_numpy(dtype=float) for name in names})
+    specs = {"default_rate_per_loan_year": (ratio_of_sums("loans_defaulted", "loan_years"),
+                                            int((cols["loans_defaulted"] > 0).sum()))}
+    for year, defaults, exposure in seasoning_terms(paths):
+        specs[f"{SEASONING_KEY}.{year}"] = (ratio_of_sums(defaults, exposure), int((cols[defaults] > 0).sum()))
+    return specs
 
 
 def per_path_lgd(paths: pd.DataFrame) -> NDArray[np.float64]:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from usdai_sim.intervals import summary_intervals
+from usdai_sim.intervals import SEASONING_KEY, seasoning_terms, summary_intervals
 from usdai_sim.machine_recovery import machine_recovery_metrics
 from usdai_sim.metrics import expected_shortfall, quantile_summary, value_at_risk
 from usdai_sim.risk import holder_risk
@@ -121,7 +121,7 @@ def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
         "principal_originated_usd": quantile_summary(paths["principal_originated_usd"]),
         "unsold_defaulted_usd": quantile_summary(paths["unsold_defaulted_usd"]),
         "first_loss_used_usd": quantile_summary(paths["first_loss_used_usd"]),
-        "default_rate_per_loan_year_by_year_on_book": seasoning(paths),
+        SEASONING_KEY: seasoning(paths),
         **lgd_breakdown(paths),
         **machine_recovery_metrics(paths),
     }
@@ -129,15 +129,8 @@ def loan_metrics(paths: pd.DataFrame) -> dict[str, Any]:
 
 def seasoning(paths: pd.DataFrame) -> dict[str, float]:
     """Defaults per loan-year by year on book ("1" = a loan's first 12 payments; the last key holds that year and
-    every later one), all paths pooled; years no loan reached are left out."""
-    out: dict[str, float] = {}
-    year = 1
-    while f"loan_years_year_on_book_{year}" in paths.columns:
-        exposure = paths[f"loan_years_year_on_book_{year}"].sum()
-        if exposure > 0:
-            out[str(year)] = _ratio(paths[f"defaults_year_on_book_{year}"].sum(), exposure)
-        year += 1
-    return out
+    every later one), all paths pooled; years no loan reached are left out (``intervals.seasoning_terms``)."""
+    return {year: _ratio(paths[d].sum(), paths[e].sum()) for year, d, e in seasoning_terms(paths)}
 
 
 def lgd_breakdown(paths: pd.DataFrame) -> dict[str, Any]:

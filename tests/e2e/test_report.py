@@ -39,7 +39,8 @@ CLI_TIMEOUT_S = 600
 BROWSER_TIMEOUT_S = 60
 MIN_PIXEL_STD = 0.02
 HELD_CLASSES = ("H100", "H200", "B200", "GB200")
-RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "loss_waterfall", "defaults", "ltv", "queue",
+RUN_FIGURES = {"exchange_ratio", "holder_loss", "nav_attribution", "loss_waterfall", "defaults", "seasoning", "ltv",
+               "queue",
                "loss_split", "secondary_discount", "waits", "wait_survival",
                "utilisation", "tbill", *(f"resale_index_{c}" for c in HELD_CLASSES),
                *(f"rental_{c}" for c in HELD_CLASSES)}

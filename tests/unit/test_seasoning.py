@@ -16,6 +16,7 @@ import pytest
 
 from usdai_sim.agents import borrowers as br
 from usdai_sim.engine import seasoning_columns, simulate
+from usdai_sim.intervals import SEASONING_KEY, loan_intervals
 from usdai_sim.scenario.library import load_scenario
 from usdai_sim.scenario.schema import Scenario
 from usdai_sim.summary import seasoning
@@ -93,3 +94,24 @@ def test_the_curve_accounts_for_every_default_and_every_day_at_risk() -> None:
     slack = paths["loans_originated"] / 365.0
     assert ((exposure - paths["loan_years"]).abs() <= slack + 1e-9).all()
     assert paths["loan_years_year_on_book_2"].sum() > 0
+
+
+def test_each_year_on_book_gets_a_bootstrap_interval_around_its_rate() -> None:
+    """Paths with 0-4 defaults over 1 loan-year in year 1 and none in year 2 (0.5 loan-years each): year 1's
+    interval holds its pooled rate 2.0 inside [min, max] of the per-path rates; year 2 is [0, 0]; year 3, never
+    reached, has none; the overall rate pools 10 defaults over 7.5 loan-years."""
+    table = pd.DataFrame({
+        "loans_defaulted": [0, 1, 2, 3, 4], "loans_originated": [5] * 5, "loan_years": [1.5] * 5,
+        "exposure_at_default_usd": [0.0, 1, 2, 3, 4], "principal_originated_usd": [10.0] * 5,
+        "loss_usd": [0.0] * 5, "sold_exposure_usd": [1.0] * 5,
+        "defaults_year_on_book_1": [0, 1, 2, 3, 4], "loan_years_year_on_book_1": [1.0] * 5,
+        "defaults_year_on_book_2": [0] * 5, "loan_years_year_on_book_2": [0.5] * 5,
+        "defaults_year_on_book_3": [0] * 5, "loan_years_year_on_book_3": [0.0] * 5,
+    })
+    out = loan_intervals(table)
+    year1, year2 = out[f"{SEASONING_KEY}.1"], out[f"{SEASONING_KEY}.2"]
+    assert 0.0 <= year1["low"] < 2.0 < year1["high"] <= 4.0
+    assert (year2["low"], year2["high"]) == (0.0, 0.0)
+    assert f"{SEASONING_KEY}.3" not in out
+    assert out["default_rate_per_loan_year"]["low"] < 10 / 7.5 < out["default_rate_per_loan_year"]["high"]
+    assert seasoning(table) == pytest.approx({"1": 2.0, "2": 0.0})

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from usdai_sim.colors import EXCHANGE_RATIO_COLOR, NAV_OPT_COLOR, SHOCK_COLOR
+from usdai_sim.intervals import SEASONING_KEY, seasoning_terms
 from usdai_sim.ledger import EVENTS
 from usdai_sim.risk import loss_waterfall
 
@@ -306,6 +307,36 @@ def defaults_by_route(results: Results, ax: Axes) -> Axes:
     return ax
 
 
+def seasoning_bars(results: Results, ax: Axes) -> Axes:
+    """Defaults per loan-year by year on book (``summary.json``'s seasoning curve), pooled over paths, with the
+    95% bootstrap interval of each year and the loan-years per path spent there under its label."""
+    summary = results.summary
+    curve = summary.get(SEASONING_KEY, {})
+    if not curve:
+        ax.text(0.5, 0.5, "no loan was performing in this run", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    years = list(curve)
+    rates = np.array([100.0 * curve[y] for y in years])
+    bands = [summary.get("intervals", {}).get(f"{SEASONING_KEY}.{y}", {}) for y in years]
+    low = np.array([100.0 * b.get("low", np.nan) for b in bands])
+    high = np.array([100.0 * b.get("high", np.nan) for b in bands])
+    x = np.arange(len(years))
+    ax.bar(x, rates, color=PALETTE[0], alpha=0.8, label="defaults per loan-year")
+    ax.errorbar(x, rates, yerr=[np.maximum(rates - low, 0.0), np.maximum(high - rates, 0.0)], fmt="none",
+                ecolor="black", capsize=4, lw=1.0, label="95% interval (bootstrap over paths)")
+    exposure = {y: results.paths[e].mean() for y, _, e in seasoning_terms(results.paths)}
+    overall = summary.get("default_rate_per_loan_year")
+    if overall is not None and np.isfinite(overall):
+        ax.axhline(100.0 * overall, color=SHOCK_COLOR, ls="--", lw=1.0,
+                   label=f"all years: {100.0 * overall:.2f}%")
+    ax.set_xticks(x, [f"year {y}\n{exposure.get(y, np.nan):.3g} loan-years per path" for y in years], fontsize=8)
+    ax.set(ylabel="defaults per loan-year (%)", title="Defaults by year on book (seasoning)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return ax
+
+
 def ltv_shares(results: Results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(days, bin edges, share of live loans in % per bin × day; NaN on days without live loans)."""
     frame = results.ltv_hist.set_index("day")
@@ -555,8 +586,15 @@ OUTCOME_FIGURES = (
                "insurance, in USD millions per path (mean over paths) over the whole horizon."),
     FigureSpec("defaults", "Defaults by route", defaults_by_route,
                "Average number of loans per path that have defaulted so far, by cause: payment (grace "
-               "expired), strategic (collateral worth too little to keep paying), fraud and covenant "
-               "(maintenance LTV breached)."),
+               "expired with cash, reserve and sponsor support short), strategic (the operator walked away: "
+               "under the default rule `option`, its revenue fell below its default boundary, so keeping "
+               "the business was worth less than handing the GPUs back), fraud and covenant (maintenance "
+               "LTV breached)."),
+    FigureSpec("seasoning", "Defaults by year on book", seasoning_bars,
+               "The seasoning curve: defaults of loans in their first, second, … year on book (12 payments a "
+               "year) divided by the years loans spent performing there, pooled over paths, with a 95% "
+               "interval from resampling paths. The dashed line is the rate over all years. A curve that "
+               "rises with age means a calm study's default rate depends on its horizon."),
     FigureSpec("ltv", "Loan-to-value distribution", ltv_heatmap,
                "Each column is one day: the colour shows how the live loans (pooled over all paths) are "
                "spread across LTV, the loan principal divided by the current collateral value. Mass "
