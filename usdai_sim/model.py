@@ -353,7 +353,7 @@ def operate(m: UsdaiModel) -> None:
     spot = m.market.rental_usd_per_gpu_hour[:, cls]
     br.operate_with(
         m.book, m.operator_terms, spot, m.utilisation, m.streams.uniform("renter_failure", cls.size),
-        m.streams.normal("operator", cls.size),
+        m.streams.normal("operator", cls.size), m.recorder.days_on_book,
     )
     m.collateral_usd = br.collateral_usd(m.book, m.value_usd_per_gpu)
 

@@ -20,7 +20,6 @@ from usdai_sim.agents.borrowers import BorrowerBook
 from usdai_sim.agents.signals import Signals
 from usdai_sim.ledger import COLUMNS, Ledger
 from usdai_sim.market.state import MarketState
-from usdai_sim.params import Params
 from usdai_sim.protocol.vault import VaultState, backing_ratio
 from usdai_sim.rng import SEED_BLOCK
 from usdai_sim.scenario.schema import Scenario
@@ -50,7 +49,6 @@ class RecordedModel(Protocol):
     total_shares: np.ndarray
     pending_total: np.ndarray
     signals: Signals | None
-    params: Params
 
 BASE_SERIES: dict[str, str] = {
     "exchange_ratio": "sUSDai redemption price, NAV_cons / shares (USDai per sUSDai)",
@@ -130,7 +128,7 @@ class Recorder:
         self.backing_min = np.ones(p)
         self.tbill_growth = np.ones(p)
         self.cumulative = {"defaults": np.zeros(p), "loss": np.zeros(p)}
-        self.days_on_book = np.zeros((p, br.YEARS_ON_BOOK_BINS))
+        self.days_on_book = np.zeros((p, br.YEARS_ON_BOOK_BINS))  # per path and year on book; operate adds
 
     # ---------------------------------------------------------- signals for depositors
 
@@ -166,7 +164,6 @@ class Recorder:
         self._sum_ledger(m, k)
         self._update_extremes(m)
         if k % self.every == 0:
-            self._add_days_on_book(m, self.every * self.dt_days)
             self._write_series(m, k // self.every)
 
     def record_waits(self, waits_days: np.ndarray) -> None:
@@ -197,16 +194,6 @@ class Recorder:
         self.queue_peak_fraction = np.maximum(self.queue_peak_fraction, self._queue_fraction(m))
         backing = backing_ratio(m.vault.reserves_usd, m.vault.supply_usd, m.roundoff_scale_usd)
         self.backing_min = np.minimum(self.backing_min, backing)
-
-    def _add_days_on_book(self, m: RecordedModel, days: float) -> None:
-        """Days at risk by year on book (``br.year_on_book_index``) per path: each performing loan adds ``days``
-        to its bin (the days since the last record; exact when every step is recorded, the default)."""
-        live = m.book.status == br.ACTIVE
-        years = br.year_on_book_index(m.params.borrowers.term_payments, m.book.payments_left)
-        flat = np.arange(m.n_paths)[:, None] * br.YEARS_ON_BOOK_BINS + years
-        self.days_on_book += days * np.bincount(
-            flat[live], minlength=m.n_paths * br.YEARS_ON_BOOK_BINS
-        ).reshape(m.n_paths, br.YEARS_ON_BOOK_BINS)
 
     @staticmethod
     def _queue_usd(m: RecordedModel) -> np.ndarray:

@@ -8,7 +8,8 @@ kernels reproduce it bit for bit; re-recorded on ec70483, where the reserve yiel
 supply: the ed0a7c8 file still matched the code before that commit bit for bit, and the new one differs from it
 in 6 outcome and 6 series cells of rental_collapse, by at most 7.5e-9 USD; re-recorded after 5e91d3a, when
 power per GPU took the vendors' system ratings and the seasoning columns were added: with the old power
-figures that code still matched the previous file bit for bit, bar the new columns); regenerate it only when the
+figures that code still matched the previous file bit for bit, bar the new columns; and once more when the days
+at risk by year on book moved into the operate kernel: only those columns changed); regenerate it only when the
 model's rules or default parameters change on purpose.
 """
 

@@ -29,6 +29,22 @@ def at(values: np.ndarray, p: int, b: int) -> float:
     return values[p if values.shape[0] > 1 else 0, b if values.shape[1] > 1 else 0]
 
 
+PAYMENTS_PER_YEAR_ON_BOOK = 12
+YEARS_ON_BOOK_BINS = 5
+"""Bins of a loan's age for seasoning curves: years 1-4 on book, and the 5th year or later together."""
+
+
+@element
+def year_on_book(term_payments: Any, payments_left: Any) -> Any:
+    """The bin of a loan's age: payments made // 12, clipped to [0, ``YEARS_ON_BOOK_BINS`` − 1] (0 = first year).
+
+    Age is counted in payments made (the lending industry's "months on book"; one payment per 30 days, so a
+    year on book is 360 days). A defaulted loan keeps its count at default, so its bin is its age at default.
+    Plain arithmetic: works on scalars in a kernel and on integer arrays through ``python_rule``."""
+    made = term_payments - payments_left
+    return np.minimum(np.maximum(made // PAYMENTS_PER_YEAR_ON_BOOK, 0), YEARS_ON_BOOK_BINS - 1)
+
+
 @kernel
 def customer_failure_probability(
     price_over_market: float, h0_per_year: float, elasticity: float, customers: float, dt_days: float
@@ -139,20 +155,24 @@ def operate_kernel(
     target_share: np.ndarray, price_fraction: np.ndarray, h0_per_year: np.ndarray, elasticity: np.ndarray,
     customers: np.ndarray, receivable_days: np.ndarray, renew: np.ndarray, power_usd_per_gpu_hour: np.ndarray,
     idle_fraction: np.ndarray, fixed_usd_per_gpu_hour: np.ndarray, decay: np.ndarray, dt_days: float,
-    weight: float, revenue_out: np.ndarray,
+    weight: float, term_payments: np.ndarray, payments_left: np.ndarray, days_on_book: np.ndarray,
+    revenue_out: np.ndarray,
 ) -> None:
     """One step of every loan's operations, fused, in place: an active loan's own rental factor moves
     (``operator_log_step``), so the rental it achieves is the market's R·e^ε (spot billing and contract
     renewals alike); it rolls its contract book (``roll_contract_book``) and books its operating cash flow
     (``operating_cash``; ``revenue_out`` gets the revenue); any other loan's judged revenue rate is 0 and
-    its factor stays; an active loan's days at risk (``active_days``) grow by dt; the fleet of a live loan
-    (active or defaulted) decays by ``decay`` = e^{−λ·dt/365} (1 if insured)."""
+    its factor stays; an active loan's days at risk (``active_days``) grow by dt, and so do its path's days at
+    risk in the loan's year on book (``days_on_book``, (paths, ``YEARS_ON_BOOK_BINS``); ``year_on_book`` of
+    the payments made before this step); the fleet of a live loan (active or defaulted) decays by ``decay`` =
+    e^{−λ·dt/365} (1 if insured)."""
     n_paths, n_loans = status.shape
     for p in range(n_paths):
         for b in range(n_loans):
             code = status[p, b]
             if code == ACTIVE:
                 active_days[p, b] += dt_days
+                days_on_book[p, year_on_book(at(term_payments, p, b), payments_left[p, b])] += dt_days
                 operator_log[p, b] = operator_log_step(
                     operator_log[p, b], at(operator_vol, p, b), dt_days, at(normal, p, b)
                 )

@@ -41,6 +41,7 @@ from usdai_sim.agents.borrower_kernel import (  # noqa: F401 - the status and ro
     ROUTE_FRAUD,
     ROUTE_PAYMENT,
     ROUTE_STRATEGIC,
+    YEARS_ON_BOOK_BINS,
 )
 from usdai_sim.agents.default_option import BoundaryTable
 from usdai_sim.jit import python_rule
@@ -210,6 +211,7 @@ class OperatorTerms:
     fixed_usd_per_gpu_hour: np.ndarray
     decay: np.ndarray
     operator_vol: np.ndarray
+    term_payments: np.ndarray
     dt_days: float
     weight: float
 
@@ -225,6 +227,7 @@ class OperatorTerms:
             fixed_usd_per_gpu_hour=_param(fixed),
             decay=_param(decay),
             operator_vol=_param(bp.operator_vol_per_sqrt_year),
+            term_payments=_param(bp.term_payments, np.int64),
             dt_days=float(dt_days),
             weight=float(-np.expm1(-dt_days / PAYMENT_INTERVAL_DAYS)),
         )
@@ -261,7 +264,7 @@ def operate(
 
 def operate_with(
     book: BorrowerBook, terms: OperatorTerms, spot_usd_per_gpu_hour: np.ndarray, utilisation: np.ndarray,
-    uniform: np.ndarray, normal: np.ndarray | None = None,
+    uniform: np.ndarray, normal: np.ndarray | None = None, days_on_book: np.ndarray | None = None,
 ) -> np.ndarray:
     """One step of operations (``borrower_kernel.operate_kernel``): the operator's own rental factor moves
     (one N(0,1) per loan in ``normal``), contract roll, customer failures (one U(0,1) per loan in ``uniform``),
@@ -269,15 +272,20 @@ def operate_with(
 
     The revenue rate the owner judges its business by (``revenue_usd_per_year``, USD/yr) is the exponential
     average of the daily rate with a 30-day time constant — a month's P&L, not one day's utilisation.
+    Days at risk by year on book accumulate per path into ``days_on_book`` (paths, ``YEARS_ON_BOOK_BINS``)
+    when it is given.
     """
     revenue = np.zeros(book.status.shape)
+    if days_on_book is None:
+        days_on_book = np.zeros((book.status.shape[0], YEARS_ON_BOOK_BINS))
     own = (_param(0.0), _param(0.0)) if normal is None else (_param(normal), terms.operator_vol)  # (z, σ_o)
     bk.operate_kernel(
         book.status, book.contracted_share, book.contract_price_usd_per_gpu_hour, book.cash_usd, book.gpus,
         book.revenue_usd_per_year, book.operator_log, book.active_days, _param(spot_usd_per_gpu_hour),
         _param(utilisation),
         _param(uniform), *own, *terms.contract, terms.power_usd_per_gpu_hour,
-        terms.idle_fraction, terms.fixed_usd_per_gpu_hour, terms.decay, terms.dt_days, terms.weight, revenue,
+        terms.idle_fraction, terms.fixed_usd_per_gpu_hour, terms.decay, terms.dt_days, terms.weight,
+        terms.term_payments, book.payments_left, days_on_book, revenue,
     )
     return revenue
 
@@ -352,20 +360,10 @@ def collateral_usd(book: BorrowerBook, value_usd_per_gpu: np.ndarray) -> np.ndar
     return book.gpus * value_usd_per_gpu
 
 
-YEARS_ON_BOOK_BINS = 5
-"""Bins of a loan's age for seasoning curves: years 1-4 on book, and the 5th year or later together."""
-
-PAYMENTS_PER_YEAR_ON_BOOK = 12
-
-
 def year_on_book_index(term_payments: np.ndarray, payments_left: np.ndarray) -> np.ndarray:
-    """The bin of each loan's age: payments made // 12, clipped to ``YEARS_ON_BOOK_BINS`` − 1 (0 = first year).
-
-    Age is counted in payments made (the lending industry's "months on book"; one payment per 30 days, so a
-    year on book is 360 days). A defaulted loan keeps its count at default, so its bin is its age at default.
-    """
-    made = np.asarray(term_payments) - np.asarray(payments_left)
-    return np.clip(made // PAYMENTS_PER_YEAR_ON_BOOK, 0, YEARS_ON_BOOK_BINS - 1)
+    """Each loan's bin of age (``borrower_kernel.year_on_book``: payments made // 12, clipped; 0 = first year)."""
+    rule = python_rule(bk.year_on_book)
+    return np.asarray(rule(np.asarray(term_payments), np.asarray(payments_left)))
 
 
 def covenant_check(book: BorrowerBook, bp: BorrowerParams, collateral: np.ndarray, day: float) -> np.ndarray:
