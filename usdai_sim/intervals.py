@@ -221,11 +221,12 @@ def seasoning_terms(paths: pd.DataFrame) -> list[tuple[str, str, str]]:
 def annual_rate_specs(paths: pd.DataFrame, cols: dict[str, NDArray[np.float64]]) -> dict[str, tuple[Stat, int]]:
     """Defaults per loan-year, overall and by year on book (``seasoning_terms``; keyed as in ``summary.json``):
     pooled ratios of defaults to loan-years; adds the columns they read to ``cols``."""
-    names = ["loan_years", *(c for _, d, e in seasoning_terms(paths) for c in (d, e))]
+    terms = seasoning_terms(paths)
+    names = ["loan_years", *(c for _, d, e in terms for c in (d, e))]
     cols.update({name: paths[name].to_numpy(dtype=float) for name in names})
     specs = {"default_rate_per_loan_year": (ratio_of_sums("loans_defaulted", "loan_years"),
                                             int((cols["loans_defaulted"] > 0).sum()))}
-    for year, defaults, exposure in seasoning_terms(paths):
+    for year, defaults, exposure in terms:
         specs[f"{SEASONING_KEY}.{year}"] = (ratio_of_sums(defaults, exposure), int((cols[defaults] > 0).sum()))
     return specs
 

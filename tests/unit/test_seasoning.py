@@ -31,11 +31,11 @@ def test_year_on_book_is_payments_made_over_twelve_clipped(term: int, left: int,
     assert br.year_on_book_index(np.array([term]), np.array([left])).tolist() == [index]
 
 
-def one_loan(term_months: int, horizon_days: int) -> Scenario:
+def one_loan(term_months: int, horizon_days: int, step_days: int = 1) -> Scenario:
     cohort = {"count": 1, "gpus": 100, "requested_ltv": 0.3, "apr": 0.12, "term_months": term_months,
               "fraud_rate_per_year": 0.0, "operator_vol_per_sqrt_year": 0.0, "initial_cash_months": 24.0}
     return Scenario.model_validate({
-        "simulation": {"paths": 2, "horizon_days": horizon_days, "seed": 5},
+        "simulation": {"paths": 2, "horizon_days": horizon_days, "seed": 5, "step_days": step_days},
         "borrowers": {"cohorts": [cohort], "refinance_at_maturity": False},
         "depositors": {"count": 2},
         "markets": {"tbill": {"model": "constant"}},
@@ -44,12 +44,14 @@ def one_loan(term_months: int, horizon_days: int) -> Scenario:
 
 
 @pytest.mark.parametrize(
-    ("term_months", "horizon_days", "days_by_year"), [(36, 500, [360, 140, 0]), (3, 180, [90, 0, 0])]
+    ("term_months", "horizon_days", "step_days", "days_by_year"),
+    [(36, 500, 1, [360, 140, 0]), (36, 500, 10, [360, 140, 0]), (3, 180, 1, [90, 0, 0])],
 )
 def test_days_at_risk_fall_in_the_year_on_book_they_were_spent(
-    term_months: int, horizon_days: int, days_by_year: list[int]
+    term_months: int, horizon_days: int, step_days: int, days_by_year: list[int]
 ) -> None:
-    paths = simulate(one_loan(term_months, horizon_days), quiet=True).paths
+    """Daily steps and 10-day steps (36 steps of 10 days in year 1, 14 in year 2) give the same days."""
+    paths = simulate(one_loan(term_months, horizon_days, step_days), quiet=True).paths
     for year, days in enumerate(days_by_year, 1):
         assert paths[f"loan_years_year_on_book_{year}"].tolist() == pytest.approx([days / 365.0] * 2, rel=1e-12)
         assert paths[f"defaults_year_on_book_{year}"].tolist() == [0, 0]
