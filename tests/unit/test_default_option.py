@@ -10,6 +10,7 @@ from usdai_sim.agents.default_option import (
     Claim,
     Dynamics,
     annuity_years,
+    cohort_dynamics,
     cohort_tables,
     leland_boundary,
     solve_boundary,
@@ -144,3 +145,36 @@ def test_cohort_tables_follow_the_rule() -> None:
     )[0]
     assert option is not None and myopic is not None
     assert np.all(option.values <= myopic.values + 1e-9)
+
+
+def test_expected_reversion_replaces_the_process_kappa_in_the_owners_beliefs() -> None:
+    """``borrowers.expected_reversion_per_year``: null keeps the rental process's κ; a number replaces it in the
+    solver only (κ_eff = κ·σ_m²/(σ_m² + σ_o²): 0.5·0.0225/0.085 with σ_m = 0.15, σ_o = 0.25); owners who
+    expect no reversion get the boundary of a process with κ = 0 and walk at a higher revenue, at every date
+    no lower for operators with cost ratio c ≤ 0.6 that cover cost and debt at trend revenue (c + d ≤ 1; the
+    shipped cohorts have c ≈ 0.3–0.45, d ≈ 0.35), strictly higher somewhere. Not everywhere: near a high cost
+    ratio (c = 0.75–0.9, d ≤ 0.2) a random walk's larger variance makes waiting worth more than the lost
+    recovery, and x_B falls by up to 0.01."""
+    scenario = Scenario()
+    cohort, rental = scenario.borrowers.cohorts[0], scenario.markets.rental
+    rental = rental.model_copy(update={"vol_per_sqrt_year": 0.15, "kappa_per_year": 0.5})
+    cohort = cohort.model_copy(update={"operator_vol_per_sqrt_year": 0.25})
+    share = 0.0225 / (0.0225 + 0.0625)
+    assert cohort_dynamics(rental, cohort).kappa_per_year == pytest.approx(0.5 * share)
+    assert cohort_dynamics(rental, cohort, 0.2).kappa_per_year == pytest.approx(0.2 * share)
+    assert cohort_dynamics(rental, cohort, 0.0).kappa_per_year == 0.0
+
+    def with_borrowers(s: Scenario, **update: object) -> Scenario:
+        return s.model_copy(update={"borrowers": s.borrowers.model_copy(update=update)})
+
+    believed = cohort_tables(scenario)[0]
+    lasting = cohort_tables(with_borrowers(scenario, expected_reversion_per_year=0.0))[0]
+    markets = scenario.markets.model_copy(
+        update={"rental": scenario.markets.rental.model_copy(update={"kappa_per_year": 0.0})})
+    process_without_reversion = cohort_tables(scenario.model_copy(update={"markets": markets}))[0]
+    assert believed is not None and lasting is not None and process_without_reversion is not None
+    np.testing.assert_array_equal(lasting.values, process_without_reversion.values)
+    c, d = believed.cost_grid[:, None], believed.debt_grid[None, :]
+    viable = np.broadcast_to(((c <= 0.6) & (c + d <= 1.0))[None], believed.values.shape)
+    assert np.all(lasting.values[viable] >= believed.values[viable] - 1e-9)
+    assert np.any(lasting.values[viable] > believed.values[viable] + 1e-3)

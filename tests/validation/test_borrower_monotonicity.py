@@ -135,3 +135,19 @@ def test_higher_default_friction_gives_no_more_strategic_defaults() -> None:
     extra = np.argwhere(walked_high & ~walked_low)
     assert extra.size == 0, f"(path, borrower) walked only with the higher friction: {extra[:5].tolist()}"
     assert walked_high.sum() < walked_low.sum(), "friction made no difference to the walkers"
+
+
+def test_owners_who_expect_a_fall_to_last_walk_no_later() -> None:
+    """``borrowers.expected_reversion_per_year`` null (owners expect the market's falls to revert at the process's
+    κ = 0.5 a year) → 0 (a fall lasts). Without the expected recovery, continuing is worth less below trend, so
+    x_B is no lower at every (k, c, d) (``test_default_option``); the belief only enters the walk, so until a
+    loan's first walk the two worlds are identical, and a loan that walks expecting reversion walks no later
+    expecting none."""
+    reverting = rental_world()
+    lasting = reverting.model_copy(
+        update={"borrowers": reverting.borrowers.model_copy(update={"expected_reversion_per_year": 0.0})})
+    _, walked_reverting = defaults_of(reverting)
+    _, walked_lasting = defaults_of(lasting)
+    missing = np.argwhere(walked_reverting & ~walked_lasting)
+    assert missing.size == 0, f"(path, borrower) walked only when expecting reversion: {missing[:5].tolist()}"
+    assert walked_lasting.sum() > walked_reverting.sum(), "the belief made no difference to the walkers"

@@ -221,7 +221,7 @@ PAYMENT_YEARS = 30.0 / 365.0
 """Time between two payment dates, years (the loan router's 30-day interval)."""
 
 
-def cohort_dynamics(rental: Rental, cohort: Cohort) -> Dynamics:
+def cohort_dynamics(rental: Rental, cohort: Cohort, expected_reversion_per_year: float | None = None) -> Dynamics:
     """The revenue factor's process for a cohort. The operator's rental is the market's (log-OU about its
     trend: σ_m, κ) times its own factor (a random walk: σ_o, ``operator_vol_per_sqrt_year``). Both reach
     revenue damped by half the cohort's mean contracted share s̄ (assumption: over a loan about half of the
@@ -229,12 +229,15 @@ def cohort_dynamics(rental: Rental, cohort: Cohort) -> Dynamics:
     takes the total volatility and the reverting share of the variance (assumption: the owner expects the market's part
     of a fall to revert and its own part to last):
         σ = √(σ_m² + σ_o²)·(1 − s̄/2),    κ_eff = κ·σ_m²/(σ_m² + σ_o²)     (σ_o = 0: the rental process).
+    κ is what owners expect of the market's falls: ``expected_reversion_per_year`` when given
+    (``borrowers.expected_reversion_per_year``), else the simulated process's ``rental.kappa_per_year``.
     """
     market_var, own_var = rental.vol_per_sqrt_year**2, cohort.operator_vol_per_sqrt_year**2
     total_var = market_var + own_var
     mean_share = float(np.mean(dist_bounds(cohort.contracted_share)))
     vol = float(np.sqrt(total_var)) * (1.0 - 0.5 * mean_share)
-    kappa = rental.kappa_per_year * market_var / total_var if total_var > 0 else rental.kappa_per_year
+    believed = rental.kappa_per_year if expected_reversion_per_year is None else expected_reversion_per_year
+    kappa = believed * market_var / total_var if total_var > 0 else believed
     return Dynamics(rental.drift_per_year, vol, kappa)
 
 
@@ -267,15 +270,19 @@ def cohort_tables(scenario: Scenario) -> list[BoundaryTable | None]:
     if rule == "collateral_barrier":
         return [None for _ in scenario.borrowers.cohorts]
     rental, life = scenario.markets.rental, scenario.markets.gpu.valuation.economic_life_years
+    belief = scenario.borrowers.expected_reversion_per_year
     return [
-        _cohort_table(c.model_dump_json(), rental.model_dump_json(), life, rule) for c in scenario.borrowers.cohorts
+        _cohort_table(c.model_dump_json(), rental.model_dump_json(), life, rule, belief)
+        for c in scenario.borrowers.cohorts
     ]
 
 
 @lru_cache(maxsize=128)
-def _cohort_table(cohort_json: str, rental_json: str, life_years: float, rule: str) -> BoundaryTable:
+def _cohort_table(
+    cohort_json: str, rental_json: str, life_years: float, rule: str, expected_reversion_per_year: float | None
+) -> BoundaryTable:
     """The table of one cohort (memoised on its inputs: every work block of a run shares it)."""
     cohort, rental = Cohort.model_validate_json(cohort_json), Rental.model_validate_json(rental_json)
-    dyn = cohort_dynamics(rental, cohort)
+    dyn = cohort_dynamics(rental, cohort, expected_reversion_per_year)
     make = cohort_claim_factory(cohort, rental, life_years)
     return boundary_table(make, dyn, cohort.equity_discount_rate, PAYMENT_YEARS, cohort.term_months, rule)

@@ -473,15 +473,25 @@ def with_rule(scenario: Scenario, rule: str) -> Scenario:
     return scenario.model_copy(update={"borrowers": borrowers})
 
 
+def rule_variants(scenario: Scenario) -> list[tuple[str, Scenario]]:
+    """Each default rule on ``scenario``, then ``option`` with owners who expect a rental fall to last."""
+    lasting = with_rule(scenario, "option")
+    lasting = lasting.model_copy(
+        update={"borrowers": lasting.borrowers.model_copy(update={"expected_reversion_per_year": 0.0})})
+    return [*((f"`{rule}`", with_rule(scenario, rule)) for rule in RULES),
+            ("`option`, expecting no recovery", lasting)]
+
+
 def rule_rows(name: str, paths: int) -> list[list[str]]:
-    """One row per default rule on a built-in scenario (same seed, same paths)."""
+    """One row per default rule on a built-in scenario (same seed, same paths), and one for ``option`` with
+    ``borrowers.expected_reversion_per_year: 0``."""
     scenario, _ = load_scenario(name)
     rows = []
-    for rule in RULES:
-        s = simulate(with_rule(scenario, rule), paths=paths).summary
+    for label, variant in rule_variants(scenario):
+        s = simulate(variant, paths=paths).summary
         by_route = [num(s["defaults_by_route"][r]) for r in ROUTES]
         ratio = s["susdai_exchange_ratio_final"]["p50"]
-        rows.append([f"`{name}`", f"`{rule}`", *by_route, pct(s["default_rate_count"]),
+        rows.append([f"`{name}`", label, *by_route, pct(s["default_rate_count"]),
                      pct(s["loss_given_default_pooled"]), pct(s["prob_principal_loss"]), num(ratio)])
     return rows
 
@@ -501,18 +511,17 @@ class Boundary:
 def cohort_boundary(
     baseline: Scenario, frame: pd.DataFrame, gpu_class: str = "H100", kappa_per_year: float | None = None
 ) -> Boundary:
-    """Solve the boundary of the baseline's first ``gpu_class`` cohort with the model's own solver (on the
-    baseline's rental process, or with its mean reversion replaced by ``kappa_per_year``)."""
+    """Solve the boundary of the baseline's first ``gpu_class`` cohort with the model's own solver (owners
+    believing the baseline's rental process, or expecting falls to revert at ``kappa_per_year`` instead)."""
     cohort = next(c for c in baseline.borrowers.cohorts if c.gpu_class == gpu_class)
     loans = frame[frame["cohort"] == cohort.name]
     revenue = loans["revenue_usd_per_gpu_hour"]
     c = float((loans["opex_usd_per_gpu_hour"] / revenue).median())
     d = float((loans["debt_service_usd_per_gpu_hour"] / revenue).median())
     rental, life = baseline.markets.rental, baseline.markets.gpu.valuation.economic_life_years
-    if kappa_per_year is not None:
-        rental = rental.model_copy(update={"kappa_per_year": kappa_per_year})
+    belief = baseline.borrowers.expected_reversion_per_year if kappa_per_year is None else kappa_per_year
     make = cohort_claim_factory(cohort, rental, life)
-    dyn = cohort_dynamics(rental, cohort)
+    dyn = cohort_dynamics(rental, cohort, belief)
     solved = {rule: solve_boundary(make(np.array(c), np.array(d)), dyn, cohort.equity_discount_rate,
                                    PAYMENT_YEARS, cohort.term_months, rule) for rule in ("option", "myopic")}
     return Boundary(cohort.name, c, d, solved["option"], solved["myopic"], dyn.kappa_per_year)
@@ -561,8 +570,8 @@ PERSISTENCE_KAPPAS = (0.25, 0.1, 0.0)
 
 
 def persistence_rows(baseline: Scenario, frame: pd.DataFrame) -> list[list[str]]:
-    """EBITDA / debt service at the boundary (origination, mid-term) as the rental process's mean reversion κ
-    goes from the model's to 0, with the verdict against Iris Energy's band at mid-term and origination."""
+    """EBITDA / debt service at the boundary (origination, mid-term) as the reversion owners expect of a rental
+    fall goes from the process's κ to 0, with the verdict against Iris Energy's band at mid-term and origination."""
     model_kappa = baseline.markets.rental.kappa_per_year
     rows = []
     for kappa in (model_kappa, *(k for k in PERSISTENCE_KAPPAS if k != model_kappa)):
@@ -578,8 +587,9 @@ def persistence_rows(baseline: Scenario, frame: pd.DataFrame) -> list[list[str]]
 
 def persistence_text(baseline: Scenario, frame: pd.DataFrame) -> str:
     """Why the boundary sits where it does: how persistent the owner expects a rental fall to be."""
-    header = ["rental κ per year", "half-life of a market shock, years", "solver κ", "origination: option",
-              "origination: myopic", "mid-term: option", "mid-term: myopic", "Iris band at either date"]
+    header = ["expected reversion κ per year", "half-life of a market shock, years", "solver κ",
+              "origination: option", "origination: myopic", "mid-term: option", "mid-term: myopic",
+              "Iris band at either date"]
     return (
         "How long the owner expects a fall in rentals to last weighs heavily on the boundary. "
         "The model's rental process reverts to its trend (`markets.rental.kappa_per_year`, an assumption with "
@@ -588,11 +598,12 @@ def persistence_text(baseline: Scenario, frame: pd.DataFrame) -> str:
         "random walk) lasts. The solver sees one revenue factor, so it uses the reverting share of the variance, "
         "κ·σ_m²/(σ_m² + σ_o²) (`cohort_dynamics`; the \"solver κ\" column). Iris Energy's revenue was hashprice, "
         "which follows the bitcoin price, usually modelled as a random walk (assumption): a fall there is "
-        "expected to last (κ = 0). The same solver, the same H100 claim, only the rental κ changed (EBITDA / debt "
-        "service at the boundary):\n\n"
+        "expected to last (κ = 0). The same solver, the same H100 claim, only the reversion the owner expects "
+        "changed (`borrowers.expected_reversion_per_year`; EBITDA / debt service at the boundary):\n\n"
         + table(header, persistence_rows(baseline, frame))
-        + "\n\nThe model's own κ is not changed to match one case; a scenario that believes rental falls are "
-        "permanent sets `markets.rental.kappa_per_year: 0` and its owners walk near where Iris did."
+        + "\n\nThe model's own κ is not changed to match one case; a scenario whose owners believe rental falls are "
+        "permanent sets `borrowers.expected_reversion_per_year: 0` (the simulated rentals keep their process) and "
+        "its owners walk near where Iris did."
     )
 
 
@@ -628,7 +639,9 @@ def rules_section(frame: pd.DataFrame, baseline: Scenario, rule_paths: int, figu
         "route; the median sUSDai exchange ratio at the horizon). `option` walks when the operator's revenue "
         "factor is below its default boundary, `myopic` the same without the option to walk later, "
         "`collateral_barrier` when collateral < `strategic_walk_ratio` × principal (Black–Cox). A resale crash "
-        "without a rental crash is a liquidity shock: it moves the barrier rule, not the income-based ones.\n\n"
+        "without a rental crash is a liquidity shock: it moves the barrier rule, not the income-based ones. "
+        "\"Expecting no recovery\" is `option` with `borrowers.expected_reversion_per_year: 0`: the simulated "
+        "rentals are the same, but owners solve their boundary as if a fall lasts (section below).\n\n"
         + table(header, rows)
         + "\n\n### The boundary itself\n\n"
         f"`{b.cohort}` at its median cost ratio c = opex/revenue = {b.cost_ratio:.3f} and debt ratio d = debt "

@@ -331,7 +331,8 @@ def seasoning_bars(results: Results, ax: Axes) -> Axes:
         ax.axhline(100.0 * overall, color=SHOCK_COLOR, ls="--", lw=1.0,
                    label=f"all years: {100.0 * overall:.2f}%")
     ax.set_xticks(x, [f"year {y}\n{exposure.get(y, np.nan):.3g} loan-years per path" for y in years], fontsize=8)
-    ax.set(ylabel="defaults per loan-year (%)", title="Defaults by year on book (seasoning)")
+    ax.set(xlabel="year on book (12 payments a year)", ylabel="defaults per loan-year (%)",
+           title="Defaults by year on book (seasoning)")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return ax

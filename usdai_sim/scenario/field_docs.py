@@ -136,6 +136,11 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
                                  "assumption: a quarter, a typical bank-financing fallback time"),
         "default_rule": ("when a solvent operator walks away: option, myopic or collateral_barrier", "choice",
                          "DOMAIN.md 'Operator economics and default behaviour' (Leland 1994; Black–Cox 1976)"),
+        "expected_reversion_per_year": (
+            "how fast owners expect a fall in market rentals to revert, in the default boundary (option, myopic); "
+            "null: the simulated process's markets.rental.kappa_per_year; 0: a fall lasts", "per year",
+            "assumption: owners know the process unless a scenario says otherwise; Iris Energy (Nov 2022) "
+            "walked as if the fall would last (calibration page, section 4)"),
         "refinance_at_maturity": ("a balloon the borrower cannot pay is refinanced against the fleet",
                                   "boolean", "assumption: lenders prefer refinancing to repossession"),
     },

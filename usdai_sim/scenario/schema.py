@@ -358,11 +358,14 @@ class Borrowers(Frozen):
     boundary (continuing, with the option to walk later, is worth less than walking;
     ``usdai_sim/agents/default_option.py``); ``myopic``: the same without the option to walk later;
     ``collateral_barrier``: walk as soon as collateral < strategic_walk_ratio × principal (Black–Cox).
+    ``expected_reversion_per_year`` is what owners believe of a fall in market rentals when the boundary is
+    solved: null, the simulated process (``markets.rental.kappa_per_year``); 0, a fall lasts.
     """
 
     cohorts: Annotated[tuple[Cohort, ...], Field(min_length=1)] = (Cohort(),)
     demand_patience_days: Annotated[int, Field(ge=0)] = 90
     default_rule: Literal["option", "myopic", "collateral_barrier"] = "option"
+    expected_reversion_per_year: MeanReversion | None = None
     refinance_at_maturity: bool = True
 
     @property
