@@ -72,7 +72,8 @@ CRYPTO_2022 = Diagnosis(
                        ("borrowers.default_rule=collateral_barrier",)),
         Counterfactual("myopic rule (no value of waiting)", ("borrowers.default_rule=myopic",)),
         Counterfactual("no walk-away friction", _each_cohort("default_friction_months", "0", _CRYPTO_COHORTS)),
-        Counterfactual("owners expect a revenue fall to last (rental κ = 0)", ("markets.rental.kappa_per_year=0",)),
+        Counterfactual("owners expect a revenue fall to last (no expected reversion)",
+                       ("borrowers.expected_reversion_per_year=0",)),
         Counterfactual("no debt-service reserve, no sponsor support",
                        _each_cohort("dsra_months", "0", _CRYPTO_COHORTS)
                        + _each_cohort("sponsor_support_months", "0", _CRYPTO_COHORTS)),
