@@ -24,11 +24,12 @@ from usdai_sim.ledger import Ledger, identity_errors, roundoff_scale_usd
 from usdai_sim.market.gpu import expit, log_factor_step, price_impact_discount, utilisation_step
 from usdai_sim.market.shocks import ShockSchedule
 from usdai_sim.market.state import MarketState, advance_markets, record_forced_sales, tbill_history
-from usdai_sim.market.valuation import FleetView, IncomeValuation, trend_deviation
+from usdai_sim.market.valuation import FleetView, IncomeValuation, median_log_change, trend_deviation
 from usdai_sim.params import (
     DAYS_PER_YEAR,
     HOURS_PER_DAY,
     PAYMENT_INTERVAL_DAYS,
+    BorrowerParams,
     Params,
     block_params,
     depreciation_fraction,
@@ -635,9 +636,9 @@ def _qev_auction(m: UsdaiModel, eligible: np.ndarray, cols: np.ndarray) -> None:
 
 
 def originate(m: UsdaiModel) -> None:
-    """Underwrite new loan requests (debt-service coverage at today's rentals ≥ ``min_dscr`` unless null, else
-    declined),
-    then fund them in arrival order while lending capacity lasts; stale requests lapse."""
+    """Underwrite new loan requests (debt-service coverage ≥ ``min_dscr`` unless null, at today's rentals or on
+    the market's median path per ``dscr_basis``, else declined), then fund them in arrival order while lending
+    capacity lasts; stale requests lapse."""
     book, bp = m.book, m.params.borrowers
     day = m.day_end
     pending = book.status == br.PENDING
@@ -680,10 +681,12 @@ def _within_capacity(m: UsdaiModel, amount: np.ndarray) -> np.ndarray:
 @dataclass
 class LoanTerms:
     """Terms and day-one economics of new loans at (rows, cols), each (k,): APR, first level payment (USD),
-    contract price and the operating rates (USD per GPU-hour) at today's market."""
+    the spot rental the operator achieves, contract price and the operating rates (USD per GPU-hour) at today's
+    market."""
 
     apr: np.ndarray
     payment_usd: np.ndarray
+    spot_usd_per_gpu_hour: np.ndarray
     contract_price_usd_per_gpu_hour: np.ndarray
     revenue_usd_per_gpu_hour: np.ndarray
     opex_usd_per_gpu_hour: np.ndarray
@@ -701,19 +704,39 @@ def _loan_terms(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, principal_usd
         bp, bp.contracted_share, contract_price, spot, m.utilisation[rows, cols],
         m.params.classes.power_kw_per_gpu[bp.class_index],
     )
-    return LoanTerms(apr, interest + first_principal, contract_price, revenue_rate, opex_rate)
+    return LoanTerms(apr, interest + first_principal, spot, contract_price, revenue_rate, opex_rate)
 
 
 def _origination_dscr(m: UsdaiModel, wanting: np.ndarray, amount_usd: np.ndarray) -> np.ndarray:
-    """Debt-service coverage of each requested loan at today's market, (P, B) (inf where nothing is asked)
-    (``br.debt_service_coverage``)."""
+    """Debt-service coverage of each requested loan, (P, B) (inf where nothing is asked): at today's market
+    (``br.debt_service_coverage``), or with ``dscr_basis: expected_path`` its lowest over the loan's payment
+    dates on the market's median path (``br.projected_coverage``)."""
     rows, cols = np.nonzero(wanting)
     dscr = np.full(wanting.shape, np.inf)
     terms = _loan_terms(m, rows, cols, amount_usd[rows, cols])
-    dscr[rows, cols] = br.debt_service_coverage(
-        terms.revenue_usd_per_gpu_hour, terms.opex_usd_per_gpu_hour, terms.payment_usd / m.book.gpus[rows, cols]
+    payment_per_gpu = terms.payment_usd / m.book.gpus[rows, cols]
+    if m.scenario.protocol.allocation.dscr_basis == "today":
+        dscr[rows, cols] = br.debt_service_coverage(
+            terms.revenue_usd_per_gpu_hour, terms.opex_usd_per_gpu_hour, payment_per_gpu
+        )
+        return dscr
+    bp = m.params.borrowers.take(rows, cols)
+    dscr[rows, cols] = br.projected_coverage(
+        bp, terms.spot_usd_per_gpu_hour, terms.contract_price_usd_per_gpu_hour, m.utilisation[rows, cols],
+        m.params.classes.power_kw_per_gpu[bp.class_index], payment_per_gpu, _expected_spot_path(m, rows, bp),
     )
     return dscr
+
+
+def _expected_spot_path(m: UsdaiModel, rows: np.ndarray, bp: BorrowerParams) -> np.ndarray:
+    """ĝ at each payment date of each request (``valuation.median_log_change`` of its class from today), (k, n)
+    with n the longest term asked, +inf past a request's own last payment."""
+    rental = m.scenario.markets.rental
+    months = np.arange(1, int(bp.term_payments.max(initial=1)) + 1)
+    tau = months * PAYMENT_INTERVAL_DAYS / DAYS_PER_YEAR
+    deviation = m._trend_deviation()[rows, bp.class_index]
+    path = median_log_change(deviation[:, None], rental.drift_per_year, rental.kappa_per_year, tau[None, :])
+    return np.where(months[None, :] <= bp.term_payments[:, None], path, np.inf)
 
 
 def _open_loans(

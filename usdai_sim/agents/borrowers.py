@@ -182,6 +182,36 @@ def debt_service_coverage(
         return (revenue_usd_per_gpu_hour - opex_usd_per_gpu_hour) * HOURS_PER_MONTH / payment_usd_per_gpu
 
 
+def projected_coverage(
+    bp: BorrowerParams, spot_usd_per_gpu_hour: np.ndarray, contract_price_usd_per_gpu_hour: np.ndarray,
+    utilisation: np.ndarray, power_kw_per_gpu: np.ndarray, payment_usd_per_gpu: np.ndarray,
+    spot_log_change: np.ndarray,
+) -> np.ndarray:
+    """The lowest DSCR over a new loan's payment dates on the market's median path, (k,) for k requests
+    (underwriting with ``protocol.allocation.dscr_basis: expected_path``).
+
+    At payment m = 1..n (τ_m = 30m/365 years; ``spot_log_change`` (k, n) is ĝ(τ_m), ``valuation.median_log_change``,
+    and +inf past a request's last payment): spot R_m = R·e^{ĝ_m}; the contract book renews at the model's
+    speed, so e^{−m/L} of it is still at the price signed p_c and the rest at f·R_m; the fleet survives
+    e^{−λτ_m} (1 if insured); revenue and opex per GPU-hour by ``operating_rates`` at today's utilisation;
+        DSCR_m = (revenue_m − opex_m) · 720 h · survival_m / payment per GPU at origination.
+    Limits: ĝ = 0, λ = 0 and a book signed at today's market (p_c = f·R) → every DSCR_m is today's DSCR.
+    Monotone: a lower ĝ (deeper expected decline) gives no higher coverage.
+    """
+    months = np.arange(1, spot_log_change.shape[1] + 1)
+    tau = months * PAYMENT_INTERVAL_DAYS / DAYS_PER_YEAR
+    after = np.isinf(spot_log_change)
+    spot = spot_usd_per_gpu_hour[:, None] * np.exp(np.where(after, 0.0, spot_log_change))
+    kept = np.exp(-months[None, :] / bp.contract_months[:, None])
+    price = kept * contract_price_usd_per_gpu_hour[:, None] + (1.0 - kept) * bp.contract_price_fraction[:, None] * spot
+    sub = BorrowerParams(**{f.name: getattr(bp, f.name)[:, None] for f in fields(bp)})
+    revenue, opex = operating_rates(sub, sub.contracted_share, price, spot, utilisation[:, None],
+                                    power_kw_per_gpu[:, None])
+    survival = np.where(bp.insured_hardware[:, None], 1.0, np.exp(-bp.failure_rate_per_year[:, None] * tau))
+    dscr = debt_service_coverage(revenue, opex, payment_usd_per_gpu[:, None] / survival)
+    return np.min(np.where(after, np.inf, dscr), axis=1)
+
+
 def _param(values: np.ndarray | float, dtype: type = np.float64) -> np.ndarray:
     """A parameter as a 2-D array the kernels broadcast (``borrower_kernel.at``): (P, B), (1, B) or (1, 1);
     no copy when it already is a contiguous float64 array."""

@@ -35,6 +35,7 @@ from usdai_sim.agents.default_option import (
 from usdai_sim.calibration.economics import economics_summary, origination_economics
 from usdai_sim.calibration.page_files import replace_page
 from usdai_sim.engine import simulate
+from usdai_sim.intervals import SEASONING_KEY
 from usdai_sim.market.catalog import GPU_CATALOG, VINTAGE_FACTORS_DOMAIN
 from usdai_sim.market.valuation import IncomeValuation
 from usdai_sim.params import compile_params
@@ -316,7 +317,7 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
     def get(value: float | None) -> float:
         return float("nan") if value is None else float(value)
 
-    curve = s["default_rate_per_loan_year_by_year_on_book"]
+    curve = s[SEASONING_KEY]
     oldest = max(curve, key=int, default="1")
     oldest_rate = get(curve.get(oldest))
 
@@ -330,9 +331,9 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "the operators' own revenue risk fails them more often than single-B firms"),
         Comparison(f"default rate per loan-year, year {oldest} on book", oldest_rate, "the same S&P one-year rates",
                    (0.01, 0.05), "old loans are mostly repaid and rarely fail",
-                   "level payments meet a rental that trends down and contracts that re-price to it: by then a "
-                   "median operator's coverage is near 1 (seasoning above); underwriting tests the coverage only at "
-                   "the day's market, not along the expected path"),
+                   "by the last year each operator's own rental has wandered furthest from origination, and level "
+                   "payments meet a rental that trends down (seasoning above: what underwriting on the expected "
+                   "path changes, and the σ table: what the operators' own risk does)"),
         Comparison("default rate (principal, horizon)", get(s["default_rate_principal"]),
                    "Maple delegate pool: $850M originated at a 1.2% default rate before Dec 2022 (The Block; "
                    "read here as a share of the dollars lent)", (0.005, 0.03),
@@ -396,11 +397,13 @@ def operator_risk_text(results: Any, paths: int) -> str:
     rows = []
     for vol in sorted({model_vol, *OPERATOR_VOLS}):
         s = results.summary if vol == model_vol else simulate(with_operator_vol(scenario, vol), paths=paths).summary
+        curve = s[SEASONING_KEY]
         rows.append([f"{vol:g}" + (" (model)" if vol == model_vol else ""), pct(s["default_rate_per_loan_year"]),
+                     pct(curve.get(max(curve, key=int, default="1"))),
                      pct(route_mix(s)["payment"]), pct(s["loss_given_default_pooled"]),
                      pct(s["loss_given_default_by_route"]["payment"]), pct(s["loss_share_by_route"]["fraud"])])
-    header = ["operator σ per √year", "defaults per loan-year", "payment share", "pooled LGD", "payment LGD",
-              "fraud share of losses"]
+    header = ["operator σ per √year", "defaults per loan-year", "last year on book", "payment share", "pooled LGD",
+              "payment LGD", "fraud share of losses"]
     return (
         "\n\nThe operators' own revenue risk (`operator_vol_per_sqrt_year`: a random walk of the rental each "
         "operator achieves, beside the market's) sets how often an operator fails in calm markets. Its value is "
@@ -409,28 +412,71 @@ def operator_risk_text(results: Any, paths: int) -> str:
     )
 
 
-def seasoning_text(s: dict[str, Any], scenario: Scenario) -> str:
-    """The seasoning curve (defaults per loan-year by year on book) and what shapes it."""
-    curve = s["default_rate_per_loan_year_by_year_on_book"]
+UNDERWRITING_VARIANTS = (("today", 1.2), ("expected_path", 1.0), ("expected_path", 1.2))
+"""(``dscr_basis``, ``min_dscr``) pairs the seasoning table compares (the model's first)."""
+
+
+def with_underwriting(scenario: Scenario, basis: str, floor: float) -> Scenario:
+    """The scenario with ``protocol.allocation.dscr_basis`` and ``min_dscr`` replaced."""
+    allocation = scenario.protocol.allocation.model_copy(update={"dscr_basis": basis, "min_dscr": floor})
+    return scenario.model_copy(update={"protocol": scenario.protocol.model_copy(update={"allocation": allocation})})
+
+
+def underwriting_rows(results: Any, paths: int) -> tuple[list[str], list[list[str]], list[float]]:
+    """Header, rows and last-year rates of the seasoning under each ``UNDERWRITING_VARIANTS`` entry (same seed and
+    paths; the model's own run reused where it is the model's setting)."""
+    scenario = results.scenario
+    model = (scenario.protocol.allocation.dscr_basis, scenario.protocol.allocation.min_dscr)
+    years = [str(y) for y in range(1, 4)]
+    rows, last = [], []
+    for basis, floor in UNDERWRITING_VARIANTS:
+        run = results if (basis, floor) == model else simulate(with_underwriting(scenario, basis, floor), paths=paths)
+        s, curve = run.summary, run.summary[SEASONING_KEY]
+        declined = float(run.ledger["demand_declined"].sum())
+        label = f"`{basis}`, min_dscr {floor:g}" + (" (model)" if (basis, floor) == model else "")
+        rows.append([label, num(declined), num(float(run.paths["loans_originated"].mean())),
+                     f"${run.paths['principal_originated_usd'].mean() / 1e6:,.0f}M",
+                     *(pct(curve.get(y, float("nan"))) for y in years), pct(s["loss_given_default_pooled"]),
+                     num(s["susdai_exchange_ratio_final"]["p50"])])
+        last.append(float(curve.get(years[-1], float("nan"))))
+    header = ["underwriting", "requests declined per path", "loans per path", "lent per path",
+              *(f"year {y}: defaults per loan-year" for y in years), "pooled LGD", "median exchange ratio"]
+    return header, rows, last
+
+
+def seasoning_text(results: Any, paths: int) -> str:
+    """The seasoning curve (defaults per loan-year by year on book), what shapes it, and whether underwriting on
+    the expected path changes it."""
+    s, scenario = results.summary, results.scenario
+    curve = s[SEASONING_KEY]
     if len(curve) < 2:
         return ""
     rows = [[year, pct(rate)] for year, rate in curve.items()]
     rates = list(curve.values())
-    late = rates[-1] > rates[0]
-    shape = (
-        "Defaults come late in a loan's life" if late else "Defaults do not rise with a loan's age"
+    shape = "Defaults come late in a loan's life" if rates[-1] > rates[0] else "Defaults do not rise with a loan's age"
+    header, uw_rows, last = underwriting_rows(results, paths)
+    moved = abs(last[1] - last[0]) > 0.25 * last[0]
+    verdict_text = (
+        "moves the last year's rate by more than a quarter" if moved else
+        "lends less but moves the last year's rate by less than a quarter"
     )
     return (
         "\n\nSeasoning (`default_rate_per_loan_year_by_year_on_book`: defaults of loans in their n-th year on book / "
         "loan-years spent there; year 1 = the first 12 payments):\n\n"
         + table(["year on book", "defaults per loan-year"], rows)
-        + f"\n\n{shape}. What shapes the curve: payments are level (`amortisation`), while the market's rental "
-        f"trends at {scenario.markets.rental.drift_per_year:+.0%} a year (`markets.rental.drift_per_year`), "
-        "contracts re-price to that market as they roll, the fleet wears out and each operator's own rental "
-        "wanders further from where it was at origination; underwriting (`protocol.allocation.min_dscr`) "
-        "tests the coverage only at the day's market. A calm study's default rate therefore depends on its "
-        "horizon, and the rate per loan-year above is an average over the ages this run's loans reached. No "
-        "seasoning curve of GPU loans is published to compare with."
+        + f"\n\n{shape}. Two things grow with a loan's age: the distance each operator's own rental has wandered "
+        "from where it was at origination (a random walk, `operator_vol_per_sqrt_year`: its spread grows with √t; "
+        "the σ table below shows the last year's rate with it), and the expected decline of revenue against "
+        "level payments (`amortisation`): the market's rental trends at "
+        f"{scenario.markets.rental.drift_per_year:+.0%} a year (`markets.rental.drift_per_year`), contracts re-price "
+        "to it as they roll and the fleet wears out. Underwriting tests the coverage at the day's market "
+        "(`protocol.allocation.dscr_basis: today`). Tested instead on the lowest coverage along the market's "
+        "median path (`expected_path`), the same run, seed and paths:\n\n"
+        + table(header, uw_rows)
+        + f"\n\nUnderwriting on the expected path at a floor of 1.0 (the loan is repaid on the median path) "
+        f"{verdict_text}. A calm study's default rate depends on its horizon, and the rate per loan-year in the "
+        "headline is an average over the ages this run's loans reached. No seasoning curve of GPU loans is "
+        "published to compare with."
     )
 
 
@@ -454,7 +500,7 @@ def losses_section(results: Any, paths: int) -> str:
         + "\n\n" + table(["GPU class", "LGD"], class_rows)
         + f"\n\nRecoveries: reserve (DSRA + SPV cash) {pct(split['reserve'])}, GPU sales {pct(split['gpu'])}, "
         f"springing recourse {pct(split['recourse'])}."
-        + seasoning_text(s, results.scenario)
+        + seasoning_text(results, paths)
         + operator_risk_text(results, paths)
         + "\n\nBands are this page's judgement (assumption) around each public figure; a gap is explained, not tuned "
         "away.\n\n"

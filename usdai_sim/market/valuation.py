@@ -141,3 +141,12 @@ def trend_deviation(
 ) -> np.ndarray:
     """U = log(R / (A·e^{μt})): the rental's deviation from its trend, shocks included, (P, C)."""
     return np.log(rental_usd_per_gpu_hour / anchor_usd_per_gpu_hour) - drift_per_year * t_years
+
+
+def median_log_change(
+    deviation: np.ndarray, drift_per_year: float, kappa_per_year: float, tau_years: np.ndarray
+) -> np.ndarray:
+    """ĝ(τ) = μτ + U·(e^{−κτ} − 1): the median change of log rental over the next τ years (trend drift μ, today's
+    deviation U from trend fading at the OU speed κ, no noise), broadcast over ``deviation`` and ``tau_years``.
+    Limits: U = 0 → the trend μτ; κ = 0 → μτ (a deviation lasts); κ → ∞ → μτ − U (back on trend at once)."""
+    return drift_per_year * tau_years + deviation * np.expm1(-kappa_per_year * tau_years)

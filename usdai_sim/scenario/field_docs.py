@@ -265,6 +265,10 @@ FIELD_DOCS: dict[str, dict[str, Doc]] = {
                      "ratio",
                      "assumption: the low end of the public DSCR-at-origination range 1.2–2.0 (issue #12; "
                      "DOMAIN.md 'Operator economics')"),
+        "dscr_basis": ("what min_dscr is tested on: today (the day's market) or expected_path (the lowest coverage "
+                       "over the loan's payment dates on the market's median path)", "choice",
+                       "assumption: the public DSCR range is quoted at origination (DOMAIN.md 'Operator economics'); "
+                       "expected_path is a study lever (calibration page, section 3)"),
     },
     "Protocol": {
         "grace_days": ("grace period after a missed payment", "days", DOMAIN_LOANS + " (30 days in tests)"),

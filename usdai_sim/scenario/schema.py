@@ -441,11 +441,14 @@ class Queue(Frozen):
 
 
 class Allocation(Frozen):
-    """How idle USDai is lent."""
+    """How idle USDai is lent. Underwriting declines a request whose debt-service coverage is below ``min_dscr``:
+    at the day's market (``dscr_basis: today``), or at its lowest over the loan's payment dates on the market's
+    median path (``expected_path``: the rental trend, today's deviation fading, contracts re-pricing, fleet wear)."""
 
     max_loan_share: Fraction = 0.6
     min_liquidity_fraction: Fraction = 0.05
     min_dscr: Annotated[float, Field(ge=0.0, le=10.0)] | None = 1.2
+    dscr_basis: Literal["today", "expected_path"] = "today"
 
 
 class Protocol(Frozen):
