@@ -122,9 +122,10 @@ def identity_errors(
     reserves: np.ndarray,
     backing_scale_usd: float | np.ndarray = 1.0,
 ) -> list[str]:
-    """Broken identities this step (empty when the books balance to a relative 1e-9); the backing check is
-    relative to max(reserves, this step's gross flows, ``backing_scale_usd``) (per path: ``roundoff_scale_usd``),
-    so round-off of a fully redeemed supply is not a gap.
+    """Broken identities this step (empty when the books balance to a relative 1e-9): the NAV identity relative to
+    max(NAV before, NAV after, this step's gross flows) — a NAV computed from flows of 1e13 carries their
+    round-off even when it ends near zero; the backing check relative to max(reserves, this step's gross flows,
+    ``backing_scale_usd``) (per path: ``roundoff_scale_usd``), so round-off of a fully redeemed supply is not a gap.
 
     NaN or infinity in any input is reported on its own (comparisons with NaN are false, so it would
     otherwise pass every identity silently).
@@ -135,12 +136,14 @@ def identity_errors(
     if non_finite:
         return [f"NaN or infinity in {', '.join(non_finite)}"]
     problems = []
-    scale = np.maximum(np.maximum(np.abs(nav_before), np.abs(nav_after)), 1.0)  # round-off of the larger side
+    flows = gross_flows_usd(ledger)
+    # round-off of the larger side: the NAV before or after, or the step's gross flows it was computed from
+    scale = np.maximum.reduce([np.abs(nav_before), np.abs(nav_after), flows, np.ones_like(flows)])
     gap = nav_after - nav_before - nav_change_usd(ledger, fee)
     if np.any(np.abs(gap) > 1e-9 * scale):
         worst = int(np.argmax(np.abs(gap) / scale))
         problems.append(f"NAV moved by flows it cannot explain: gap {gap[worst]:.6g} USD on path {worst}")
-    floor = np.maximum(gross_flows_usd(ledger), np.maximum(backing_scale_usd, 1.0))
+    floor = np.maximum(flows, np.maximum(backing_scale_usd, 1.0))
     backing = np.abs(supply - reserves) > 1e-9 * np.maximum(np.abs(reserves), floor)
     if np.any(backing):
         worst = int(np.argmax(backing))

@@ -111,6 +111,16 @@ def test_nav_tolerance_is_absolute_below_one_dollar() -> None:
     assert check(tiny + 1.1e-9, nav_before=tiny) != []
 
 
+@pytest.mark.parametrize(("gap_fraction", "broken"), [(0.9e-9, False), (1.1e-9, True)])
+def test_nav_tolerance_scales_with_the_steps_flows(gap_fraction: float, broken: bool) -> None:
+    """A NAV of 5 USD left after 1e13 deposited and 1e13 redeemed in one step carries the round-off of 2e13 of
+    flows: a gap below 1e-9 of the gross flows (20,000 USD) is round-off, above it a gap (deep profile,
+    2026-12-06: 0.006 USD after a 1e13 run-out was reported against the remaining NAV)."""
+    small = np.array([5.0])
+    entries = {"deposits_usd": 1e13, "redemptions_usd": 1e13}
+    assert bool(check(small + gap_fraction * 2e13, nav_before=small, entries=entries)) is broken
+
+
 def test_supply_not_reserves_is_reported() -> None:
     supply = np.array([100.0, 200.0])
     assert check(NAV, supply, np.array([100.0, 200.5])) == ["USDai supply 200.00 != reserves 200.50 on path 1"]
