@@ -24,6 +24,7 @@ from usdai_sim.blocks import BlockOutput
 from usdai_sim.errors import RunTooLargeError
 from usdai_sim.executors import Executor, LocalExecutor
 from usdai_sim.holder_outcomes import holder_columns
+from usdai_sim.intervals import seasoning_column_names
 from usdai_sim.ledger import COLUMNS
 from usdai_sim.machine_recovery import machine_columns
 from usdai_sim.model import UsdaiModel
@@ -238,8 +239,9 @@ def seasoning_columns(m: UsdaiModel) -> dict[str, np.ndarray]:
     defaulted = book.default_route > 0
     cols: dict[str, np.ndarray] = {}
     for y in range(br.YEARS_ON_BOOK_BINS):
-        cols[f"defaults_year_on_book_{y + 1}"] = (defaulted & (years == y)).sum(axis=1)
-        cols[f"loan_years_year_on_book_{y + 1}"] = m.recorder.days_on_book[:, y] / DAYS_PER_YEAR
+        defaults, loan_years = seasoning_column_names(y + 1)
+        cols[defaults] = (defaulted & (years == y)).sum(axis=1)
+        cols[loan_years] = m.recorder.days_on_book[:, y] / DAYS_PER_YEAR
     return cols
 
 

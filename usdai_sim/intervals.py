@@ -205,13 +205,18 @@ def loan_intervals(paths: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {key: record(*bootstrap_interval(cols, stat), "bootstrap", tail) for key, (stat, tail) in specs.items()}
 
 
+def seasoning_column_names(year: int) -> tuple[str, str]:
+    """Names of the ``paths.parquet`` columns of year on book ``year`` (1 = the first): its defaults, its loan-years."""
+    return f"defaults_year_on_book_{year}", f"loan_years_year_on_book_{year}"
+
+
 def seasoning_terms(paths: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(year, defaults column, loan-years column) of each year on book that performing loans reached (the
     seasoning columns of ``paths.parquet``; years with no loan-years are left out)."""
     terms = []
     year = 1
-    while f"loan_years_year_on_book_{year}" in paths.columns:
-        defaults, exposure = f"defaults_year_on_book_{year}", f"loan_years_year_on_book_{year}"
+    while seasoning_column_names(year)[1] in paths.columns:
+        defaults, exposure = seasoning_column_names(year)
         if paths[exposure].sum() > 0:
             terms.append((str(year), defaults, exposure))
         year += 1

@@ -198,18 +198,16 @@ def projected_coverage(
     Limits: ĝ = 0, λ = 0 and a book signed at today's market (p_c = f·R) → every DSCR_m is today's DSCR.
     Monotone: a lower ĝ (deeper expected decline) gives no higher coverage.
     """
-    months = np.arange(1, spot_log_change.shape[1] + 1)
+    after = np.isinf(spot_log_change.T)  # (n, k): payment dates down, requests across, so (k,) parameters broadcast
+    months = np.arange(1, after.shape[0] + 1)[:, None]
     tau = months * PAYMENT_INTERVAL_DAYS / DAYS_PER_YEAR
-    after = np.isinf(spot_log_change)
-    spot = spot_usd_per_gpu_hour[:, None] * np.exp(np.where(after, 0.0, spot_log_change))
-    kept = np.exp(-months[None, :] / bp.contract_months[:, None])
-    price = kept * contract_price_usd_per_gpu_hour[:, None] + (1.0 - kept) * bp.contract_price_fraction[:, None] * spot
-    sub = BorrowerParams(**{f.name: getattr(bp, f.name)[:, None] for f in fields(bp)})
-    revenue, opex = operating_rates(sub, sub.contracted_share, price, spot, utilisation[:, None],
-                                    power_kw_per_gpu[:, None])
-    survival = np.where(bp.insured_hardware[:, None], 1.0, np.exp(-bp.failure_rate_per_year[:, None] * tau))
-    dscr = debt_service_coverage(revenue, opex, payment_usd_per_gpu[:, None] / survival)
-    return np.min(np.where(after, np.inf, dscr), axis=1)
+    spot = spot_usd_per_gpu_hour * np.exp(np.where(after, 0.0, spot_log_change.T))
+    kept = np.exp(-months / bp.contract_months)
+    price = kept * contract_price_usd_per_gpu_hour + (1.0 - kept) * bp.contract_price_fraction * spot
+    revenue, opex = operating_rates(bp, bp.contracted_share, price, spot, utilisation, power_kw_per_gpu)
+    survival = np.where(bp.insured_hardware, 1.0, np.exp(-bp.failure_rate_per_year * tau))
+    dscr = debt_service_coverage(revenue, opex, payment_usd_per_gpu / survival)
+    return np.min(np.where(after, np.inf, dscr), axis=0)
 
 
 def _param(values: np.ndarray | float, dtype: type = np.float64) -> np.ndarray:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,7 @@ from usdai_sim.scenario.field_docs import field_doc
 from usdai_sim.scenario.library import load_scenario
 from usdai_sim.scenario.schema import Cohort, GpuClass, Scenario, Spread, dist_bounds
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
 PAGE_PATHS = 64
 """Baseline paths on the committed page; each default rule runs a quarter of them on each crash scenario."""
 FIGURE_DIR = "calibration"
@@ -317,9 +318,7 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
     def get(value: float | None) -> float:
         return float("nan") if value is None else float(value)
 
-    curve = s[SEASONING_KEY]
-    oldest = max(curve, key=int, default="1")
-    oldest_rate = get(curve.get(oldest))
+    oldest = max(s[SEASONING_KEY], key=int, default="1")
 
     return [
         Comparison("default rate per loan-year", get(s["default_rate_per_loan_year"]),
@@ -329,7 +328,8 @@ def loss_comparisons(s: dict[str, Any], scenario: Scenario) -> list[Comparison]:
                    "the operators' own revenue risk (`operator_vol_per_sqrt_year`) is too small to fail them as "
                    "often as speculative-grade firms",
                    "the operators' own revenue risk fails them more often than single-B firms"),
-        Comparison(f"default rate per loan-year, year {oldest} on book", oldest_rate, "the same S&P one-year rates",
+        Comparison(f"default rate per loan-year, year {oldest} on book", last_year_rate(s[SEASONING_KEY]),
+                   "the same S&P one-year rates",
                    (0.01, 0.05), "old loans are mostly repaid and rarely fail",
                    "by the last year each operator's own rental has wandered furthest from origination, and level "
                    "payments meet a rental that trends down (seasoning above: what underwriting on the expected "
@@ -380,6 +380,20 @@ OPERATOR_VOLS = (0.0, 0.15, 0.35)
 """The operators' own revenue volatility (per √year) shown next to the model's: 0 is the market alone."""
 
 
+def with_fields(model: ModelT, path: str, **update: Any) -> ModelT:
+    """``model`` with ``update`` set on its section at the dotted ``path`` (e.g. "protocol.allocation"), every
+    section above it copied."""
+    head, _, rest = path.partition(".")
+    section = getattr(model, head)
+    section = with_fields(section, rest, **update) if rest else section.model_copy(update=update)
+    return model.model_copy(update={head: section})
+
+
+def last_year_rate(curve: dict[str, float]) -> float:
+    """The seasoning curve's rate in the oldest year on book it reached (NaN for an empty curve)."""
+    return float(curve[max(curve, key=int)]) if curve else float("nan")
+
+
 def with_operator_vol(scenario: Scenario, vol: float) -> Scenario:
     """The scenario with every cohort's ``operator_vol_per_sqrt_year`` set to ``vol``."""
     cohorts = tuple(c.model_copy(update={"operator_vol_per_sqrt_year": vol}) for c in scenario.borrowers.cohorts)
@@ -397,9 +411,8 @@ def operator_risk_text(results: Any, paths: int) -> str:
     rows = []
     for vol in sorted({model_vol, *OPERATOR_VOLS}):
         s = results.summary if vol == model_vol else simulate(with_operator_vol(scenario, vol), paths=paths).summary
-        curve = s[SEASONING_KEY]
         rows.append([f"{vol:g}" + (" (model)" if vol == model_vol else ""), pct(s["default_rate_per_loan_year"]),
-                     pct(curve.get(max(curve, key=int, default="1"))),
+                     pct(last_year_rate(s[SEASONING_KEY])),
                      pct(route_mix(s)["payment"]), pct(s["loss_given_default_pooled"]),
                      pct(s["loss_given_default_by_route"]["payment"]), pct(s["loss_share_by_route"]["fraud"])])
     header = ["operator σ per √year", "defaults per loan-year", "last year on book", "payment share", "pooled LGD",
@@ -416,12 +429,6 @@ UNDERWRITING_VARIANTS = (("today", 1.2), ("expected_path", 1.0), ("expected_path
 """(``dscr_basis``, ``min_dscr``) pairs the seasoning table compares (the model's first)."""
 
 
-def with_underwriting(scenario: Scenario, basis: str, floor: float) -> Scenario:
-    """The scenario with ``protocol.allocation.dscr_basis`` and ``min_dscr`` replaced."""
-    allocation = scenario.protocol.allocation.model_copy(update={"dscr_basis": basis, "min_dscr": floor})
-    return scenario.model_copy(update={"protocol": scenario.protocol.model_copy(update={"allocation": allocation})})
-
-
 def underwriting_rows(results: Any, paths: int) -> tuple[list[str], list[list[str]], list[float]]:
     """Header, rows and last-year rates of the seasoning under each ``UNDERWRITING_VARIANTS`` entry (same seed and
     paths; the model's own run reused where it is the model's setting)."""
@@ -430,7 +437,8 @@ def underwriting_rows(results: Any, paths: int) -> tuple[list[str], list[list[st
     years = [str(y) for y in range(1, 4)]
     rows, last = [], []
     for basis, floor in UNDERWRITING_VARIANTS:
-        run = results if (basis, floor) == model else simulate(with_underwriting(scenario, basis, floor), paths=paths)
+        run = results if (basis, floor) == model else simulate(
+            with_fields(scenario, "protocol.allocation", dscr_basis=basis, min_dscr=floor), paths=paths)
         s, curve = run.summary, run.summary[SEASONING_KEY]
         declined = float(run.ledger["demand_declined"].sum())
         label = f"`{basis}`, min_dscr {floor:g}" + (" (model)" if (basis, floor) == model else "")
@@ -515,15 +523,12 @@ def losses_section(results: Any, paths: int) -> str:
 
 def with_rule(scenario: Scenario, rule: str) -> Scenario:
     """The scenario with another ``borrowers.default_rule``."""
-    borrowers = scenario.borrowers.model_copy(update={"default_rule": rule})
-    return scenario.model_copy(update={"borrowers": borrowers})
+    return with_fields(scenario, "borrowers", default_rule=rule)
 
 
 def rule_variants(scenario: Scenario) -> list[tuple[str, Scenario]]:
     """Each default rule on ``scenario``, then ``option`` with owners who expect a rental fall to last."""
-    lasting = with_rule(scenario, "option")
-    lasting = lasting.model_copy(
-        update={"borrowers": lasting.borrowers.model_copy(update={"expected_reversion_per_year": 0.0})})
+    lasting = with_fields(scenario, "borrowers", default_rule="option", expected_reversion_per_year=0.0)
     return [*((f"`{rule}`", with_rule(scenario, rule)) for rule in RULES),
             ("`option`, expecting no recovery", lasting)]
 
