@@ -68,3 +68,27 @@ def test_ltv_bin_counts_equal_numpy_histogram_on_every_edge() -> None:
     expected = np.histogram(np.clip(values, 0.0, 2.0 - 1e-12), LTV_BINS)[0]
     np.testing.assert_array_equal(ltv_bin_counts(values), expected)
     assert ltv_bin_counts(np.array([0.0, 0.05, 1.999, 7.0])).tolist()[:2] == [1, 1]
+
+
+def test_live_ltv_summary_equals_the_numpy_rule() -> None:
+    """The recorder's one-pass summary of active loans counts the LTV histogram and finds each path's capped
+    maximum exactly as the numpy formulas do: inactive loans ignored, zero collateral an infinite LTV."""
+    import numpy as np
+
+    from usdai_sim.agents import borrowers as br
+    from usdai_sim.recorder import LTV_BINS, LTV_MAX_CAP, live_ltv_summary
+
+    rng = np.random.default_rng(11)
+    status = rng.integers(0, 6, (7, 40)).astype(np.int8)
+    status[3] = br.REPAID  # a path without an active loan
+    principal = rng.uniform(0, 3e6, status.shape)
+    collateral = rng.uniform(0, 4e6, status.shape)
+    collateral[rng.random(status.shape) < 0.1] = 0.0
+    collateral[0, :5] = 1e-6  # LTV above the cap
+    live = status == br.ACTIVE
+    ltv = np.divide(principal, collateral, out=np.full(status.shape, np.inf), where=collateral > 0)
+    counts = np.zeros(len(LTV_BINS) - 1, np.int64)
+    largest = live_ltv_summary(status, principal, collateral, counts)
+    np.testing.assert_array_equal(counts, np.histogram(np.clip(ltv[live], 0.0, 2.0 - 1e-12), LTV_BINS)[0])
+    np.testing.assert_array_equal(largest, np.where(live, np.minimum(ltv, LTV_MAX_CAP), 0.0).max(axis=1))
+    assert largest[3] == 0.0 and counts.sum() == live.sum()
