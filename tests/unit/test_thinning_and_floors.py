@@ -90,3 +90,22 @@ def test_memory_traffic_counts_changed_elements_twice() -> None:
     model.book.cash[0, :] = 1.0
     model.book.flags[2, 1] = 3
     assert changed_bytes(before, path_arrays(model, 4)) == 50
+
+
+def test_rung_clocks_are_numpys_nonzero_of_the_due_mask() -> None:
+    """The compiled scan finds exactly the agents np.nonzero finds (row-major, ties at the clock included,
+    never-ringing ∞ clocks excluded), and nothing on a block where no clock is due."""
+    from usdai_sim.agents.thinning import rung_clocks
+
+    rng = np.random.default_rng(5)
+    next_candidate = rng.exponential(1.0, (9, 33))
+    next_candidate[:, -1] = np.inf
+    clock = rng.uniform(0, 1.5, 9)
+    next_candidate[2, 4] = clock[2]  # a tie rings
+    rows, cols = rung_clocks(next_candidate, clock)
+    expected = np.nonzero(next_candidate <= clock[:, None])
+    np.testing.assert_array_equal(rows, expected[0])
+    np.testing.assert_array_equal(cols, expected[1])
+    assert (2, 4) in set(zip(rows.tolist(), cols.tolist(), strict=True))
+    none = rung_clocks(next_candidate, np.full(9, -1.0))
+    assert none[0].size == none[1].size == 0

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from usdai_sim.jit import kernel
 from usdai_sim.params import DAYS_PER_YEAR
 
 MAX_WAVE_SHARE = 1.0 - 1e-12
@@ -69,6 +70,22 @@ def candidate_outcomes(
     return p_exit, np.minimum(p_deposit, 1.0 - p_exit)
 
 
+@kernel
+def rung_clocks(next_candidate: np.ndarray, clock: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of the agents whose next candidate is due, next_candidate[p, a] ≤ clock[p], in row-major
+    order: ``np.nonzero(next_candidate <= clock[:, None])`` in one pass, without the mask."""
+    n_paths, n_agents = next_candidate.shape
+    rows = np.empty(next_candidate.size, np.int64)
+    cols = np.empty(next_candidate.size, np.int64)
+    found = 0
+    for p in range(n_paths):
+        for a in range(n_agents):
+            if next_candidate[p, a] <= clock[p]:
+                rows[found], cols[found] = p, a
+                found += 1
+    return rows[:found].copy(), cols[:found].copy()
+
+
 @dataclass
 class CandidateClock:
     """Per path the clock Λ (n_paths,), per path and agent the Λ of its next candidate (n_paths, n_agents)."""
@@ -84,8 +101,7 @@ class CandidateClock:
     def advance(self, mass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Move each path's clock by this step's candidate mass; (rows, cols) of agents with a candidate."""
         self.clock = self.clock + mass
-        rows, cols = np.nonzero(self.next_candidate <= self.clock[:, None])
-        return rows, cols
+        return rung_clocks(self.next_candidate, self.clock)
 
     def rearm(self, rows: np.ndarray, cols: np.ndarray, gaps: np.ndarray) -> None:
         """After a step with a candidate, the next one falls at the path's clock now + an Exp(1) gap."""
