@@ -271,11 +271,11 @@ def arbitrageurs_redeem(m: HolderModel, min_shares: float) -> None:
         m.place_requests(rows, np.full(rows.size, d.shares.shape[1] - 1), d.shares[rows, -1].copy(), m.day_end)
 
 
-def record_payouts(m: HolderModel, cols: np.ndarray, paid_usd: np.ndarray) -> None:
-    """Redemptions paid (n_paths, len(cols)) count as cash out of the stakers ``cols``."""
-    m.depositors.exited_usd[:, cols] += paid_usd
-    rows, k = np.nonzero((paid_usd > 0) & (m.accounts.stress_day <= m.day_end)[:, None])
-    m.accounts.pay_out(rows, cols[k], paid_usd[rows, k], m.tracker.cum_tbill_now())
+def record_payouts(m: HolderModel, rows: np.ndarray, cols: np.ndarray, paid_usd: np.ndarray) -> None:
+    """Redemptions paid to stakers (rows, cols), each (k,) USD, count as their cash out."""
+    m.depositors.exited_usd[rows, cols] += paid_usd
+    after = (paid_usd > 0) & m.accounts.after_stress(rows, m.day_end)
+    m.accounts.pay_out(rows[after], cols[after], paid_usd[after], m.tracker.cum_tbill_now())
 
 
 def new_holder_state(m: HolderModel) -> None:

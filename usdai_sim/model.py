@@ -9,7 +9,7 @@ column of the arrays, for reading and reporting. The order of PHASES is part of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import mesa
 import numpy as np
@@ -39,9 +39,10 @@ from usdai_sim.protocol import loss_recognition as lr
 from usdai_sim.protocol.loans import scheduled_payment
 from usdai_sim.protocol.vault import (
     VaultState,
-    fifo_fill,
+    fifo_fill_requests,
     qev_bids,
     reserve_yield_usd,
+    running_sums_by_row,
     share_price,
     window_end_day,
 )
@@ -115,7 +116,8 @@ class UsdaiModel(mesa.Model):
         self.queue_due_day = np.inf  # earliest window end among open requests: no servicing before it
         self._draw_arrivals()
         order = np.argsort(self._queue_key(), axis=1, kind="stable")
-        self.origination_order = order + params.borrowers.count * np.arange(n_paths)[:, None]
+        self.origination_rank = np.empty_like(order)  # each request's place in its path's funding order
+        np.put_along_axis(self.origination_rank, order, np.arange(params.borrowers.count)[None, :], axis=1)
         self.class_columns = [np.flatnonzero(params.class_onehot[:, c]) for c in range(len(params.classes.names))]
         self.recorder = Recorder(self, series_out)
         self._initial_state()
@@ -590,26 +592,28 @@ def service(m: UsdaiModel) -> None:
     d, queue = m.depositors, m.scenario.protocol.queue
     if m.queue_due_day > m.day_end:
         return
-    cols = np.flatnonzero((d.window_end_day <= m.day_end).any(axis=0))
-    eligible = (d.pending_shares[:, cols] > 0) & (d.window_end_day[:, cols] <= m.day_end)
     if queue.qev.enabled and np.floor(m.day_end / queue.window_days) > np.floor(m.day / queue.window_days):
-        _qev_auction(m, eligible, cols)
-    before = d.pending_shares[:, cols]
-    value = before * m.price_cons[:, None]
-    paid = fifo_fill(value, d.queue_key[:, cols], eligible, np.maximum(m.vault.idle_usd, 0.0))
-    done = eligible & (paid >= value * (1.0 - 1e-12))
-    after = np.where(done, 0.0, np.maximum(before - paid / m.price_cons[:, None], 0.0))
-    d.pending_shares[:, cols] = after
-    removed = row_totals(before - after)
+        cols = np.flatnonzero((d.window_end_day <= m.day_end).any(axis=0))
+        _qev_auction(m, (d.pending_shares[:, cols] > 0) & (d.window_end_day[:, cols] <= m.day_end), cols)
+    rows, cols = np.nonzero((d.pending_shares > 0) & (d.window_end_day <= m.day_end))
+    price = m.price_cons[rows]
+    before = d.pending_shares[rows, cols]
+    value = before * price
+    paid = fifo_fill_requests(rows, value, d.queue_key[rows, cols], np.maximum(m.vault.idle_usd, 0.0))
+    done = paid >= value * (1.0 - 1e-12)
+    after = np.where(done, 0.0, np.maximum(before - paid / price, 0.0))
+    d.pending_shares[rows, cols] = after
+    removed = np.bincount(rows, weights=before - after, minlength=m.n_paths)
     m.move_shares(minted=np.zeros(m.n_paths), pending_added=-removed, burned=removed)
-    d.wallet_usd[:, cols] += paid
-    dph.record_payouts(m, cols, paid)
-    m.vault.pay_out(row_totals(paid))
-    m.ledger.add("redemptions_usd", row_totals(paid))
-    m.ledger.add("redemptions_completed", done)
-    m.recorder.record_waits(np.where(done, m.day_end - d.request_day[:, cols], np.nan))
-    for name, fill in (("queue_key", np.inf), ("request_day", np.inf), ("window_end_day", np.inf)):
-        getattr(d, name)[:, cols] = np.where(done, fill, getattr(d, name)[:, cols])
+    d.wallet_usd[rows, cols] += paid
+    dph.record_payouts(m, rows, cols, paid)
+    paid_per_path = np.bincount(rows, weights=paid, minlength=m.n_paths)
+    m.vault.pay_out(paid_per_path)
+    m.ledger.add("redemptions_usd", paid_per_path)
+    m.ledger.add("redemptions_completed", np.bincount(rows[done], minlength=m.n_paths))
+    m.recorder.record_waits(rows[done], m.day_end - d.request_day[rows[done], cols[done]])
+    for name in ("queue_key", "request_day", "window_end_day"):
+        getattr(d, name)[rows[done], cols[done]] = np.inf
     m.queue_due_day = float(d.window_end_day.min(initial=np.inf))
     m._nav(loans_changed=False)
 
@@ -639,26 +643,30 @@ def originate(m: UsdaiModel) -> None:
     """Underwrite new loan requests (debt-service coverage ≥ ``min_dscr`` unless null, at today's rentals or on
     the market's median path per ``dscr_basis``, else declined), then fund them in arrival order while lending
     capacity lasts; stale requests lapse."""
-    book, bp = m.book, m.params.borrowers
-    day = m.day_end
-    pending = book.status == br.PENDING
-    lapsed = pending & (day > book.request_day + m.scenario.borrowers.demand_patience_days)
-    book.status = np.where(lapsed, br.LAPSED, book.status).astype(np.int8)
-    m.ledger.add("demand_lapsed", lapsed)
-    wanting = pending & ~lapsed & (book.request_day <= day)
-    if not wanting.any():
+    book, day = m.book, m.day_end  # the pending requests only, (rows, cols) in row-major order
+    rows, cols = np.nonzero(book.status == br.PENDING)
+    asked = book.request_day[rows, cols]
+    lapsed = day > asked + m.scenario.borrowers.demand_patience_days
+    _close_requests(m, rows[lapsed], cols[lapsed], "demand_lapsed")
+    wanting = ~lapsed & (asked <= day)
+    rows, cols = rows[wanting], cols[wanting]
+    if rows.size == 0:
         return
-    appraised = m.collateral_usd
-    ltv = np.minimum(bp.requested_ltv, m.params.classes.max_ltv[bp.class_index])
-    amount = np.where(wanting, ltv * appraised, 0.0)
+    bp = m.params.borrowers.take(rows, cols)
+    appraised = m.collateral_usd[rows, cols]
+    amount = np.minimum(bp.requested_ltv, m.params.classes.max_ltv[bp.class_index]) * appraised
+    terms = _loan_terms(m, rows, cols, bp, amount)
     floor = m.scenario.protocol.allocation.min_dscr
-    declined = wanting & (_origination_dscr(m, wanting, amount) < floor) if floor is not None else wanting & False
-    book.status = np.where(declined, br.LAPSED, book.status).astype(np.int8)
-    m.ledger.add("demand_declined", declined)
-    wanting &= ~declined
-    amount = np.where(wanting, amount, 0.0)
-    fund = wanting & _within_capacity(m, amount)
-    _open_loans(m, fund, amount, appraised, day)
+    declined = _origination_dscr(m, rows, cols, bp, terms) < floor if floor is not None else np.zeros(rows.size, bool)
+    _close_requests(m, rows[declined], cols[declined], "demand_declined")
+    fund = ~declined & _within_capacity(m, rows, cols, np.where(declined, 0.0, amount))
+    _open_loans(m, rows[fund], cols[fund], bp.take_entries(fund), terms.take(fund), amount[fund], appraised[fund])
+
+
+def _close_requests(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, counter: str) -> None:
+    """Requests (rows, cols) lapse unfunded; the ledger's ``counter`` counts them per path."""
+    m.book.status[rows, cols] = br.LAPSED
+    m.ledger.add(counter, np.bincount(rows, minlength=m.n_paths))
 
 
 def lending_capacity_usd(m: UsdaiModel) -> np.ndarray:
@@ -670,12 +678,12 @@ def lending_capacity_usd(m: UsdaiModel) -> np.ndarray:
     return np.maximum(np.minimum(liquidity, share_room), 0.0)
 
 
-def _within_capacity(m: UsdaiModel, amount: np.ndarray) -> np.ndarray:
-    """Requests funded first-come first-served (by origination day, then borrower) while the running sum fits."""
-    order = m.origination_order  # flat indices into (P, B), each row sorted
-    cumulative = np.empty_like(amount)
-    cumulative.ravel()[order] = np.cumsum(amount.ravel()[order], axis=1)
-    return (amount > 0) & (cumulative <= lending_capacity_usd(m)[:, None])
+def _within_capacity(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, amount_usd: np.ndarray) -> np.ndarray:
+    """Requests (rows, cols) funded first-come first-served (by origination day, then borrower) while each path's
+    running sum of what is asked fits its lending capacity; a request asking nothing is not funded."""
+    order = np.lexsort((m.origination_rank[rows, cols], rows))
+    running = running_sums_by_row(rows, order, amount_usd)
+    return (amount_usd > 0) & (running <= lending_capacity_usd(m)[rows])
 
 
 @dataclass
@@ -691,11 +699,17 @@ class LoanTerms:
     revenue_usd_per_gpu_hour: np.ndarray
     opex_usd_per_gpu_hour: np.ndarray
 
+    def take(self, keep: np.ndarray) -> LoanTerms:
+        """The terms of the loans selected by the mask or index ``keep``."""
+        return LoanTerms(*(getattr(self, f.name)[keep] for f in fields(self)))
 
-def _loan_terms(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, principal_usd: np.ndarray) -> LoanTerms:
-    """The terms a loan of ``principal_usd`` would get today (see ``LoanTerms``), at the rental the operator
-    achieves: the market's × e^ε, its own factor (1 for a first loan; a returning owner keeps its record)."""
-    bp = m.params.borrowers.take(rows, cols)
+
+def _loan_terms(
+    m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, bp: BorrowerParams, principal_usd: np.ndarray
+) -> LoanTerms:
+    """The terms a loan of ``principal_usd`` would get today (see ``LoanTerms``) for the requests (rows, cols) with
+    parameters ``bp``, at the rental the operator achieves: the market's × e^ε, its own factor (1 for a first
+    loan; a returning owner keeps its record)."""
     apr = np.where(bp.floating, m.market.tbill[rows] + bp.floating_spread, bp.apr)
     interest, first_principal = scheduled_payment(principal_usd, apr, bp.term_payments, bp.interest_only)
     spot = m.market.rental_usd_per_gpu_hour[rows, bp.class_index] * np.exp(m.book.operator_log[rows, cols])
@@ -707,25 +721,19 @@ def _loan_terms(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, principal_usd
     return LoanTerms(apr, interest + first_principal, spot, contract_price, revenue_rate, opex_rate)
 
 
-def _origination_dscr(m: UsdaiModel, wanting: np.ndarray, amount_usd: np.ndarray) -> np.ndarray:
-    """Debt-service coverage of each requested loan, (P, B) (inf where nothing is asked): at today's market
-    (``br.debt_service_coverage``), or with ``dscr_basis: expected_path`` its lowest over the loan's payment
-    dates on the market's median path (``br.projected_coverage``)."""
-    rows, cols = np.nonzero(wanting)
-    dscr = np.full(wanting.shape, np.inf)
-    terms = _loan_terms(m, rows, cols, amount_usd[rows, cols])
+def _origination_dscr(
+    m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, bp: BorrowerParams, terms: LoanTerms
+) -> np.ndarray:
+    """Debt-service coverage of each request (rows, cols), (k,): at today's market (``br.debt_service_coverage``),
+    or with ``dscr_basis: expected_path`` its lowest over the loan's payment dates on the market's median path
+    (``br.projected_coverage``)."""
     payment_per_gpu = terms.payment_usd / m.book.gpus[rows, cols]
     if m.scenario.protocol.allocation.dscr_basis == "today":
-        dscr[rows, cols] = br.debt_service_coverage(
-            terms.revenue_usd_per_gpu_hour, terms.opex_usd_per_gpu_hour, payment_per_gpu
-        )
-        return dscr
-    bp = m.params.borrowers.take(rows, cols)
-    dscr[rows, cols] = br.projected_coverage(
+        return br.debt_service_coverage(terms.revenue_usd_per_gpu_hour, terms.opex_usd_per_gpu_hour, payment_per_gpu)
+    return br.projected_coverage(
         bp, terms.spot_usd_per_gpu_hour, terms.contract_price_usd_per_gpu_hour, m.utilisation[rows, cols],
         m.params.classes.power_kw_per_gpu[bp.class_index], payment_per_gpu, _expected_spot_path(m, rows, bp),
     )
-    return dscr
 
 
 def _expected_spot_path(m: UsdaiModel, rows: np.ndarray, bp: BorrowerParams) -> np.ndarray:
@@ -740,15 +748,14 @@ def _expected_spot_path(m: UsdaiModel, rows: np.ndarray, bp: BorrowerParams) -> 
 
 
 def _open_loans(
-    m: UsdaiModel, fund: np.ndarray, amount: np.ndarray, appraised: np.ndarray, day: float
+    m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, bp: BorrowerParams, terms: LoanTerms, principal: np.ndarray,
+    appraised: np.ndarray,
 ) -> None:
-    """Book the funded loans: terms, first payment, reserve and cash; pay the principal out of idle USDai."""
-    rows, cols = np.nonzero(fund)
+    """Book the funded loans (rows, cols) with parameters ``bp`` on ``terms``: principal, first payment, reserve
+    and cash; pay the principal out of idle USDai."""
     if rows.size == 0:
         return
-    book, bp = m.book, m.params.borrowers.take(rows, cols)
-    principal = amount[rows, cols]
-    terms = _loan_terms(m, rows, cols, principal)
+    book, day = m.book, m.day_end
     apr, payment, contract_price = terms.apr, terms.payment_usd, terms.contract_price_usd_per_gpu_hour
     revenue_rate, opex_rate = terms.revenue_usd_per_gpu_hour, terms.opex_usd_per_gpu_hour
     revenue0 = book.gpus[rows, cols] * revenue_rate * HOURS_PER_DAY * DAYS_PER_YEAR
@@ -763,7 +770,7 @@ def _open_loans(
         "sponsor_left_usd": bp.sponsor_support_months * payment,
         "originated_usd": book.originated_usd[rows, cols] + principal,
         "loans": book.loans[rows, cols] + 1,
-        "appraised_usd": appraised[rows, cols],
+        "appraised_usd": appraised,
         "contracted_share": bp.contracted_share,
         "contract_price_usd_per_gpu_hour": contract_price,
         "revenue0_usd_per_year": revenue0,

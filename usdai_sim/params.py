@@ -120,6 +120,10 @@ class BorrowerParams:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return BorrowerParams(**{k: v.take(flat) if v.ndim == 2 else v.take(cols) for k, v in values.items()})
 
+    def take_entries(self, keep: np.ndarray) -> BorrowerParams:
+        """Of parameters already taken for a sparse set of loans (``take``), those selected by ``keep``."""
+        return BorrowerParams(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
+
 
 @dataclass(frozen=True)
 class Params:

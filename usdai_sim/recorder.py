@@ -208,14 +208,12 @@ class Recorder:
         if k % self.every == 0:
             self._write_series(m, k // self.every)
 
-    def record_waits(self, waits_days: np.ndarray) -> None:
-        """Count completed redemption waits (NaN entries are not completions) and track the longest per path."""
-        done = ~np.isnan(waits_days)
-        days = np.clip(np.rint(waits_days[done]).astype(np.int64), 0, len(self.wait_hist) - 1)
+    def record_waits(self, rows: np.ndarray, waits_days: np.ndarray) -> None:
+        """Count completed redemption waits (days, (k,), of requests on paths ``rows``) and track the longest
+        per path."""
+        days = np.clip(np.rint(waits_days).astype(np.int64), 0, len(self.wait_hist) - 1)
         self.wait_hist += np.bincount(days, minlength=len(self.wait_hist))
-        self.longest_wait_days = np.maximum(
-            self.longest_wait_days, np.max(np.where(done, waits_days, 0.0), axis=1, initial=0.0)
-        )
+        np.maximum.at(self.longest_wait_days, rows, waits_days)
 
     def _sum_ledger(self, m: RecordedModel, k: int) -> None:
         values = m.ledger.values

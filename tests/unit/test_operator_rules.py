@@ -246,9 +246,9 @@ def test_underwriting_prices_a_loan_at_the_rental_the_owner_achieves() -> None:
     m = UsdaiModel(compile_params(scenario), 0, 1)
     rows, cols = np.array([0]), np.array([0])
     spot = m.market.rental_usd_per_gpu_hour[0, m.params.borrowers.class_index[0]]
-    before = _loan_terms(m, rows, cols, np.array([1e6]))
+    before = _loan_terms(m, rows, cols, m.params.borrowers.take(rows, cols), np.array([1e6]))
     m.book.operator_log[0, 0] = np.log(0.5)
-    after = _loan_terms(m, rows, cols, np.array([1e6]))
+    after = _loan_terms(m, rows, cols, m.params.borrowers.take(rows, cols), np.array([1e6]))
     assert after.contract_price_usd_per_gpu_hour[0] == pytest.approx(0.75 * spot * 0.5, rel=1e-12)
     assert before.contract_price_usd_per_gpu_hour[0] == pytest.approx(0.75 * spot, rel=1e-12)
     assert after.revenue_usd_per_gpu_hour[0] == pytest.approx(0.5 * before.revenue_usd_per_gpu_hour[0], rel=1e-12)

@@ -5,6 +5,7 @@ the loan's payment dates on the market's median path; a declined request lapses 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,9 +44,12 @@ def first_step(min_dscr: float) -> tuple[UsdaiModel, np.ndarray]:
     """The model after its day-0 originations, and the DSCR each day-0 request had (same paths and draws)."""
     captured: dict[str, np.ndarray] = {}
 
-    def spy(m: UsdaiModel, wanting: np.ndarray, amount: np.ndarray) -> np.ndarray:
-        captured.setdefault("dscr", _origination_dscr(m, wanting, amount))
-        return captured["dscr"]
+    def spy(m: UsdaiModel, rows: np.ndarray, cols: np.ndarray, *rest: Any) -> np.ndarray:
+        dscr = _origination_dscr(m, rows, cols, *rest)
+        if "dscr" not in captured:  # day 0's requests, laid out (paths, borrowers), inf where none was asked
+            captured["dscr"] = np.full(m.book.status.shape, np.inf)
+            captured["dscr"][rows, cols] = dscr
+        return dscr
 
     saved = model_module._origination_dscr
     model_module._origination_dscr = spy

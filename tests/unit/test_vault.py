@@ -106,6 +106,37 @@ def test_fifo_properties(case: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     np.testing.assert_allclose(paid.sum(axis=1), np.minimum(owed, liquidity), rtol=1e-9, atol=1e-6)
 
 
+def dense_fifo_reference(value: np.ndarray, key: np.ndarray, eligible: np.ndarray, liquidity: np.ndarray) -> np.ndarray:
+    """The queue rule as it was written over whole (paths, requests) arrays: a stable sort by key with the
+    ineligible last, a cumulative sum along the row, clip, and the fills put back in place."""
+    order = np.argsort(np.where(eligible, key, np.inf), axis=1, kind="stable")
+    value_sorted = np.take_along_axis(np.where(eligible, value, 0.0), order, axis=1)
+    before = np.cumsum(value_sorted, axis=1) - value_sorted
+    fill = np.empty_like(value_sorted)
+    np.put_along_axis(fill, order, np.clip(liquidity[:, None] - before, 0.0, value_sorted), axis=1)
+    return fill
+
+
+@given(queue)
+def test_sparse_fifo_equals_the_dense_rule_bit_for_bit(case: tuple[np.ndarray, ...]) -> None:
+    """The queue serviced over its eligible requests only pays exactly (not approximately) what the dense rule
+    pays: the same running sums in the same order, ties by column."""
+    value, key, eligible, liquidity = case
+    np.testing.assert_array_equal(fifo_fill(value, key, eligible, liquidity),
+                                  dense_fifo_reference(value, key, eligible, liquidity))
+
+
+def test_running_sums_restart_at_each_row_in_the_given_order() -> None:
+    """Rows 0, 0, 1, 0, 1 with values 1, 2, 4, 8, 16 summed in order [3, 0, 1, 4, 2]: row 0 runs 8, 9, 11 and
+    row 1 runs 16, 20 (row groups must be together in the order, as a lexsort by row gives)."""
+    from usdai_sim.protocol.vault import running_sums_by_row
+
+    rows = np.array([0, 0, 1, 0, 1])
+    order = np.array([3, 0, 1, 4, 2])
+    sums = running_sums_by_row(rows, order, np.array([1.0, 2.0, 4.0, 8.0, 16.0]))
+    np.testing.assert_array_equal(sums, [9.0, 11.0, 20.0, 8.0, 16.0])
+
+
 # --- supply cap ------------------------------------------------------------------------------------
 
 

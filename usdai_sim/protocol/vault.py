@@ -20,6 +20,7 @@ from typing import Final
 
 import numpy as np
 
+from usdai_sim.jit import kernel
 from usdai_sim.params import DAYS_PER_YEAR
 
 
@@ -142,14 +143,37 @@ def fifo_fill(
     """USD paid to each request: eligible requests in ascending key order (ties by column) until liquidity ends.
 
     ``value_usd``, ``key``, ``eligible`` are (P, N); ``liquidity_usd`` is (P,). fill_k = clip(L − Σ_{j<k} v_j, 0, v_k).
+    The dense form of ``fifo_fill_requests``.
     """
-    order = np.argsort(np.where(eligible, key, np.inf), axis=1, kind="stable")
-    value_sorted = np.take_along_axis(np.where(eligible, value_usd, 0.0), order, axis=1)
-    before = np.cumsum(value_sorted, axis=1) - value_sorted
-    fill_sorted = np.clip(liquidity_usd[:, None] - before, 0.0, value_sorted)
-    fill = np.empty_like(fill_sorted)
-    np.put_along_axis(fill, order, fill_sorted, axis=1)
+    rows, cols = np.nonzero(eligible)
+    fill = np.zeros(value_usd.shape)
+    fill[rows, cols] = fifo_fill_requests(rows, value_usd[rows, cols], key[rows, cols], liquidity_usd)
     return fill
+
+
+def fifo_fill_requests(
+    rows: np.ndarray, value_usd: np.ndarray, key: np.ndarray, liquidity_usd: np.ndarray
+) -> np.ndarray:
+    """``fifo_fill`` of the eligible requests only, each (k,) in row-major order (path ``rows``, ascending, then
+    column): within its path, request k is paid clip(L − Σ_{j<k} v_j, 0, v_k) in ascending key order, ties in
+    the given order."""
+    value_usd = np.asarray(value_usd, float)
+    before = running_sums_by_row(rows, np.lexsort((key, rows)), value_usd) - value_usd
+    return np.clip(np.asarray(liquidity_usd, float)[rows] - before, 0.0, value_usd)
+
+
+@kernel
+def running_sums_by_row(rows: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Σ of ``values`` through entry k, summed in ``order`` (entries of one row together) within k's row, (k,):
+    a cumulative sum per path, restarted at each row, in one pass (np.cumsum's order of additions)."""
+    sums = np.zeros(values.size)
+    running, row = 0.0, -1
+    for k in order:
+        if rows[k] != row:
+            running, row = 0.0, rows[k]
+        running += values[k]
+        sums[k] = running
+    return sums
 
 
 def qev_bids(
