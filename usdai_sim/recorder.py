@@ -86,17 +86,17 @@ LTV_MAX_CAP = 1e3
 
 @kernel
 def ltv_bin(ltv: float, edges: np.ndarray) -> int:
-    """Bin i of ``edges`` with edges[i] ≤ x < edges[i+1] for x = ``ltv`` clipped into [0, LTV_TOP] (NaN goes
-    to the top bin): a binary search of the edges, as ``np.searchsorted(edges, x, side="right") − 1``."""
+    """Bin i of the evenly spaced ``edges`` with edges[i] ≤ x < edges[i+1] for x = ``ltv`` clipped into
+    [0, LTV_TOP] (NaN goes to the top bin), as ``np.searchsorted(edges, x, side="right") − 1``: the guess
+    ⌊x / width⌋ corrected against the edges themselves, so round-off in the guess never moves a value."""
     x = min(max(ltv, 0.0), LTV_TOP) if ltv == ltv else LTV_TOP
-    lo, hi = 0, edges.size
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if edges[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - 1
+    last = edges.size - 2
+    i = min(int(x / (edges[1] - edges[0])), last)
+    while i > 0 and edges[i] > x:
+        i -= 1
+    while i < last and edges[i + 1] <= x:
+        i += 1
+    return i
 
 
 @kernel
