@@ -36,6 +36,7 @@ import numpy as np
 from usdai_sim.agents.base import ColumnAgent
 from usdai_sim.agents.signals import Signals
 from usdai_sim.agents.thinning import candidate_outcomes, hazard_mass, wave_mass
+from usdai_sim.jit import kernel
 from usdai_sim.params import DAYS_PER_YEAR
 from usdai_sim.population import capped_pareto_shares, draw_dist, population_uniforms
 from usdai_sim.scenario.schema import Depositors, Scenario
@@ -160,20 +161,37 @@ def picked(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
 def redeem_hazard_per_year(
     dp: DepositorParams, run_proneness: float, signals: Signals, rows: np.ndarray, cols: np.ndarray
 ) -> np.ndarray:
-    """h (per year, module docstring) of staker ``cols[k]`` on path ``rows[k]``."""
-    flat = rows * dp.balance_usd.shape[1] + cols
-
-    def at(values: np.ndarray) -> np.ndarray:
-        return values.ravel()[flat]
-
-    behaviour = (
-        at(dp.spread_sensitivity) * np.maximum(at(dp.spread_threshold) - signals.spread[rows], 0.0)
-        + at(dp.loss_sensitivity) * np.maximum(signals.drawdown[rows] - at(dp.loss_threshold), 0.0)
-        + at(dp.news_sensitivity) * signals.loss_news[rows]
-        + at(dp.herd_sensitivity) * np.maximum(signals.unfunded_queue_share[rows] - at(dp.herd_threshold), 0.0)
-        + at(dp.flow_sensitivity) * np.maximum(signals.outflow_share[rows] - at(dp.flow_threshold), 0.0)
+    """h (per year, module docstring) of staker ``cols[k]`` on path ``rows[k]`` (``staker_hazard_kernel``)."""
+    return staker_hazard_kernel(
+        rows, cols, dp.redeem_base_rate_per_year, dp.spread_sensitivity, dp.spread_threshold, dp.loss_sensitivity,
+        dp.loss_threshold, dp.news_sensitivity, dp.herd_sensitivity, dp.herd_threshold, dp.flow_sensitivity,
+        dp.flow_threshold, signals.spread, signals.drawdown, signals.loss_news, signals.unfunded_queue_share,
+        signals.outflow_share, float(run_proneness),
     )
-    return at(dp.redeem_base_rate_per_year) + run_proneness * behaviour
+
+
+@kernel
+def staker_hazard_kernel(
+    rows: np.ndarray, cols: np.ndarray, base: np.ndarray, spread_s: np.ndarray, spread_t: np.ndarray,
+    loss_s: np.ndarray, loss_t: np.ndarray, news_s: np.ndarray, herd_s: np.ndarray, herd_t: np.ndarray,
+    flow_s: np.ndarray, flow_t: np.ndarray, spread: np.ndarray, drawdown: np.ndarray, news: np.ndarray,
+    unfunded_queue_share: np.ndarray, outflow_share: np.ndarray, run_proneness: float,
+) -> np.ndarray:
+    """h = base + run_proneness · (s_spread·(t_spread − spread)⁺ + s_loss·(drawdown − t_loss)⁺ + s_news·news
+    + s_herd·(unfunded queue share − t_herd)⁺ + s_flow·(outflow share − t_flow)⁺) per year, for the stakers
+    (rows[k], cols[k]) with parameters (paths, stakers) and signals per path; summed left to right."""
+    hazard = np.empty(rows.size)
+    for k in range(rows.size):
+        p, a = rows[k], cols[k]
+        behaviour = (
+            spread_s[p, a] * max(spread_t[p, a] - spread[p], 0.0)
+            + loss_s[p, a] * max(drawdown[p] - loss_t[p, a], 0.0)
+            + news_s[p, a] * news[p]
+            + herd_s[p, a] * max(unfunded_queue_share[p] - herd_t[p, a], 0.0)
+            + flow_s[p, a] * max(outflow_share[p] - flow_t[p, a], 0.0)
+        )
+        hazard[k] = base[p, a] + run_proneness * behaviour
+    return hazard
 
 
 @dataclass(frozen=True)
