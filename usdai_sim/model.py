@@ -425,38 +425,47 @@ def defaults(m: UsdaiModel) -> None:
     """Covenant cures, then fraud, payment, covenant and strategic defaults; sales are scheduled."""
     book, bp = m.book, m.params.borrowers
     prepaid = br.covenant_check(book, bp, m.collateral_usd, m.day_end)
-    m.vault.receive(prepaid.sum(axis=1))
-    m.ledger.add("prepayments_usd", prepaid)
+    if prepaid.any():
+        m.vault.receive(prepaid.sum(axis=1))
+        m.ledger.add("prepayments_usd", prepaid)
     rate = bp.fraud_rate_per_year * m.market_shocks.fraud_multiplier[:, None]
     p_fraud = 1.0 - np.exp(-rate * m.dt_days / DAYS_PER_YEAR)
     barrier = m.scenario.borrowers.default_rule == "collateral_barrier"
     route = br.default_routes(
         book, bp, m.collateral_usd, m.day_end, p_fraud, m.streams.uniform("fraud", bp.count), barrier
     )
-    liq_spec = m.scenario.protocol.liquidation
-    m.ledger.add(
-        "accrued_reversed_usd", br.start_defaults(book, bp, route, m.day_end, liq_spec.time_to_sell_days)
-    )
-    for code, name in enumerate(br.ROUTES, start=1):
-        m.ledger.add(f"defaults_{name}", route == code)
-    m.collateral_usd = br.collateral_usd(book, m.value_usd_per_gpu)
-    apply_loss_policy(m, route)
+    if route.any():  # a step without a new default changes nothing below but the linear write-downs
+        liq_spec = m.scenario.protocol.liquidation
+        m.ledger.add(
+            "accrued_reversed_usd", br.start_defaults(book, bp, route, m.day_end, liq_spec.time_to_sell_days)
+        )
+        for code, name in enumerate(br.ROUTES, start=1):
+            m.ledger.add(f"defaults_{name}", route == code)
+        m.collateral_usd = br.collateral_usd(book, m.value_usd_per_gpu)
+        expect_losses(m, route)
+    if m.scenario.protocol.loss_recognition.policy == "linear":
+        write_down_linearly(m)
 
 
-def apply_loss_policy(m: UsdaiModel, route: np.ndarray) -> None:
-    """Write-downs before and after a sale per ``protocol.loss_recognition`` (protocol/loss_recognition.py)."""
+def expect_losses(m: UsdaiModel, route: np.ndarray) -> None:
+    """The expected loss of each new default (``route`` > 0) is booked as expected and, per
+    ``protocol.loss_recognition``, recognised at once (on_default) or kept for the linear write-down."""
     book, policy = m.book, m.scenario.protocol.loss_recognition
     expected = lr.expected_loss_usd(
         book.principal_usd, m.collateral_usd, m.sale_factor,
         m.scenario.protocol.liquidation.fee_fraction, book.dsra_usd + book.cash_usd,
     )
     m.ledger.add("default_expected_loss_usd", np.where(route > 0, expected, 0.0))
-    if policy.policy == "on_sale":
-        return
     if policy.policy == "on_default":
         m.recognise_loss(np.where(route > 0, expected, 0.0))
-        return
-    m.losses.expected_usd = np.where(route > 0, expected, m.losses.expected_usd)
+    elif policy.policy == "linear":
+        m.losses.expected_usd = np.where(route > 0, expected, m.losses.expected_usd)
+
+
+def write_down_linearly(m: UsdaiModel) -> None:
+    """Defaulted loans are written down toward their expected loss over the write-down period; the tails of
+    sold loans are recognised (protocol/loss_recognition.py)."""
+    book, policy = m.book, m.scenario.protocol.loss_recognition
     f = lr.linear_fraction(m.day_end, book.default_day, policy.writedown_grace_days, policy.writedown_days)
     target = f * m.losses.expected_usd
     m.recognise_loss(np.where(book.status == br.DEFAULTED, target - book.writedown_usd, 0.0))

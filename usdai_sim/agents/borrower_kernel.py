@@ -215,6 +215,24 @@ def accrue_kernel(
 
 
 @kernel
+def payment_dates_due(
+    status: np.ndarray, grace_until_day: np.ndarray, next_due_day: np.ndarray, day: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) in row-major order of the active loans not in grace whose next payment falls due by ``day``
+    (next_due_day ≤ day): the owners who decide at a payment date, found in one pass."""
+    n_paths, n_loans = status.shape
+    rows = np.empty(status.size, np.int64)
+    cols = np.empty(status.size, np.int64)
+    found = 0
+    for p in range(n_paths):
+        for b in range(n_loans):
+            if status[p, b] == ACTIVE and not math.isfinite(grace_until_day[p, b]) and next_due_day[p, b] <= day:
+                rows[found], cols[found] = p, b
+                found += 1
+    return rows[:found].copy(), cols[:found].copy()
+
+
+@kernel
 def collect_kernel(
     status: np.ndarray, principal: np.ndarray, apr: np.ndarray, left: np.ndarray, next_due: np.ndarray,
     accrued: np.ndarray, due_interest: np.ndarray, due_principal: np.ndarray, late: np.ndarray,

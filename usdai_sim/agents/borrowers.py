@@ -424,8 +424,7 @@ def decide_walk(
     the walkers; returns the walkers (P, B). Cohorts without a table (``collateral_barrier``) never walk here.
     """
     walk = np.zeros(book.status.shape, bool)
-    due = (book.status == ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
-    rows, cols = np.nonzero(due)
+    rows, cols = bk.payment_dates_due(book.status, book.grace_until_day, book.next_due_day, float(day))
     if rows.size == 0:
         return walk
     revenue0 = book.revenue0_usd_per_year[rows, cols]
