@@ -505,3 +505,20 @@ def test_loss_tail_untouched_where_nothing_sells() -> None:
     assert (tail.tail_loss_usd.tolist(), tail.tail_written_usd.tolist()) == ([[900.0, 0.0]], [[0.0, 0.0]])
     assert tail.tail_default_day.tolist() == [[10.0, np.inf]]
     assert tail.expected_usd.tolist() == [[0.0, 0.0]]
+
+
+def test_a_stakers_traits_sit_side_by_side_and_picking_them_reads_the_right_values() -> None:
+    """draw_depositors lays the behavioural traits out as views of one (paths, stakers, traits) block (one staker's
+    traits are neighbours in memory); picked reads a strided view by 2-D indexing, a C-ordered array by flat
+    indices, with the same values either way."""
+    from usdai_sim.agents.depositors import draw_depositors, picked
+    from usdai_sim.scenario.library import load_scenario
+
+    dp = draw_depositors(load_scenario("baseline")[0], 0, 3)
+    traits = (dp.redeem_base_rate_per_year, dp.spread_sensitivity, dp.herd_threshold, dp.exit_tolerance)
+    assert all(np.shares_memory(t, dp.spread_sensitivity) for t in traits)
+    assert dp.spread_sensitivity.strides[1] > 8  # a staker's next trait, not the next staker, is adjacent
+    rows, cols = np.array([0, 1, 2, 2]), np.array([5, 0, 7, dp.arbitrageur])
+    np.testing.assert_array_equal(picked(dp.herd_threshold, rows, cols), dp.herd_threshold[rows, cols])
+    dense = np.ascontiguousarray(dp.herd_threshold)
+    np.testing.assert_array_equal(picked(dense, rows, cols), dp.herd_threshold[rows, cols])

@@ -110,12 +110,23 @@ def draw_depositors(scenario: Scenario, first_path: int, n_paths: int) -> Deposi
         "exit_tolerance": (spec.exit_discount_tolerance, -1.0),
         "qev_bid_bps": (spec.qev_bid_bps, 0.0),
     }
+    traits = {
+        "redeem_base_rate_per_year": _with_arbitrageur(np.full(balance.shape, spec.redeem_base_rate_per_year), 0.0),
+        **{name: _with_arbitrageur(draw_dist(dist, col[name]), fill) for name, (dist, fill) in drawn.items()},
+    }
     return DepositorParams(
         balance_usd=_with_arbitrageur(balance, 0.0),
         wallet_usd=_with_arbitrageur(balance * spec.wallet_multiple, 0.0),
-        redeem_base_rate_per_year=_with_arbitrageur(np.full(balance.shape, spec.redeem_base_rate_per_year), 0.0),
-        **{name: _with_arbitrageur(draw_dist(dist, col[name]), fill) for name, (dist, fill) in drawn.items()},
+        **side_by_side(traits),
     )
+
+
+def side_by_side(traits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The (paths, stakers) trait arrays as views of one (paths, stakers, traits) block, so that one staker's
+    traits are neighbours in memory: a step's candidates are scattered over the population, and reading a
+    candidate's traits then costs a cache line or two instead of one per trait."""
+    block = np.stack(list(traits.values()), axis=2)
+    return {name: block[:, :, k] for k, name in enumerate(traits)}
 
 
 @dataclass
@@ -154,8 +165,11 @@ class DepositorBook:
 
 
 def picked(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """values[rows, cols] of a C-ordered (P, N) array, through flat indices (cheaper than 2-D fancy indexing)."""
-    return values.ravel()[rows * values.shape[1] + cols]
+    """values[rows, cols] of a (P, N) array: through flat indices when it is C-ordered (cheaper than 2-D fancy
+    indexing), else by 2-D indexing (a strided view's ravel would copy it whole)."""
+    if values.flags.c_contiguous:
+        return values.ravel()[rows * values.shape[1] + cols]
+    return values[rows, cols]
 
 
 def redeem_hazard_per_year(
