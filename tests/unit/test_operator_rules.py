@@ -278,3 +278,22 @@ def test_operator_step_is_the_gbm_log_step_without_drift() -> None:
                                  rng.normal(0, 1, 50), strict=True):
         want = float(log_factor_step(eps, 0.0, vol, days / 365.0, z))
         assert operator_log_step(eps, vol, days, z) == pytest.approx(want, rel=1e-14, abs=1e-15)
+
+
+def test_customer_fails_is_u_below_q_for_every_uniform() -> None:
+    """The bounded shortcut decides exactly U < q: uniforms at q and one ulp either side, at and around the
+    bound, for prices below and above the market, fractional, zero and large elasticities and a zero hazard;
+    the bound is never below q."""
+    from usdai_sim.agents.borrower_kernel import customer_fails, customer_failure_bound, customer_failure_probability
+
+    rng = np.random.default_rng(17)
+    cases = [(0.8, 0.03, 2.0, 3.0), (0.8, 0.5, 2.5, 3.0), (1.7, 0.5, 2.5, 1.0), (1.2, 0.03, 0.0, 7.0),
+             (0.0, 0.03, 2.0, 3.0), (3.0, 1.0, 10.0, 1000.0), (1.0, 0.0, 2.0, 3.0), (50.0, 0.03, 10.0, 3.0)]
+    for over, h0, k, n in cases:
+        q = customer_failure_probability(over, h0, k, n, 1.0)
+        bound = customer_failure_bound(over, h0, k, n, 1.0)
+        assert bound >= q
+        near = [q, np.nextafter(q, 0.0), np.nextafter(q, 1.0), bound, np.nextafter(bound, 0.0), 0.0]
+        for u in [*near, *rng.uniform(0.0, min(2.0 * bound, 1.0), 200)]:
+            u = min(float(u), np.nextafter(1.0, 0.0))
+            assert customer_fails(u, over, h0, k, n, 1.0) == (u < q), (over, h0, k, n, u)

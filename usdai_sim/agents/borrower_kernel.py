@@ -69,6 +69,37 @@ def operating_rate(
     return revenue, opex
 
 
+BOUND_SLACK = 1e-9
+"""Relative slack on ``customer_failure_bound``: far above the round-off of its ≤ 12 multiplications."""
+
+
+@kernel
+def customer_failure_bound(
+    price_over_market: float, h0_per_year: float, elasticity: float, customers: float, dt_days: float
+) -> float:
+    """An upper bound of ``customer_failure_probability`` without its power and exponential:
+    q = 1 − e^{−x} ≤ x = n·h₀·(p_c/(f·R))^k·dt/365 ≤ n·h₀·max(1, p_c/(f·R))^⌈k⌉·dt/365 (k ≥ 0), times
+    1 + BOUND_SLACK for round-off. A uniform at or above it cannot fail a customer, whatever q's last digits."""
+    base = max(price_over_market, 1.0)
+    power = 1.0
+    for _ in range(int(math.ceil(elasticity))):
+        power *= base
+    return customers * h0_per_year * power * dt_days / DAYS_PER_YEAR * (1.0 + BOUND_SLACK)
+
+
+@kernel
+def customer_fails(
+    uniform: float, price_over_market: float, h0_per_year: float, elasticity: float, customers: float,
+    dt_days: float,
+) -> bool:
+    """U < q (``customer_failure_probability``), decided without q when U ≥ ``customer_failure_bound`` (almost
+    always: q is ~1e-4 a day), so the power and the exponential are evaluated for the few uniforms below the
+    bound only. The outcome is the same as U < q for every U."""
+    if uniform >= customer_failure_bound(price_over_market, h0_per_year, elasticity, customers, dt_days):
+        return False
+    return uniform < customer_failure_probability(price_over_market, h0_per_year, elasticity, customers, dt_days)
+
+
 @kernel
 def roll_contract_book(
     share: float, price: float, cash_usd: float, gpus: float, market: float, uniform: float, h0_per_year: float,
@@ -83,8 +114,7 @@ def roll_contract_book(
     the market:  s' = (s − s/n·1[U<q])·(1 − a) + s*·a,  p_c' = (kept·p_c + s*·a·f·R) / s'.
     """
     over = price / market if market > 0 else 1.0
-    q = customer_failure_probability(over, h0_per_year, elasticity, customers, dt_days)
-    failed = share > 0 and uniform < q
+    failed = share > 0 and customer_fails(uniform, over, h0_per_year, elasticity, customers, dt_days)
     lost = share / customers if failed else 0.0
     unpaid = lost * price * gpus * HOURS_PER_DAY * receivable_days
     kept = (share - lost) * (1.0 - renew)
