@@ -428,12 +428,10 @@ def defaults(m: UsdaiModel) -> None:
     if prepaid.any():
         m.vault.receive(prepaid.sum(axis=1))
         m.ledger.add("prepayments_usd", prepaid)
-    rate = bp.fraud_rate_per_year * m.market_shocks.fraud_multiplier[:, None]
-    p_fraud = 1.0 - np.exp(-rate * m.dt_days / DAYS_PER_YEAR)
+    uniforms = m.streams.uniform("fraud", bp.count)
+    chances = br.fraud_chances(bp.fraud_rate_per_year, m.market_shocks.fraud_multiplier, uniforms, m.dt_days)
     barrier = m.scenario.borrowers.default_rule == "collateral_barrier"
-    route = br.default_routes(
-        book, bp, m.collateral_usd, m.day_end, p_fraud, m.streams.uniform("fraud", bp.count), barrier
-    )
+    route = br.default_routes(book, bp, m.collateral_usd, m.day_end, chances, uniforms, barrier)
     if route.any():  # a step without a new default changes nothing below but the linear write-downs
         liq_spec = m.scenario.protocol.liquidation
         m.ledger.add(

@@ -295,3 +295,20 @@ def test_payment_dates_due_are_the_numpy_mask_in_row_major_order() -> None:
     np.testing.assert_array_equal(rows, expected[0])
     np.testing.assert_array_equal(cols, expected[1])
     assert rows.size > 0 and np.any(due_day[rows, cols] == 30.0)
+
+
+def test_fraud_chances_decide_exactly_what_the_dense_probability_decides() -> None:
+    """U < fraud_chances is U < p (p = 1 − e^{−λ·m·dt/365} on every loan) for uniforms drawn at, one ulp
+    either side of, and well above p; chances are p exactly (not approximately) where they are not 0."""
+    rng = np.random.default_rng(9)
+    rate = rng.uniform(0.0, 2.0, (5, 30))
+    rate[0, :4] = 0.0
+    multiplier = np.array([1.0, 20.0, 5.0, 1.0, 0.5])
+    p = br.fraud_probability(rate, multiplier[:, None], 30.0)
+    for u in (p, np.nextafter(p, 0.0), np.nextafter(p, 1.0), rng.uniform(0.0, 1.0, p.shape), np.zeros(p.shape)):
+        chances = br.fraud_chances(rate, multiplier, u, 30.0)
+        np.testing.assert_array_equal(u < chances, u < p)
+        np.testing.assert_array_equal(chances[chances > 0], p[chances > 0])
+    row_rate = rate[0]  # one rate per borrower broadcasts over paths
+    u = np.nextafter(br.fraud_probability(row_rate, multiplier[:, None], 1.0), 0.0)
+    assert np.array_equal(u < br.fraud_chances(row_rate, multiplier, u, 1.0), row_rate[None, :] * multiplier[:, None] > 0)

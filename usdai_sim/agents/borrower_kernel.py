@@ -349,6 +349,25 @@ def refill_reserve_and_sweep(state: tuple, terms: tuple, p: int, b: int) -> None
 
 
 @kernel
+def below_fraud_bound(
+    rate_per_year: np.ndarray, multiplier: np.ndarray, uniform: np.ndarray, dt_days: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) in row-major order of the loans whose uniform U < λ·m·dt/365·(1 + BOUND_SLACK), λ the fraud
+    rate per year (per loan, broadcast like ``at``), m the path's shock multiplier: every loan whose fraud draw
+    U < p = 1 − e^{−λ·m·dt/365} is among them (p ≤ λ·m·dt/365), and almost no other."""
+    n_paths, n_loans = uniform.shape
+    rows = np.empty(uniform.size, np.int64)
+    cols = np.empty(uniform.size, np.int64)
+    found = 0
+    for p in range(n_paths):
+        for b in range(n_loans):
+            if uniform[p, b] < at(rate_per_year, p, b) * multiplier[p] * dt_days / DAYS_PER_YEAR * (1.0 + BOUND_SLACK):
+                rows[found], cols[found] = p, b
+                found += 1
+    return rows[:found].copy(), cols[:found].copy()
+
+
+@kernel
 def default_routes_kernel(
     status: np.ndarray, walked: np.ndarray, grace_until_day: np.ndarray, breach_until_day: np.ndarray,
     principal: np.ndarray, collateral: np.ndarray, walk_ratio: np.ndarray, fraud_probability: np.ndarray,

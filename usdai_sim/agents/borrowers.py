@@ -444,6 +444,26 @@ def decide_walk(
     return walk
 
 
+def fraud_probability(rate_per_year: np.ndarray, multiplier: np.ndarray, dt_days: float) -> np.ndarray:
+    """p = 1 − exp(−λ·m·dt/365): the chance a loan's fraud surfaces within a step of dt days, at its rate λ per
+    year times the scenario's shock multiplier m (elementwise)."""
+    rate = rate_per_year * multiplier
+    return 1.0 - np.exp(-rate * dt_days / DAYS_PER_YEAR)
+
+
+def fraud_chances(
+    rate_per_year: np.ndarray, multiplier: np.ndarray, uniforms: np.ndarray, dt_days: float
+) -> np.ndarray:
+    """``fraud_probability`` (P, B) where it can matter, 0 elsewhere: exact for the loans whose uniform falls below
+    its upper bound λ·m·dt/365 (``borrower_kernel.below_fraud_bound``, ~p of them), so that U < chance is
+    U < p for every loan while the exponential runs for a handful of loans a step instead of all."""
+    rows, cols = bk.below_fraud_bound(_param(rate_per_year), multiplier, uniforms, float(dt_days))
+    chances = np.zeros(uniforms.shape)
+    rate = np.broadcast_to(rate_per_year, uniforms.shape)[rows, cols]
+    chances[rows, cols] = fraud_probability(rate, multiplier[rows], dt_days)
+    return chances
+
+
 def default_routes(
     book: BorrowerBook,
     bp: BorrowerParams,
