@@ -311,4 +311,5 @@ def test_fraud_chances_decide_exactly_what_the_dense_probability_decides() -> No
         np.testing.assert_array_equal(chances[chances > 0], p[chances > 0])
     row_rate = rate[0]  # one rate per borrower broadcasts over paths
     u = np.nextafter(br.fraud_probability(row_rate, multiplier[:, None], 1.0), 0.0)
-    assert np.array_equal(u < br.fraud_chances(row_rate, multiplier, u, 1.0), row_rate[None, :] * multiplier[:, None] > 0)
+    expected = row_rate[None, :] * multiplier[:, None] > 0
+    assert np.array_equal(u < br.fraud_chances(row_rate, multiplier, u, 1.0), expected)
