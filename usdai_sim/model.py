@@ -205,11 +205,16 @@ class UsdaiModel(mesa.Model):
             expit(self.book.util_logit) * self.market_shocks.utilisation_multiplier[:, None], 1.0
         )
 
-    def _nav(self, loans_changed: bool = True) -> None:
-        """NAV (both), total shares and prices; the loan sums are reused when only the vault side moved."""
-        if loans_changed:
+    def _nav(self, loans_changed: bool = True, paths: np.ndarray | None = None) -> None:
+        """NAV (both), total shares and prices; the loan sums are reused when only the vault side moved, and
+        re-summed only on ``paths`` when only their loans moved (a row's sum does not depend on the others)."""
+        if loans_changed and paths is None:
             self.carrying_usd = self.book.carrying_usd().sum(axis=1) + self.losses.unrecognised_usd()
             self.accrued_net_usd = (1.0 - self.interest_fee) * self.book.active_accrued_usd().sum(axis=1)
+        elif loans_changed:
+            book = self.book.rows(paths)
+            self.carrying_usd[paths] = book.carrying_usd().sum(axis=1) + self.losses.rows(paths).unrecognised_usd()
+            self.accrued_net_usd[paths] = (1.0 - self.interest_fee) * book.active_accrued_usd().sum(axis=1)
         self.nav_cons = self.vault.idle_usd + self.carrying_usd
         self.nav_opt = self.nav_cons + self.accrued_net_usd
         self.price_cons = share_price(self.nav_cons, self.total_shares, self.price_cons)
@@ -792,7 +797,7 @@ def _open_loans(
     m.vault.pay_out(per_path)
     m.ledger.add("originations_usd", per_path)
     m.ledger.add("loans_originated", np.bincount(rows, minlength=m.n_paths))
-    m._nav()
+    m._nav(paths=np.unique(rows))
 
 
 def record(m: UsdaiModel) -> None:

@@ -92,3 +92,24 @@ def test_live_ltv_summary_equals_the_numpy_rule() -> None:
     np.testing.assert_array_equal(counts, np.histogram(np.clip(ltv[live], 0.0, 2.0 - 1e-12), LTV_BINS)[0])
     np.testing.assert_array_equal(largest, np.where(live, np.minimum(ltv, LTV_MAX_CAP), 0.0).max(axis=1))
     assert largest[3] == 0.0 and counts.sum() == live.sum()
+
+
+def test_nav_refreshed_on_the_funded_paths_equals_a_full_refresh_bit_for_bit() -> None:
+    """After loans open on a few paths, the loan sums re-summed on those paths only are exactly the sums over
+    all paths (numpy sums each row alone), step after step of the baseline with its monthly arrivals."""
+    import numpy as np
+
+    from usdai_sim.model import UsdaiModel
+    from usdai_sim.params import compile_params
+    from usdai_sim.scenario.library import load_scenario
+
+    m = UsdaiModel(compile_params(load_scenario("baseline")[0]), 0, 40)
+    opened = 0
+    for _ in range(45):
+        m.step()
+        opened += int(m.ledger["loans_originated"].sum())
+        carrying, accrued = m.carrying_usd.copy(), m.accrued_net_usd.copy()
+        m._nav()
+        np.testing.assert_array_equal(carrying, m.carrying_usd)
+        np.testing.assert_array_equal(accrued, m.accrued_net_usd)
+    assert opened > 0, "the check needs loans opened after day 0"

@@ -50,6 +50,10 @@ from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS
 ROUTES = ("payment", "strategic", "fraud", "covenant")
 
 
+VALUE_FIELDS = ("status", "principal_usd", "writedown_usd", "accrued_usd")
+"""The loan fields ``carrying_usd`` and ``active_accrued_usd`` read."""
+
+
 @dataclass
 class BorrowerBook:
     """Dynamic state of every borrower on every path; each array is (n_paths, n_borrowers)."""
@@ -126,6 +130,13 @@ class BorrowerBook:
         the same rules then run on it, touching only those loans."""
         empty = np.empty(0)
         return BorrowerBook(**{f.name: getattr(self, f.name)[rows, cols] if f.name in names else empty
+                               for f in fields(self)})
+
+    def rows(self, paths: np.ndarray, names: tuple[str, ...] = VALUE_FIELDS) -> BorrowerBook:
+        """A (len(paths), n_borrowers) copy of the book on ``paths`` holding the fields ``names`` (others left
+        empty); by default the fields the loans' carrying value and accrued interest are read from."""
+        empty = np.empty((0, 0))
+        return BorrowerBook(**{f.name: getattr(self, f.name)[paths] if f.name in names else empty
                                for f in fields(self)})
 
     def put(self, sub: BorrowerBook, rows: np.ndarray, cols: np.ndarray, names: tuple[str, ...]) -> None:

@@ -25,7 +25,7 @@ before the sale and true up L − EL at the sale, like ``on_default`` but spread
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -63,6 +63,10 @@ class LossSchedule:
     def new(cls, shape: tuple[int, int]) -> LossSchedule:
         """Nothing defaulted yet."""
         return cls(np.zeros(shape), np.zeros(shape), np.zeros(shape), np.full(shape, np.inf))
+
+    def rows(self, paths: np.ndarray) -> LossSchedule:
+        """The schedule on ``paths`` only (a copy)."""
+        return LossSchedule(*(getattr(self, f.name)[paths] for f in fields(self)))
 
     def unrecognised_usd(self) -> np.ndarray:
         """Per path, realised losses of sold loans not yet written off (carried as a receivable in NAV)."""
