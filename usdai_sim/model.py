@@ -211,7 +211,7 @@ class UsdaiModel(mesa.Model):
         if loans_changed and paths is None:
             self.carrying_usd = self.book.carrying_usd().sum(axis=1) + self.losses.unrecognised_usd()
             self.accrued_net_usd = (1.0 - self.interest_fee) * self.book.active_accrued_usd().sum(axis=1)
-        elif loans_changed:
+        elif loans_changed and paths is not None:
             book = self.book.rows(paths)
             self.carrying_usd[paths] = book.carrying_usd().sum(axis=1) + self.losses.rows(paths).unrecognised_usd()
             self.accrued_net_usd[paths] = (1.0 - self.interest_fee) * book.active_accrued_usd().sum(axis=1)
