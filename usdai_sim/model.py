@@ -401,21 +401,26 @@ def collect(m: UsdaiModel) -> None:
         m.scenario.protocol.grace_days,
         m.collateral_usd,
     )
-    interest = paid.interest_usd.sum(axis=1) + paid.late_interest_usd.sum(axis=1)
-    fee = m.interest_fee * interest
-    m.vault.receive(interest - fee + paid.principal_usd.sum(axis=1))
+    if paid.paths.size == 0:  # nobody paid (so nothing matured): every sum below is 0
+        return
+    interest_usd, late_usd = paid.per_path(paid.interest_usd), paid.per_path(paid.late_interest_usd)
+    principal_usd = paid.per_path(paid.principal_usd)
+    fee = m.interest_fee * (interest_usd + late_usd)
+    m.vault.receive(interest_usd + late_usd - fee + principal_usd)
     for name, amount in (
-        ("interest_paid_usd", paid.interest_usd),
-        ("late_interest_usd", paid.late_interest_usd),
-        ("principal_repaid_usd", paid.principal_usd),
+        ("interest_paid_usd", interest_usd),
+        ("late_interest_usd", late_usd),
+        ("principal_repaid_usd", principal_usd),
         ("interest_fee_usd", fee),
-        ("loans_repaid", matured),
+        ("loans_repaid", paid.per_path(matured)),
     ):
         m.ledger.add(name, amount)
+    if not matured.any():
+        return
     m.book.cash_usd = np.where(matured, 0.0, m.book.cash_usd)
     m.book.dsra_usd = np.where(matured, 0.0, m.book.dsra_usd)
     m.ledger.add("accrued_reversed_usd", np.where(matured, unowed - paid.interest_usd, 0.0))
-    if m.scenario.borrowers.refinance_at_maturity and matured.any():
+    if m.scenario.borrowers.refinance_at_maturity:
         _request_again(m, matured)
 
 

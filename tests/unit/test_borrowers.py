@@ -145,6 +145,8 @@ def test_balloon_is_refinanced_up_to_refinance_ltv_times_collateral() -> None:
     assert matured[:, 0].tolist() == [True, False, True]
     assert book.status[:, 0].tolist() == [br.REPAID, br.ACTIVE, br.REPAID]
     assert book.grace_until_day[1, 0] == 60.0
+    assert paid.paths.tolist() == [0, 2]  # the paths on which a loan paid; the missed path is not one
+    np.testing.assert_array_equal(paid.per_path(paid.principal_usd), paid.principal_usd.sum(axis=1))
 
 
 def test_refinancing_only_for_the_final_payment() -> None:

@@ -270,15 +270,16 @@ def collect_kernel(
     interest_only: np.ndarray, floating: np.ndarray, spread: np.ndarray, refinance_ltv: np.ndarray,
     dsra_months: np.ndarray, sweep_months: np.ndarray, day: float, tbill: np.ndarray, grace_days: float,
     collateral: np.ndarray, paid_interest: np.ndarray, paid_principal: np.ndarray, paid_late: np.ndarray,
-    matured: np.ndarray,
+    matured: np.ndarray, paying_paths: np.ndarray,
 ) -> None:
     """Payment dates of every active loan with a payment due (``next_due_day`` ≤ day) or overdue (in grace),
-    in place (``collect_payment``); the paid amounts (USD) and the matured mask are written per loan.
+    in place (``collect_payment``); the paid amounts (USD) and the matured mask are written per loan, and
+    ``paying_paths`` marks the paths on which a loan paid.
     (Arrays come one by one, not in tuples: numba types a tuple argument in Python, ~10 µs an array.)"""
     state = (status, principal, apr, left, next_due, accrued, due_interest, due_principal, late, grace_until, cash,
              dsra, sponsor_left, walked)
     terms = (interest_only, floating, spread, refinance_ltv, dsra_months, sweep_months)
-    paid = (paid_interest, paid_principal, paid_late, matured)
+    paid = (paid_interest, paid_principal, paid_late, matured, paying_paths)
     n_paths, n_loans = status.shape
     for p in range(n_paths):
         for b in range(n_loans):
@@ -320,6 +321,7 @@ def collect_payment(
     cash[p, b] -= from_cash
     dsra[p, b] -= amount - from_cash
     paid[0][p, b], paid[1][p, b], paid[2][p, b] = due_i[p, b], due_p[p, b], late[p, b]
+    paid[4][p] = True
     principal[p, b] -= due_p[p, b]
     accrued[p, b] = max(accrued[p, b] - due_i[p, b], 0.0)
     left[p, b] -= 1

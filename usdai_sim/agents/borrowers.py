@@ -356,11 +356,20 @@ DEFAULT_FIELDS = (
 
 @dataclass
 class Payments:
-    """Cash the lender received this step, (P, B) each (USD)."""
+    """Cash the lender received this step, (P, B) each (USD), and the paths on which a loan paid (ascending):
+    every other path's rows are 0."""
 
     interest_usd: np.ndarray
     principal_usd: np.ndarray
     late_interest_usd: np.ndarray
+    paths: np.ndarray
+
+    def per_path(self, amount: np.ndarray) -> np.ndarray:
+        """Σ over each path's loans of ``amount`` (P, B), summed on the paying paths only (each row is summed
+        alone, so the sums are those over every path, bit for bit)."""
+        sums = np.zeros(amount.shape[0])
+        sums[self.paths] = amount[self.paths].sum(axis=1)
+        return sums
 
 
 def collect(
@@ -381,7 +390,7 @@ def collect(
     maturity exactly when cash + reserve + refinance_ltv · V_T < what is owed, as in Merton's model).
     """
     shape = book.status.shape
-    paid = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool))
+    paid = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool), np.zeros(shape[0], bool))
     terms = tuple(
         _param(getattr(bp, name), dtype)
         for name, dtype in (("interest_only", np.bool_), ("floating", np.bool_), ("floating_spread", np.float64),
@@ -391,7 +400,7 @@ def collect(
     state = tuple(getattr(book, name) for name in PAYMENT_FIELDS)
     tbill_per_path = np.ascontiguousarray(np.broadcast_to(np.asarray(tbill, np.float64), shape[:1]))
     bk.collect_kernel(*state, *terms, float(day), tbill_per_path, float(grace_days), _param(collateral), *paid)
-    return Payments(*paid[:3]), paid[3]
+    return Payments(*paid[:3], np.flatnonzero(paid[4])), paid[3]
 
 
 def collateral_usd(book: BorrowerBook, value_usd_per_gpu: np.ndarray) -> np.ndarray:
