@@ -15,6 +15,7 @@ import mesa
 import numpy as np
 
 from usdai_sim import depositor_phases as dph
+from usdai_sim.agents import borrower_kernel as bk
 from usdai_sim.agents import borrowers as br
 from usdai_sim.agents.borrowers import Borrower, BorrowerBook
 from usdai_sim.agents.default_option import cohort_tables
@@ -660,13 +661,10 @@ def originate(m: UsdaiModel) -> None:
     """Underwrite new loan requests (debt-service coverage ≥ ``min_dscr`` unless null, at today's rentals or on
     the market's median path per ``dscr_basis``, else declined), then fund them in arrival order while lending
     capacity lasts; stale requests lapse."""
-    book, day = m.book, m.day_end  # the pending requests only, (rows, cols) in row-major order
-    rows, cols = np.nonzero(book.status == br.PENDING)
-    asked = book.request_day[rows, cols]
-    lapsed = day > asked + m.scenario.borrowers.demand_patience_days
-    _close_requests(m, rows[lapsed], cols[lapsed], "demand_lapsed")
-    wanting = ~lapsed & (asked <= day)
-    rows, cols = rows[wanting], cols[wanting]
+    book, day = m.book, m.day_end
+    patience = float(m.scenario.borrowers.demand_patience_days)
+    lapsed_rows, lapsed_cols, rows, cols = bk.requests_due(book.status, book.request_day, day, patience)
+    _close_requests(m, lapsed_rows, lapsed_cols, "demand_lapsed")
     if rows.size == 0:
         return
     bp = m.params.borrowers.take(rows, cols)

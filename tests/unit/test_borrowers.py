@@ -315,3 +315,22 @@ def test_fraud_chances_decide_exactly_what_the_dense_probability_decides() -> No
     u = np.nextafter(br.fraud_probability(row_rate, multiplier[:, None], 1.0), 0.0)
     expected = row_rate[None, :] * multiplier[:, None] > 0
     assert np.array_equal(u < br.fraud_chances(row_rate, multiplier, u, 1.0), expected)
+
+
+def test_requests_due_split_the_pending_asked_requests_into_lapsed_and_wanting() -> None:
+    """One scan gives the numpy rule's two sets, row-major: lapsed = pending & day > asked + patience; wanting
+    = pending & asked ≤ day & not lapsed (a request asked exactly `patience` days ago still wants; one dated
+    after today is neither)."""
+    from usdai_sim.agents.borrower_kernel import requests_due
+
+    rng = np.random.default_rng(4)
+    status = rng.choice([br.PENDING, br.ACTIVE, br.LAPSED], (5, 30)).astype(np.int8)
+    asked = rng.choice([0.0, 10.0, 40.0, 100.0, 130.0], status.shape)
+    day, patience = 100.0, 90.0
+    lapsed_rows, lapsed_cols, rows, cols = requests_due(status, asked, day, patience)
+    pending = status == br.PENDING
+    lapsed = pending & (day > asked + patience)
+    wanting = pending & ~lapsed & (asked <= day)
+    np.testing.assert_array_equal(np.stack([lapsed_rows, lapsed_cols]), np.stack(np.nonzero(lapsed)))
+    np.testing.assert_array_equal(np.stack([rows, cols]), np.stack(np.nonzero(wanting)))
+    assert lapsed.any() and wanting.any() and np.any(wanting & (asked == day - patience))

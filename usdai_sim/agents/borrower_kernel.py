@@ -263,6 +263,29 @@ def payment_dates_due(
 
 
 @kernel
+def requests_due(
+    status: np.ndarray, request_day: np.ndarray, day: float, patience_days: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pending loan requests asked by ``day``, in one pass, row-major: (rows, cols) of those that lapse
+    (day > request day + patience) and (rows, cols) of those still wanting; requests dated after ``day``
+    are neither."""
+    n_paths, n_loans = status.shape
+    out = np.empty((4, status.size), np.int64)
+    lapsed = wanting = 0
+    for p in range(n_paths):
+        for b in range(n_loans):
+            if status[p, b] != PENDING or request_day[p, b] > day:
+                continue
+            if day > request_day[p, b] + patience_days:
+                out[0, lapsed], out[1, lapsed] = p, b
+                lapsed += 1
+            else:
+                out[2, wanting], out[3, wanting] = p, b
+                wanting += 1
+    return out[0, :lapsed].copy(), out[1, :lapsed].copy(), out[2, :wanting].copy(), out[3, :wanting].copy()
+
+
+@kernel
 def collect_kernel(
     status: np.ndarray, principal: np.ndarray, apr: np.ndarray, left: np.ndarray, next_due: np.ndarray,
     accrued: np.ndarray, due_interest: np.ndarray, due_principal: np.ndarray, late: np.ndarray,
