@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from numba import njit
 
 
@@ -30,3 +31,22 @@ def python_rule(compiled: Any) -> Callable[..., Any]:
     """The plain Python function behind a compiled kernel (itself when numba is off), to evaluate a rule
     written in plain arithmetic on numpy arrays with numpy's own maths."""
     return getattr(compiled, "py_func", compiled)  # type: ignore[no-any-return]
+
+
+@element
+def pair_buffer(size: int) -> np.ndarray:
+    """Room for up to ``size`` (row, col) index pairs that a kernel's scan keeps (``keep_pair``)."""
+    return np.empty((2, size), np.int64)
+
+
+@element
+def keep_pair(buffer: np.ndarray, kept: int, row: int, col: int) -> int:
+    """Keep (row, col) as the next pair in ``buffer``, which holds ``kept`` pairs; returns the new count."""
+    buffer[0, kept], buffer[1, kept] = row, col
+    return kept + 1
+
+
+@element
+def kept_pairs(buffer: np.ndarray, kept: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of the ``kept`` pairs, in the order kept (row-major for a row-by-row scan)."""
+    return buffer[0, :kept].copy(), buffer[1, :kept].copy()

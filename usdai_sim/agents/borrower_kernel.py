@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from usdai_sim.jit import element, kernel
+from usdai_sim.jit import element, keep_pair, kept_pairs, kernel, pair_buffer
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS
 from usdai_sim.protocol.loans import accrual, payment_due
 
@@ -251,15 +251,12 @@ def payment_dates_due(
     """(rows, cols) in row-major order of the active loans not in grace whose next payment falls due by ``day``
     (next_due_day ≤ day): the owners who decide at a payment date, found in one pass."""
     n_paths, n_loans = status.shape
-    rows = np.empty(status.size, np.int64)
-    cols = np.empty(status.size, np.int64)
-    found = 0
+    due, found = pair_buffer(status.size), 0
     for p in range(n_paths):
         for b in range(n_loans):
             if status[p, b] == ACTIVE and not math.isfinite(grace_until_day[p, b]) and next_due_day[p, b] <= day:
-                rows[found], cols[found] = p, b
-                found += 1
-    return rows[:found].copy(), cols[:found].copy()
+                found = keep_pair(due, found, p, b)
+    return kept_pairs(due, found)
 
 
 @kernel
@@ -270,19 +267,17 @@ def requests_due(
     (day > request day + patience) and (rows, cols) of those still wanting; requests dated after ``day``
     are neither."""
     n_paths, n_loans = status.shape
-    out = np.empty((4, status.size), np.int64)
-    lapsed = wanting = 0
+    lapsed, wanting = pair_buffer(status.size), pair_buffer(status.size)
+    n_lapsed = n_wanting = 0
     for p in range(n_paths):
         for b in range(n_loans):
             if status[p, b] != PENDING or request_day[p, b] > day:
                 continue
             if day > request_day[p, b] + patience_days:
-                out[0, lapsed], out[1, lapsed] = p, b
-                lapsed += 1
+                n_lapsed = keep_pair(lapsed, n_lapsed, p, b)
             else:
-                out[2, wanting], out[3, wanting] = p, b
-                wanting += 1
-    return out[0, :lapsed].copy(), out[1, :lapsed].copy(), out[2, :wanting].copy(), out[3, :wanting].copy()
+                n_wanting = keep_pair(wanting, n_wanting, p, b)
+    return (*kept_pairs(lapsed, n_lapsed), *kept_pairs(wanting, n_wanting))
 
 
 @kernel
@@ -381,15 +376,12 @@ def below_fraud_bound(
     rate per year (per loan, broadcast like ``at``), m the path's shock multiplier: every loan whose fraud draw
     U < p = 1 − e^{−λ·m·dt/365} is among them (p ≤ λ·m·dt/365), and almost no other."""
     n_paths, n_loans = uniform.shape
-    rows = np.empty(uniform.size, np.int64)
-    cols = np.empty(uniform.size, np.int64)
-    found = 0
+    below, found = pair_buffer(uniform.size), 0
     for p in range(n_paths):
         for b in range(n_loans):
             if uniform[p, b] < at(rate_per_year, p, b) * multiplier[p] * dt_days / DAYS_PER_YEAR * (1.0 + BOUND_SLACK):
-                rows[found], cols[found] = p, b
-                found += 1
-    return rows[:found].copy(), cols[:found].copy()
+                found = keep_pair(below, found, p, b)
+    return kept_pairs(below, found)
 
 
 @kernel

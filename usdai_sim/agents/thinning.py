@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from usdai_sim.jit import kernel
+from usdai_sim.jit import keep_pair, kept_pairs, kernel, pair_buffer
 from usdai_sim.params import DAYS_PER_YEAR
 
 MAX_WAVE_SHARE = 1.0 - 1e-12
@@ -75,15 +75,12 @@ def rung_clocks(next_candidate: np.ndarray, clock: np.ndarray) -> tuple[np.ndarr
     """(rows, cols) of the agents whose next candidate is due, next_candidate[p, a] ≤ clock[p], in row-major
     order: ``np.nonzero(next_candidate <= clock[:, None])`` in one pass, without the mask."""
     n_paths, n_agents = next_candidate.shape
-    rows = np.empty(next_candidate.size, np.int64)
-    cols = np.empty(next_candidate.size, np.int64)
-    found = 0
+    due, found = pair_buffer(next_candidate.size), 0
     for p in range(n_paths):
         for a in range(n_agents):
             if next_candidate[p, a] <= clock[p]:
-                rows[found], cols[found] = p, a
-                found += 1
-    return rows[:found].copy(), cols[:found].copy()
+                found = keep_pair(due, found, p, a)
+    return kept_pairs(due, found)
 
 
 @dataclass
