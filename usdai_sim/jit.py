@@ -11,7 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import config, njit
+
+JIT_DISABLED = bool(getattr(config, "DISABLE_JIT", False))
+"""True when ``NUMBA_DISABLE_JIT=1``: kernels then run as plain Python (the no-JIT test pass)."""
 
 
 def kernel(function: Callable[..., Any]) -> Any:

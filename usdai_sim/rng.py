@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from usdai_sim.jit import JIT_DISABLED, element, kernel
+
 SEED_BLOCK = 32
 PURPOSES = (
     "population",
@@ -55,11 +57,19 @@ def seed_sequence(seed: int, purpose: str, block: int = 0) -> np.random.SeedSequ
     return np.random.SeedSequence(seed, spawn_key=(PURPOSES.index(purpose), block))
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijection of uint64 that scrambles every bit."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+MIX_A = np.uint64(0xBF58476D1CE4E5B9)
+MIX_B = np.uint64(0x94D049BB133111EB)
+SHIFT_A, SHIFT_B, SHIFT_C, MANTISSA_SHIFT = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+GAMMA = np.uint64(GOLDEN_GAMMA)
+
+
+@element
+def mix64(x: Any) -> Any:
+    """The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijection of uint64 that scrambles every bit.
+    Plain uint64 arithmetic (wrapping): compiled on scalars, or ``python_rule(mix64)`` on numpy arrays."""
+    x = (x ^ (x >> SHIFT_A)) * MIX_A
+    x = (x ^ (x >> SHIFT_B)) * MIX_B
+    return x ^ (x >> SHIFT_C)
 
 
 @functools.lru_cache(maxsize=256)
@@ -74,14 +84,30 @@ def keyed_uniforms(seed: int, purpose: str, paths: np.ndarray, cols: np.ndarray,
     A counter-based draw: x = mix(mix(mix(k + γ·path) + γ·column) + γ·step) with k the purpose's 64-bit key
     from its SeedSequence, γ the SplitMix64 increment and mix the SplitMix64 finaliser; the top 53 bits of x
     scaled by 2⁻⁵³. Sparse draws (a few agents of a few paths) therefore never depend on which other agents
-    or paths drew, on the work block or on the worker count.
+    or paths drew, on the work block or on the worker count. Compiled (``keyed_uniform_kernel``).
     """
-    key = purpose_key(seed, purpose)
-    gamma = np.uint64(GOLDEN_GAMMA)
-    x = _mix64(key + np.asarray(paths, dtype=np.uint64) * gamma)
-    x = _mix64(x + np.asarray(cols, dtype=np.uint64) * gamma)
-    x = _mix64(x + np.uint64(step * GOLDEN_GAMMA % 2**64))
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    args = (purpose_key(seed, purpose), np.asarray(paths, dtype=np.uint64), np.asarray(cols, dtype=np.uint64),
+            np.uint64(step * GOLDEN_GAMMA % 2**64))
+    return keyed_uniform(*args) if JIT_DISABLED else keyed_uniform_kernel(*args)
+
+
+@element
+def keyed_uniform(key: Any, path: Any, col: Any, step_term: Any) -> Any:
+    """One keyed uniform (``keyed_uniforms``), step_term = γ·step mod 2⁶⁴: plain uint64 arithmetic, so the same
+    function runs compiled on scalars and, with numba off, on whole numpy arrays."""
+    x = mix64(key + path * GAMMA)
+    x = mix64(x + col * GAMMA)
+    x = mix64(x + step_term)
+    return (x >> MANTISSA_SHIFT) * 2.0**-53
+
+
+@kernel
+def keyed_uniform_kernel(key: np.uint64, paths: np.ndarray, cols: np.ndarray, step_term: np.uint64) -> np.ndarray:
+    """``keyed_uniform`` of each (paths[k], cols[k])."""
+    out = np.empty(paths.size)
+    for k in range(paths.size):
+        out[k] = keyed_uniform(key, paths[k], cols[k], step_term)
+    return out
 
 
 class Streams:
