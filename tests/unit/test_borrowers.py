@@ -305,6 +305,7 @@ def test_fraud_chances_decide_exactly_what_the_dense_probability_decides() -> No
     rng = np.random.default_rng(9)
     rate = rng.uniform(0.0, 2.0, (5, 30))
     rate[0, :4] = 0.0
+    rate[1] = np.geomspace(1e-14, 1e-9, rate.shape[1])  # 1 − e^{−x} rounds to a multiple of 2⁻⁵³: above x
     multiplier = np.array([1.0, 20.0, 5.0, 1.0, 0.5])
     p = br.fraud_probability(rate, multiplier[:, None], 30.0)
     for u in (p, np.nextafter(p, 0.0), np.nextafter(p, 1.0), rng.uniform(0.0, 1.0, p.shape), np.zeros(p.shape)):

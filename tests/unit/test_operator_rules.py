@@ -288,7 +288,8 @@ def test_customer_fails_is_u_below_q_for_every_uniform() -> None:
 
     rng = np.random.default_rng(17)
     cases = [(0.8, 0.03, 2.0, 3.0), (0.8, 0.5, 2.5, 3.0), (1.7, 0.5, 2.5, 1.0), (1.2, 0.03, 0.0, 7.0),
-             (0.0, 0.03, 2.0, 3.0), (3.0, 1.0, 10.0, 1000.0), (1.0, 0.0, 2.0, 3.0), (50.0, 0.03, 10.0, 3.0)]
+             (0.0, 0.03, 2.0, 3.0), (3.0, 1.0, 10.0, 1000.0), (1.0, 0.0, 2.0, 3.0), (50.0, 0.03, 10.0, 3.0),
+             (1.0, 1e-12, 2.0, 3.0)]  # q within round-off of its bound: only the slack keeps U = q − 1 ulp
     for over, h0, k, n in cases:
         q = customer_failure_probability(over, h0, k, n, 1.0)
         bound = customer_failure_bound(over, h0, k, n, 1.0)

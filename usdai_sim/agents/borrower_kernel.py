@@ -70,7 +70,16 @@ def operating_rate(
 
 
 BOUND_SLACK = 1e-9
-"""Relative slack on ``customer_failure_bound``: far above the round-off of its ≤ 12 multiplications."""
+"""Relative slack of the probability bounds: far above the round-off of their few multiplications."""
+ABSOLUTE_SLACK = 4.0 * 2.0**-53
+"""Absolute slack of the probability bounds: 1 − e^{−x} evaluated in floating point is a multiple of 2⁻⁵³ near 0
+(e^{−x} rounds next to 1), so it can exceed x itself by up to about one such step when x is tiny."""
+
+
+@element
+def probability_bound(mass: float) -> float:
+    """An upper bound of the computed 1 − e^{−x} for a hazard mass x ≥ 0 (1 − e^{−x} ≤ x, plus the slacks)."""
+    return mass * (1.0 + BOUND_SLACK) + ABSOLUTE_SLACK
 
 
 @kernel
@@ -79,12 +88,12 @@ def customer_failure_bound(
 ) -> float:
     """An upper bound of ``customer_failure_probability`` without its power and exponential:
     q = 1 − e^{−x} ≤ x = n·h₀·(p_c/(f·R))^k·dt/365 ≤ n·h₀·max(1, p_c/(f·R))^⌈k⌉·dt/365 (k ≥ 0), times
-    1 + BOUND_SLACK for round-off. A uniform at or above it cannot fail a customer, whatever q's last digits."""
+    the slacks of ``probability_bound``. A uniform at or above it cannot fail a customer, whatever q's last digits."""
     base = max(price_over_market, 1.0)
     power = 1.0
     for _ in range(int(math.ceil(elasticity))):
         power *= base
-    return customers * h0_per_year * power * dt_days / DAYS_PER_YEAR * (1.0 + BOUND_SLACK)
+    return probability_bound(customers * h0_per_year * power * dt_days / DAYS_PER_YEAR)
 
 
 @kernel
@@ -372,14 +381,14 @@ def refill_reserve_and_sweep(state: tuple, terms: tuple, p: int, b: int) -> None
 def below_fraud_bound(
     rate_per_year: np.ndarray, multiplier: np.ndarray, uniform: np.ndarray, dt_days: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols) in row-major order of the loans whose uniform U < λ·m·dt/365·(1 + BOUND_SLACK), λ the fraud
+    """(rows, cols) in row-major order of the loans whose uniform U < ``probability_bound``(λ·m·dt/365), λ the fraud
     rate per year (per loan, broadcast like ``at``), m the path's shock multiplier: every loan whose fraud draw
-    U < p = 1 − e^{−λ·m·dt/365} is among them (p ≤ λ·m·dt/365), and almost no other."""
+    U < p = 1 − e^{−λ·m·dt/365} is among them (p ≤ λ·m·dt/365 up to round-off), and almost no other."""
     n_paths, n_loans = uniform.shape
     below, found = pair_buffer(uniform.size), 0
     for p in range(n_paths):
         for b in range(n_loans):
-            if uniform[p, b] < at(rate_per_year, p, b) * multiplier[p] * dt_days / DAYS_PER_YEAR * (1.0 + BOUND_SLACK):
+            if uniform[p, b] < probability_bound(at(rate_per_year, p, b) * multiplier[p] * dt_days / DAYS_PER_YEAR):
                 found = keep_pair(below, found, p, b)
     return kept_pairs(below, found)
 
