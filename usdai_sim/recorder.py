@@ -19,7 +19,7 @@ from usdai_sim.agents import borrowers as br
 from usdai_sim.agents.borrower_kernel import ACTIVE
 from usdai_sim.agents.borrowers import BorrowerBook
 from usdai_sim.agents.signals import Signals
-from usdai_sim.jit import kernel
+from usdai_sim.jit import element, kernel
 from usdai_sim.ledger import COLUMNS, Ledger
 from usdai_sim.market.state import MarketState
 from usdai_sim.protocol.vault import VaultState, backing_ratio
@@ -84,7 +84,7 @@ LTV_MAX_CAP = 1e3
 """The recorded per-path maximum LTV is capped here (an all-but-worthless fleet has LTV → ∞)."""
 
 
-@kernel
+@element
 def ltv_bin(ltv: float, edges: np.ndarray) -> int:
     """Bin i of the evenly spaced ``edges`` with edges[i] ≤ x < edges[i+1] for x = ``ltv`` clipped into
     [0, LTV_TOP] (NaN goes to the top bin), as ``np.searchsorted(edges, x, side="right") − 1``: the guess
@@ -97,16 +97,6 @@ def ltv_bin(ltv: float, edges: np.ndarray) -> int:
     while i < last and edges[i + 1] <= x:
         i += 1
     return i
-
-
-@kernel
-def ltv_bin_counts(ltv: np.ndarray) -> np.ndarray:
-    """Counts of ``ltv`` values per LTV_BINS bin (``ltv_bin``), the same counts as
-    ``np.histogram(clip(x, 0, LTV_TOP), LTV_BINS)`` without its sort of every value."""
-    counts = np.zeros(LTV_BINS.size - 1, np.int64)
-    for x in ltv.ravel():
-        counts[ltv_bin(x, LTV_BINS)] += 1
-    return counts
 
 
 @kernel

@@ -53,21 +53,26 @@ def test_a_finished_block_frees_its_model_before_the_next_block() -> None:
         engine.UsdaiModel = original  # type: ignore[misc]
 
 
-def test_ltv_bin_counts_equal_numpy_histogram_on_every_edge() -> None:
-    """The recorder's edge search counts exactly what np.histogram counts, values on and either side of each
-    edge, below 0, above 2 and infinite included."""
+def test_ltv_bins_equal_numpy_histogram_on_every_edge() -> None:
+    """The recorder's bins count exactly what np.histogram counts, values on and either side of each edge,
+    below 0, above 2 and infinite included (active loans with collateral 1, so LTV = principal)."""
     import numpy as np
 
-    from usdai_sim.recorder import LTV_BINS, ltv_bin_counts
+    from usdai_sim.agents import borrowers as br
+    from usdai_sim.recorder import LTV_BINS, live_ltv_summary
 
     rng = np.random.default_rng(7)
     edges = LTV_BINS
     values = np.concatenate(
         [rng.uniform(-1, 3, 5000), edges, np.nextafter(edges, -9), np.nextafter(edges, 9), [np.inf, -np.inf]]
-    )
+    )[None, :]
+    counts = np.zeros(len(LTV_BINS) - 1, np.int64)
+    live_ltv_summary(np.full(values.shape, br.ACTIVE, np.int8), values, np.ones(values.shape), counts)
     expected = np.histogram(np.clip(values, 0.0, 2.0 - 1e-12), LTV_BINS)[0]
-    np.testing.assert_array_equal(ltv_bin_counts(values), expected)
-    assert ltv_bin_counts(np.array([0.0, 0.05, 1.999, 7.0])).tolist()[:2] == [1, 1]
+    np.testing.assert_array_equal(counts, expected)
+    small = np.zeros(len(LTV_BINS) - 1, np.int64)
+    live_ltv_summary(np.full((1, 4), br.ACTIVE, np.int8), np.array([[0.0, 0.05, 1.999, 7.0]]), np.ones((1, 4)), small)
+    assert small.tolist()[:2] == [1, 1]
 
 
 def test_live_ltv_summary_equals_the_numpy_rule() -> None:
