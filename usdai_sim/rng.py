@@ -15,6 +15,7 @@ import functools
 from typing import Any
 
 import numpy as np
+from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
 
 from usdai_sim.jit import JIT_DISABLED, element, kernel
 
@@ -110,6 +111,96 @@ def keyed_uniform_kernel(key: np.uint64, paths: np.ndarray, cols: np.ndarray, st
     return out
 
 
+UNIT_53 = 1.0 / 9007199254740992.0
+"""2⁻⁵³: a raw 64-bit draw's top 53 bits times this is numpy's ``next_double`` for PCG64."""
+LOW_8, LOW_52 = np.uint64(0xFF), np.uint64(0x000FFFFFFFFFFFFF)
+ONE, EIGHT = np.uint64(1), np.uint64(8)
+
+
+@element
+def raw_double(raw: Any) -> float:
+    """numpy's ``next_double`` of PCG64 from one raw 64-bit output: (raw >> 11) · 2⁻⁵³, on [0, 1)."""
+    return (raw >> MANTISSA_SHIFT) * UNIT_53  # type: ignore[no-any-return]
+
+
+@kernel
+def ziggurat_normals(raw: np.ndarray, out: np.ndarray, filled: int) -> tuple[int, int]:
+    """Standard normals ``out[filled:]`` from raw 64-bit generator outputs, exactly as numpy's
+    ``Generator.standard_normal`` makes them from the same outputs; returns (normals filled, raw outputs used).
+
+    numpy's 256-strip ziggurat (Marsaglia & Tsang, "The Ziggurat Method for Generating Random Variables",
+    J. Stat. Softw. 5(8), 2000; numpy's ``random_standard_normal``, tables as ported by numba): a raw r gives
+    the strip i = r & 255, the sign from bit 8 and a 52-bit a = (r >> 9); x = ±a·w_i. Accept when a < k_i
+    (~99% of draws); else strip 0 samples the tail beyond R = 3.654 from two more raws
+    (x = R − ln(1−u₁)/R until −2·ln(1−u₂) > x'², sign from bit 8 of a), and any other strip accepts when
+    (f_{i−1} − f_i)·u + f_i < e^{−x²/2} with one more raw, or draws again. A normal that needs more raws than
+    are left is not begun: the count of raws used stops before it, so the caller can hand over the rest
+    with more raws appended, and a generator is never advanced past the normals it delivered.
+    """
+    used = 0
+    while filled < out.size:
+        pos = used
+        while True:  # one normal: draw until accepted, or stop before it when the raws run out
+            if pos >= raw.size:
+                return filled, used
+            r = raw[pos] >> EIGHT
+            strip = raw[pos] & LOW_8
+            pos += 1
+            a = (r >> ONE) & LOW_52
+            value = a * wi_double[strip]
+            if r & ONE:
+                value = -value
+            if a < ki_double[strip]:
+                break
+            if strip == 0:
+                tail = tail_normal(raw, pos, a)
+                if tail[1] < 0:
+                    return filled, used
+                value, pos = tail
+                break
+            if pos >= raw.size:
+                return filled, used
+            u = raw_double(raw[pos])
+            pos += 1
+            if (fi_double[strip - 1] - fi_double[strip]) * u + fi_double[strip] < np.exp(-0.5 * value * value):
+                break
+        out[filled] = value
+        filled += 1
+        used = pos
+    return filled, used
+
+
+@element
+def tail_normal(raw: np.ndarray, pos: int, a: Any) -> tuple[float, int]:
+    """The ziggurat's tail beyond R from raws ``raw[pos:]`` (``ziggurat_normals``): x = R − ln(1−u₁)/R until
+    −2·ln(1−u₂) > (x − R)², signed by bit 8 of a; returns (x, next raw), or (0, −1) when the raws run out."""
+    while pos + 2 <= raw.size:
+        xx = -ziggurat_nor_inv_r * np.log1p(-raw_double(raw[pos]))
+        yy = -np.log1p(-raw_double(raw[pos + 1]))
+        pos += 2
+        if yy + yy > xx * xx:
+            return (-(ziggurat_nor_r + xx) if (a >> EIGHT) & ONE else ziggurat_nor_r + xx), pos
+    return 0.0, -1
+
+
+def fill_standard_normal(generator: np.random.Generator, out: np.ndarray) -> None:
+    """Fill the C-contiguous ``out`` with ``generator.standard_normal`` — the same numbers, and the generator left
+    in the same state — via ``ziggurat_normals`` on its raw outputs (PCG64: ~5 ns a normal against numpy's ~9.5 on
+    the benchmark machine). Each round draws one raw output per normal still missing, which no normal can need
+    fewer of, so the generator is never advanced too far; a normal cut short is finished in the next round.
+    With numba off, numpy's own ``standard_normal``."""
+    if JIT_DISABLED:
+        generator.standard_normal(out=out)
+        return
+    flat, bits = out.reshape(-1), generator.bit_generator
+    filled, carry = 0, np.empty(0, np.uint64)
+    while filled < flat.size:
+        fresh = bits.random_raw(flat.size - filled)
+        raw = np.concatenate((carry, fresh)) if carry.size else fresh
+        filled, used = ziggurat_normals(raw, flat, filled)
+        carry = raw[used:]
+
+
 class Streams:
     """Random draws for the paths [first_path, first_path + n_paths) of one work block."""
 
@@ -137,7 +228,7 @@ class Streams:
         for i, g in enumerate(self._gens(purpose)):
             rows = out[i * SEED_BLOCK : (i + 1) * SEED_BLOCK]
             if kind == "normal":
-                g.standard_normal(out=rows)
+                fill_standard_normal(g, rows)
             else:
                 g.random(out=rows)
         return out[: self.n_paths]
