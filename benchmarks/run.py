@@ -207,7 +207,7 @@ def show_floor(report: Report, w: Workload, r: dict[str, Any]) -> None:
     """Print and record the random-number floor."""
     kinds = ", ".join(f"{k} {v / 1e6:,.1f}M" for k, v in r["draws"].items())
     print(
-        f"  {'random-number floor (PCG64 default_rng)':<48} {r['floor_s']:8.2f} s  for "
+        f"  {'random-number floor (PCG64, model normals)':<48} {r['floor_s']:8.2f} s  for "
         f"{r['total'] / 1e9:.3f} G numbers ({r['timed_steps']} of {w.steps} steps timed, extrapolated)"
         f"\n      draws: {kinds}",
         flush=True,
