@@ -91,3 +91,19 @@ def test_the_model_books_each_paths_own_fleet() -> None:
     np.testing.assert_array_equal(tail.book.gpus, whole.book.gpus[32:])
     np.testing.assert_array_equal(tail.book.request_day[:, :3], whole.book.request_day[32:, :3])
     assert not np.array_equal(whole.book.gpus[0], whole.book.gpus[1])
+
+
+def test_population_uniforms_are_the_streams_uniforms_kept_inside_the_open_interval() -> None:
+    """The static draws are the purpose's uniforms clipped to [1e-12, 1 − 1e-12] (so inverse CDFs stay finite),
+    bit for bit; with a population seed every path gets the same row."""
+    from usdai_sim.population import population_uniforms
+    from usdai_sim.rng import Streams
+
+    sim = scenario().simulation
+    u = population_uniforms(sim, "borrower_population", 32, 40, 7)
+    raw = Streams(sim.seed, 32, 40).uniform("borrower_population", 7)
+    np.testing.assert_array_equal(u, np.clip(raw, 1e-12, 1.0 - 1e-12))
+    assert u.min() >= 1e-12 and u.max() <= 1.0 - 1e-12
+    fixed = sim.model_copy(update={"population_seed": 3})
+    shared = population_uniforms(fixed, "borrower_population", 0, 2, 5)
+    assert shared.shape == (2, 5) and np.array_equal(shared[0], shared[1])
