@@ -16,6 +16,13 @@ goal (``explain``):
   and what is left over in the depositor and book-keeping phases, which neither projection touches.
 
 A projection still above the budget says the goal cannot be met by fusing the named phases alone.
+
+It also estimates each phase's **fixed cost per step of a work block** — interpreter and numpy-call overhead,
+paid once per step of every block whatever its size — from a second run of one seed block (32 paths):
+with a phase's time t = steps·(blocks·F + paths·borrowers·c), two runs of different paths and block counts give
+F = ((P/32)·t₃₂ − t_P) / (steps·(P/32 − k)) for the profile's P paths in k blocks. A compiled per-path step
+would not pay F; per borrower-path-step it is F / (block paths × borrowers), so it weighs most on small blocks
+and few borrowers.
 The profile runs on fewer paths and years than the workload (one block, labelled): the cost per bps
 is flat in paths and steps (scaling exponents ≤ 1.1, measured by ``make bench``'s small section).
 """
@@ -28,10 +35,11 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from benchmarks.workloads import WORKLOADS, Workload, build_scenario
+from usdai_sim.rng import SEED_BLOCK
 
 ROOT = Path(__file__).resolve().parent.parent
 BORROWER_PHASES = ("operate", "accrue", "collect", "defaults")
@@ -52,6 +60,9 @@ class PhaseProfile:
     phase_s: dict[str, float]
     reference_s: float
     floor_s: float
+    blocks: int = 1
+    seed_block_phase_s: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase of the same shape on one seed block (``SEED_BLOCK`` paths, one work block)."""
 
     @property
     def units(self) -> int:
@@ -83,6 +94,21 @@ class PhaseProfile:
             (f"all per-loan phases ({', '.join(PER_LOAN_PHASES)}) at the reference kernel's {ref:.1f} ns "
              f"+ the RNG floor's {floor:.1f} ns", self.projection_ns(PER_LOAN_PHASES, ref + floor)),
         ]
+
+    def fixed_per_block_step_s(self) -> dict[str, float]:
+        """Each phase's fixed cost per step of a work block (s), from this run and the one-seed-block run (module
+        docstring); empty when there is no such run or the two cannot be told apart (equal paths per block)."""
+        ratio = self.workload.paths / SEED_BLOCK
+        if not self.seed_block_phase_s or ratio <= self.blocks:
+            return {}
+        steps = self.workload.steps
+        return {name: (ratio * self.seed_block_phase_s.get(name, 0.0) - seconds) / (steps * (ratio - self.blocks))
+                for name, seconds in self.phase_s.items()}
+
+    def fixed_ns(self) -> float:
+        """The phases' fixed costs per borrower-path-step of this run: blocks × steps × ΣF over its bps."""
+        fixed = sum(max(f, 0.0) for f in self.fixed_per_block_step_s().values())
+        return self.ns(fixed * self.blocks * self.workload.steps)
 
     def rest_ns(self) -> float:
         """What no per-loan fusion touches: depositor and book-keeping phases, set-up and merge."""
@@ -123,11 +149,14 @@ def profile(workload: Workload) -> PhaseProfile:
     """Phase times, the reference kernel and the RNG floor on the workload's shape (1 worker)."""
     from benchmarks.floor import count_draws, floor_seconds
     from benchmarks.reference_kernel import run_reference
+    from usdai_sim.engine import plan_blocks
 
     wall, spent = timed_phases(workload)
+    _, seed_block = timed_phases(replace(workload, paths=SEED_BLOCK))
+    blocks = len(plan_blocks(workload.paths, build_scenario(workload), 1, None))
     reference_s, _, _ = run_reference(workload.paths, workload.borrowers, workload.steps)
     floor_s, _ = floor_seconds(count_draws(build_scenario(workload)))
-    return PhaseProfile(workload, wall, spent, reference_s, floor_s)
+    return PhaseProfile(workload, wall, spent, reference_s, floor_s, blocks, seed_block)
 
 
 def profiled_shape(workload: Workload, paths: int = PROFILE_PATHS, years: int = PROFILE_YEARS) -> Workload:
@@ -154,6 +183,13 @@ def table(p: PhaseProfile) -> list[str]:
         lines.append(f"  {name:<11} {p.ns(seconds):7.1f} ns  {seconds / p.wall_s:6.1%}")
     other = p.wall_s - sum(p.phase_s.values())
     lines.append(f"  {'(set-up, merge)':<11} {p.ns(other):7.1f} ns  {other / p.wall_s:6.1%}")
+    fixed = {k: v for k, v in p.fixed_per_block_step_s().items() if v > 0}
+    if fixed:
+        parts = ", ".join(f"{k} {v * 1e3:.2f}" for k, v in sorted(fixed.items(), key=lambda kv: -kv[1])[:5])
+        lines.append(f"fixed cost per step of a work block: {sum(fixed.values()) * 1e3:.2f} ms ({parts} ms, …); in "
+                     f"{p.blocks} block(s) of ~{w.paths // p.blocks} paths that is {p.fixed_ns():.1f} ns per "
+                     f"borrower-path-step ({p.fixed_ns() / p.total_ns():.0%}), which a compiled per-path step would "
+                     "not pay")
     return lines
 
 
@@ -173,6 +209,9 @@ def explain(goal: str, budget_ns: float, p: PhaseProfile, full_ns: float | None 
         projected *= scale
         verdict = "would meet it" if projected <= budget_ns else f"still {projected / budget_ns:.1f}× over"
         lines.append(f"  if {assumption}: {projected:.1f} ns → {verdict}")
+    if p.fixed_ns() > 0:
+        lines.append(f"  of the measured, {p.fixed_ns() * scale:.1f} ns is the phases' fixed cost per block-step "
+                     "(interpreter and numpy calls), which a compiled per-path step would not pay")
     rest = p.rest_ns() * scale
     if rest > budget_ns:
         lines.append(f"  the depositor and book-keeping phases alone take {rest:.1f} ns (> budget): they too must "

@@ -67,3 +67,29 @@ def test_explain_scales_the_profile_to_the_judged_run() -> None:
     assert "2.0× over" in lines[0] and "scaled ×2.00" in lines[0]
     assert "still 1.1× over" in lines[1]  # (1.0 − 0.5 + 0.05) × 2 = 1.1
     assert "would meet it" in lines[2]  # (1.0 − 0.8 + 0.1) × 2 = 0.6
+
+
+def test_fixed_cost_per_block_step_from_two_block_sizes_by_hand() -> None:
+    """A phase costing F = 1 ms per block-step plus 100 ns per bps: 64 paths × 10 borrowers in one block take
+    365·(1 ms + 64·10·100 ns) = 0.38836 s, one seed block of 32 paths 365·(1 ms + 32·10·100 ns) = 0.37668 s;
+    F = (2·0.37668 − 0.38836) / (365·(2 − 1)) = 1 ms, i.e. 0.365 s over 64·10·365 bps = 1,562.5 ns per bps.
+    A phase with no fixed cost (200 ns per bps only) gets F = 0."""
+    shape = Workload("shape64", paths=64, borrowers=10, depositors=5, years=1)
+    big = {"depositors": 365 * (1e-3 + 64 * 10 * 100e-9), "operate": 365 * 64 * 10 * 200e-9}
+    small = {"depositors": 365 * (1e-3 + 32 * 10 * 100e-9), "operate": 365 * 32 * 10 * 200e-9}
+    p = PhaseProfile(shape, 1.0, big, 0.1, 0.1, blocks=1, seed_block_phase_s=small)
+    fixed = p.fixed_per_block_step_s()
+    assert fixed["depositors"] == pytest.approx(1e-3)
+    assert fixed["operate"] == pytest.approx(0.0, abs=1e-12)
+    assert p.fixed_ns() == pytest.approx(1562.5)
+    assert any("1562.5 ns is the phases' fixed cost" in line for line in explain("g", 10.0, p))
+    assert any("fixed cost per step of a work block: 1.00 ms (depositors 1.00" in line for line in run.table(p))
+
+
+def test_no_fixed_cost_estimate_without_a_second_block_size() -> None:
+    """Without the seed-block run, or when the profile's blocks are themselves one seed block, nothing is claimed."""
+    assert profile().fixed_per_block_step_s() == {} and profile().fixed_ns() == 0.0
+    shape = Workload("shape32", paths=32, borrowers=10, depositors=5, years=1)
+    one = PhaseProfile(shape, 1.0, {"markets": 0.5}, 0.1, 0.1, blocks=1, seed_block_phase_s={"markets": 0.5})
+    assert one.fixed_per_block_step_s() == {}
+    assert not any("fixed cost" in line for line in explain("g", 1.0, one))
