@@ -11,11 +11,12 @@ across scenarios).
 
 from __future__ import annotations
 
+import csv
 import functools
+from importlib import resources
 from typing import Any
 
 import numpy as np
-from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
 
 from usdai_sim.jit import JIT_DISABLED, element, kernel
 
@@ -111,6 +112,22 @@ def keyed_uniform_kernel(key: np.uint64, paths: np.ndarray, cols: np.ndarray, st
     return out
 
 
+def ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's 256-strip tables of the normal ziggurat (k_i uint64, w_i and f_i float64), shipped in
+    ``data/ziggurat_normal.csv`` with every digit a float64 needs: the ``ki_double``, ``wi_double`` and ``fi_double``
+    of numpy's ``random/src/distributions/ziggurat_constants.h`` (as numba's port copies them). The tests hold the
+    normals made with them to numpy's, bit for bit."""
+    text = resources.files("usdai_sim").joinpath("data/ziggurat_normal.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    k = np.array([int(r["k"]) for r in rows], dtype=np.uint64)
+    return k, np.array([float(r["w"]) for r in rows]), np.array([float(r["f"]) for r in rows])
+
+
+STRIP_K, STRIP_W, STRIP_F = ziggurat_tables()
+TAIL_R = 3.6541528853610087963519472518
+"""R, where the base strip hands over to the tail (numpy's ``ziggurat_nor_r``)."""
+TAIL_INV_R = 0.27366123732975827203338247596
+"""1/R as numpy rounds it (``ziggurat_nor_inv_r``)."""
 UNIT_53 = 1.0 / 9007199254740992.0
 """2⁻⁵³: a raw 64-bit draw's top 53 bits times this is numpy's ``next_double`` for PCG64."""
 LOW_8, LOW_52 = np.uint64(0xFF), np.uint64(0x000FFFFFFFFFFFFF)
@@ -129,7 +146,7 @@ def ziggurat_normals(raw: np.ndarray, out: np.ndarray, filled: int) -> tuple[int
     ``Generator.standard_normal`` makes them from the same outputs; returns (normals filled, raw outputs used).
 
     numpy's 256-strip ziggurat (Marsaglia & Tsang, "The Ziggurat Method for Generating Random Variables",
-    J. Stat. Softw. 5(8), 2000; numpy's ``random_standard_normal``, tables as ported by numba): a raw r gives
+    J. Stat. Softw. 5(8), 2000; numpy's ``random_standard_normal``, its tables: ``ziggurat_tables``): a raw r gives
     the strip i = r & 255, the sign from bit 8 and a 52-bit a = (r >> 9); x = ±a·w_i. Accept when a < k_i
     (~99% of draws); else strip 0 samples the tail beyond R = 3.654 from two more raws
     (x = R − ln(1−u₁)/R until −2·ln(1−u₂) > x'², sign from bit 8 of a), and any other strip accepts when
@@ -147,10 +164,10 @@ def ziggurat_normals(raw: np.ndarray, out: np.ndarray, filled: int) -> tuple[int
             strip = raw[pos] & LOW_8
             pos += 1
             a = (r >> ONE) & LOW_52
-            value = a * wi_double[strip]
+            value = a * STRIP_W[strip]
             if r & ONE:
                 value = -value
-            if a < ki_double[strip]:
+            if a < STRIP_K[strip]:
                 break
             if strip == 0:
                 tail = tail_normal(raw, pos, a)
@@ -162,7 +179,7 @@ def ziggurat_normals(raw: np.ndarray, out: np.ndarray, filled: int) -> tuple[int
                 return filled, used
             u = raw_double(raw[pos])
             pos += 1
-            if (fi_double[strip - 1] - fi_double[strip]) * u + fi_double[strip] < np.exp(-0.5 * value * value):
+            if (STRIP_F[strip - 1] - STRIP_F[strip]) * u + STRIP_F[strip] < np.exp(-0.5 * value * value):
                 break
         out[filled] = value
         filled += 1
@@ -175,11 +192,11 @@ def tail_normal(raw: np.ndarray, pos: int, a: Any) -> tuple[float, int]:
     """The ziggurat's tail beyond R from raws ``raw[pos:]`` (``ziggurat_normals``): x = R − ln(1−u₁)/R until
     −2·ln(1−u₂) > (x − R)², signed by bit 8 of a; returns (x, next raw), or (0, −1) when the raws run out."""
     while pos + 2 <= raw.size:
-        xx = -ziggurat_nor_inv_r * np.log1p(-raw_double(raw[pos]))
+        xx = -TAIL_INV_R * np.log1p(-raw_double(raw[pos]))
         yy = -np.log1p(-raw_double(raw[pos + 1]))
         pos += 2
         if yy + yy > xx * xx:
-            return (-(ziggurat_nor_r + xx) if (a >> EIGHT) & ONE else ziggurat_nor_r + xx), pos
+            return (-(TAIL_R + xx) if (a >> EIGHT) & ONE else TAIL_R + xx), pos
     return 0.0, -1
 
 

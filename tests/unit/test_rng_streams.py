@@ -12,16 +12,19 @@ from hypothesis import strategies as st
 from usdai_sim.rng import (
     GOLDEN_GAMMA,
     PURPOSES,
+    STRIP_F,
+    STRIP_K,
+    STRIP_W,
+    TAIL_INV_R,
+    TAIL_R,
     Streams,
     fill_standard_normal,
     keyed_uniforms,
     normals_from_raw,
     purpose_key,
     ziggurat_normals,
+    ziggurat_tables,
 )
-
-TAIL_R = 3.654152885361009
-"""Where the ziggurat's base strip hands over to the tail sampler."""
 
 
 @pytest.mark.parametrize("shape", [(1,), (2,), (7,), (32, 1), (32, 200), (32, 13, 3), (250_000,)])
@@ -114,14 +117,24 @@ def _raw(strip: int, a: int, negative: bool = False) -> np.uint64:
 def test_acceptance_is_a_strictly_below_k_by_hand() -> None:
     """numpy accepts x = ±a·w_i at once when a < k_i: a = k_i − 1 takes one raw, a = k_i goes on to the wedge
     test and takes a second (strip 5; the second raw u = 0 puts the point at f_5, below e^{−x²/2}: accepted)."""
-    from numba.np.random._constants import ki_double, wi_double
-
-    k = int(ki_double[5])
+    k = int(STRIP_K[5])
     out = np.empty(1)
     assert ziggurat_normals(np.array([_raw(5, k - 1, True), 0], np.uint64), out, 0) == (1, 1)
-    assert out[0] == -(k - 1) * wi_double[5]
+    assert out[0] == -(k - 1) * STRIP_W[5]
     assert ziggurat_normals(np.array([_raw(5, k), 0], np.uint64), out, 0) == (1, 2)
-    assert out[0] == k * wi_double[5]
+    assert out[0] == k * STRIP_W[5]
+
+
+def test_the_shipped_tables_are_numpys_as_numba_copies_them() -> None:
+    """Every digit of the shipped tables and constants, against numba's port of numpy's header (when present)."""
+    constants = pytest.importorskip("numba.np.random._constants")
+    k, w, f = ziggurat_tables()  # read afresh from the shipped file
+    for read, kept, theirs in ((k, STRIP_K, constants.ki_double), (w, STRIP_W, constants.wi_double),
+                               (f, STRIP_F, constants.fi_double)):
+        assert read.shape == (256,) and read.dtype == theirs.dtype
+        np.testing.assert_array_equal(read, theirs)
+        np.testing.assert_array_equal(kept, theirs)
+    assert (constants.ziggurat_nor_r, constants.ziggurat_nor_inv_r) == (TAIL_R, TAIL_INV_R)
 
 
 @given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 400), min_size=1, max_size=6))
