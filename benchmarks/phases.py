@@ -151,11 +151,12 @@ def profile(workload: Workload) -> PhaseProfile:
     from benchmarks.reference_kernel import run_reference
     from usdai_sim.engine import plan_blocks
 
+    scenario = build_scenario(workload)
     wall, spent = timed_phases(workload)
     _, seed_block = timed_phases(replace(workload, paths=SEED_BLOCK))
-    blocks = len(plan_blocks(workload.paths, build_scenario(workload), 1, None))
+    blocks = len(plan_blocks(workload.paths, scenario, 1, None))
     reference_s, _, _ = run_reference(workload.paths, workload.borrowers, workload.steps)
-    floor_s, _ = floor_seconds(count_draws(build_scenario(workload)))
+    floor_s, _ = floor_seconds(count_draws(scenario))
     return PhaseProfile(workload, wall, spent, reference_s, floor_s, blocks, seed_block)
 
 

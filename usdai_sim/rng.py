@@ -93,6 +93,17 @@ def keyed_uniforms(seed: int, purpose: str, paths: np.ndarray, cols: np.ndarray,
     return keyed_uniform(*args) if JIT_DISABLED else keyed_uniform_kernel(*args)
 
 
+UNIT_53 = 1.0 / 9007199254740992.0
+"""2⁻⁵³: a raw 64-bit draw's top 53 bits times this is numpy's ``next_double`` for PCG64."""
+
+
+@element
+def raw_double(raw: Any) -> float:
+    """numpy's ``next_double`` of PCG64 from one raw 64-bit output: (raw >> 11) · 2⁻⁵³, on [0, 1); also the last step
+    of a keyed uniform. Plain uint64 arithmetic: scalars compiled, or numpy arrays with numba off."""
+    return (raw >> MANTISSA_SHIFT) * UNIT_53  # type: ignore[no-any-return]
+
+
 @element
 def keyed_uniform(key: Any, path: Any, col: Any, step_term: Any) -> Any:
     """One keyed uniform (``keyed_uniforms``), step_term = γ·step mod 2⁶⁴: plain uint64 arithmetic, so the same
@@ -100,7 +111,7 @@ def keyed_uniform(key: Any, path: Any, col: Any, step_term: Any) -> Any:
     x = mix64(key + path * GAMMA)
     x = mix64(x + col * GAMMA)
     x = mix64(x + step_term)
-    return (x >> MANTISSA_SHIFT) * 2.0**-53
+    return raw_double(x)
 
 
 @kernel
@@ -128,16 +139,8 @@ TAIL_R = 3.6541528853610087963519472518
 """R, where the base strip hands over to the tail (numpy's ``ziggurat_nor_r``)."""
 TAIL_INV_R = 0.27366123732975827203338247596
 """1/R as numpy rounds it (``ziggurat_nor_inv_r``)."""
-UNIT_53 = 1.0 / 9007199254740992.0
-"""2⁻⁵³: a raw 64-bit draw's top 53 bits times this is numpy's ``next_double`` for PCG64."""
 LOW_8, LOW_52 = np.uint64(0xFF), np.uint64(0x000FFFFFFFFFFFFF)
 ONE, EIGHT = np.uint64(1), np.uint64(8)
-
-
-@element
-def raw_double(raw: Any) -> float:
-    """numpy's ``next_double`` of PCG64 from one raw 64-bit output: (raw >> 11) · 2⁻⁵³, on [0, 1)."""
-    return (raw >> MANTISSA_SHIFT) * UNIT_53  # type: ignore[no-any-return]
 
 
 @kernel
