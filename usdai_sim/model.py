@@ -18,7 +18,7 @@ from usdai_sim import depositor_phases as dph
 from usdai_sim.agents import borrower_kernel as bk
 from usdai_sim.agents import borrowers as br
 from usdai_sim.agents.borrowers import Borrower, BorrowerBook
-from usdai_sim.agents.default_option import cohort_tables
+from usdai_sim.agents.default_option import BoundaryStack, cohort_tables
 from usdai_sim.agents.depositors import Depositor
 from usdai_sim.errors import InvariantError
 from usdai_sim.ledger import Ledger, identity_errors, roundoff_scale_usd
@@ -89,7 +89,7 @@ class UsdaiModel(mesa.Model):
         self.book = BorrowerBook.new(params.borrowers, n_paths)
         power_kw = params.classes.power_kw_per_gpu[params.borrowers.class_index]
         self.operator_terms = br.OperatorTerms.new(params.borrowers, power_kw, self.dt_days)
-        self.tables = cohort_tables(scenario)
+        self.boundaries = BoundaryStack.of(cohort_tables(scenario))
         valuation = scenario.markets.gpu.valuation
         self.valuation = (
             IncomeValuation(valuation, scenario.markets.rental) if valuation.method == "income" else None
@@ -356,23 +356,50 @@ def markets(m: UsdaiModel) -> None:
     m._value_collateral()
 
 
-def operate(m: UsdaiModel) -> None:
-    """Borrowers earn rental revenue and pay power, colocation and overhead; hardware fails."""
-    cls = m.params.borrowers.class_index
-    spot = m.market.rental_usd_per_gpu_hour[:, cls]
-    br.operate_with(
-        m.book, m.operator_terms, spot, m.utilisation, m.streams.uniform("renter_failure", cls.size),
-        m.streams.normal("operator", cls.size), m.recorder.days_on_book,
+def loans(m: UsdaiModel) -> None:
+    """Every loan's own rules in one compiled pass (``borrowers.step_loans``): borrowers earn rental revenue and pay
+    power, colocation and overhead, and hardware fails; interest accrues, grace interest on missed payments; owners
+    at a payment date below their default boundary walk; due payments are paid from cash, the reserve, then the
+    sponsor's bounded support, misses start the grace period, loans mature; covenant breaches are cured or run
+    out; fraud, payment, covenant and strategic defaults start. Then the books: reserve yield is minted to the
+    vault, payments received, healthy owners of matured loans re-borrow, sales are scheduled."""
+    loan_rules(m, br.ALL_PARTS)
+
+
+def loan_rules(m: UsdaiModel, parts: int) -> None:
+    """``loans`` restricted to ``parts`` of the rules (``borrower_kernel.OPERATE`` | ...): their draws, their pass
+    and their book-keeping only (the stateful tests interleave them)."""
+    bp, proto = m.params.borrowers, m.scenario.protocol
+    cls = bp.class_index
+    fraud_uniform = m.streams.uniform("fraud", bp.count) if parts & br.ROUTE else np.ones((1, 1))
+    operating = parts & br.OPERATE
+    market = br.LoanMarket(
+        m.market.rental_usd_per_gpu_hour[:, cls], m.utilisation, m.value_usd_per_gpu, m.market.tbill,
+        m.streams.uniform("renter_failure", cls.size) if operating else np.ones((1, 1)),
+        m.streams.normal("operator", cls.size) if operating else None,
+        br.fraud_chances(bp.fraud_rate_per_year, m.market_shocks.fraud_multiplier, fraud_uniform, m.dt_days)
+        if parts & br.ROUTE else np.zeros((1, 1)),
+        fraud_uniform,
     )
-    m.collateral_usd = br.collateral_usd(m.book, m.value_usd_per_gpu)
+    insured = parts & br.ACCRUE and proto.insurance.premium_bps_per_year > 0
+    carrying_usd = m.book.carrying_usd().sum(axis=1) if insured else None  # before any payment, as cover is priced
+    rules = br.StepRules(m.day_end, m.dt_days, proto.grace_days, proto.grace_apr_premium,
+                         m.scenario.borrowers.default_rule == "collateral_barrier")
+    step = br.step_loans(m.book, bp, m.operator_terms, market, rules, m.boundaries, m.recorder.days_on_book, parts,
+                         None if operating else m.collateral_usd)
+    m.collateral_usd = step.collateral_usd
+    if parts & br.ACCRUE:
+        _book_accrual(m, step.accrued_usd, carrying_usd)
+    _book_payments(m, step)
+    if parts & (br.COVENANT | br.ROUTE):
+        _book_defaults(m, step)
 
 
-def accrue(m: UsdaiModel) -> None:
-    """Interest accrues on loans, grace interest on missed payments; reserve yield is minted to the vault."""
+def _book_accrual(m: UsdaiModel, accrued_usd: np.ndarray, carrying_usd: np.ndarray | None) -> None:
+    """Interest accrued on loans is booked; reserve yield is minted to the vault; the insurance premium on the
+    cover of ``carrying_usd`` (per path; None: no premium) is paid from idle USDai."""
     proto = m.scenario.protocol
-    m.ledger.add(
-        "interest_accrued_usd", br.accrue(m.book, m.params.borrowers, proto.grace_apr_premium, m.dt_days)
-    )
+    m.ledger.add("interest_accrued_usd", accrued_usd)
     gross = reserve_yield_usd(
         m.vault.supply_usd, m.market.tbill, proto.incentive_apr, proto.incentive_cap_usd, m.dt_days
     )
@@ -380,28 +407,18 @@ def accrue(m: UsdaiModel) -> None:
     m.vault.receive(gross - fee)
     m.ledger.add("reserve_yield_usd", gross)
     m.ledger.add("reserve_fee_usd", fee)
-    cover = m.scenario.protocol.insurance
-    if cover.premium_bps_per_year > 0:
-        covered = np.minimum(m.vault.insurance_left_usd, m.book.carrying_usd().sum(axis=1))
-        premium = covered * cover.premium_bps_per_year / 1e4 * m.dt_days / DAYS_PER_YEAR
+    if carrying_usd is not None:
+        covered = np.minimum(m.vault.insurance_left_usd, carrying_usd)
+        premium = covered * proto.insurance.premium_bps_per_year / 1e4 * m.dt_days / DAYS_PER_YEAR
         premium = np.minimum(premium, np.maximum(m.vault.idle_usd, 0.0))  # paid from idle USDai only
         m.vault.pay_out(premium)
         m.ledger.add("insurance_premium_usd", premium)
 
 
-def collect(m: UsdaiModel) -> None:
-    """Owners below their default boundary walk; due payments are paid from cash, the reserve, then the
-    sponsor's bounded support; misses start the grace period; loans mature and healthy owners re-borrow."""
-    br.decide_walk(m.book, m.params.borrowers, m.day_end, m.tables)
-    unowed = m.book.accrued_usd.copy()
-    paid, matured = br.collect(
-        m.book,
-        m.params.borrowers,
-        m.day_end,
-        m.market.tbill,
-        m.scenario.protocol.grace_days,
-        m.collateral_usd,
-    )
+def _book_payments(m: UsdaiModel, step: br.LoanStep) -> None:
+    """Payments received go to the vault less the interest fee; a matured loan's SPV is closed and the accrued
+    interest it was not charged reversed; healthy owners of matured loans re-borrow."""
+    paid, matured = step.payments, step.matured
     if paid.paths.size == 0:  # nobody paid (so nothing matured): every sum below is 0
         return
     interest_usd, late_usd = paid.per_path(paid.interest_usd), paid.per_path(paid.late_interest_usd)
@@ -420,7 +437,7 @@ def collect(m: UsdaiModel) -> None:
         return
     m.book.cash_usd = np.where(matured, 0.0, m.book.cash_usd)
     m.book.dsra_usd = np.where(matured, 0.0, m.book.dsra_usd)
-    m.ledger.add("accrued_reversed_usd", np.where(matured, unowed - paid.interest_usd, 0.0))
+    m.ledger.add("accrued_reversed_usd", np.where(matured, step.unowed_usd - paid.interest_usd, 0.0))
     if m.scenario.borrowers.refinance_at_maturity:
         _request_again(m, matured)
 
@@ -432,17 +449,14 @@ def _request_again(m: UsdaiModel, matured: np.ndarray) -> None:
     m.book.request_day = np.where(again, m.day_end, m.book.request_day)
 
 
-def defaults(m: UsdaiModel) -> None:
-    """Covenant cures, then fraud, payment, covenant and strategic defaults; sales are scheduled."""
+def _book_defaults(m: UsdaiModel, step: br.LoanStep) -> None:
+    """Covenant prepayments go to the vault; new defaults start (sales scheduled, accrued interest reversed,
+    expected losses booked); the linear write-down advances."""
     book, bp = m.book, m.params.borrowers
-    prepaid = br.covenant_check(book, bp, m.collateral_usd, m.day_end)
-    if prepaid.any():
-        m.vault.receive(prepaid.sum(axis=1))
-        m.ledger.add("prepayments_usd", prepaid)
-    uniforms = m.streams.uniform("fraud", bp.count)
-    chances = br.fraud_chances(bp.fraud_rate_per_year, m.market_shocks.fraud_multiplier, uniforms, m.dt_days)
-    barrier = m.scenario.borrowers.default_rule == "collateral_barrier"
-    route = br.default_routes(book, bp, m.collateral_usd, m.day_end, chances, uniforms, barrier)
+    if step.prepaid_usd.any():
+        m.vault.receive(step.prepaid_usd.sum(axis=1))
+        m.ledger.add("prepayments_usd", step.prepaid_usd)
+    route = step.route
     if route.any():  # a step without a new default changes nothing below but the linear write-downs
         liq_spec = m.scenario.protocol.liquidation
         m.ledger.add(
@@ -812,10 +826,7 @@ def record(m: UsdaiModel) -> None:
 
 PHASES: tuple[Phase, ...] = (
     Phase("markets", markets.__doc__ or "", markets),
-    Phase("operate", operate.__doc__ or "", operate),
-    Phase("accrue", accrue.__doc__ or "", accrue),
-    Phase("collect", collect.__doc__ or "", collect),
-    Phase("defaults", defaults.__doc__ or "", defaults),
+    Phase("loans", loans.__doc__ or "", loans),
     Phase("sales", sales.__doc__ or "", sales),
     Phase("nav", nav.__doc__ or "", nav),
     Phase("depositors", depositors.__doc__ or "", depositors),

@@ -1,9 +1,10 @@
 """A hypothesis state machine that drives a real UsdaiModel and checks the protocol's books after every rule.
 
-Rules call the model's phase functions (usdai_sim.model: accrue, collect, defaults, sales, depositors,
-service, originate) one at a time, the whole ``step()``, and state mutators that set up situations
-(mint a deposit, request a redemption, let time pass with accrual, drain a borrower's cash, expire a
-grace period, end an auction early, raise the fraud rate, shock GPU prices, move the T-bill). Each rule's
+Rules call the model's phase functions (usdai_sim.model: the loans phase in parts, ``loan_rules``: accrual;
+walk decisions and payments; covenants and defaults; then sales, depositors, service, originate) one at a
+time, the whole ``step()``, and state mutators that set up situations (mint a deposit, request a redemption,
+let time pass with accrual, drain a borrower's cash, expire a grace period, end an auction early, raise the
+fraud rate, shock GPU prices, move the T-bill). Each rule's
 money flows go to a fresh ledger; the invariants then compare the state before and after the rule:
 
 * USDai supply == reserves; the optimistic NAV moved by exactly the ledger's flows (relative 1e-9);
@@ -35,12 +36,27 @@ from usdai_sim import depositor_phases as dph
 from usdai_sim.agents import borrowers as br
 from usdai_sim.agents.signals import Signals
 from usdai_sim.ledger import Ledger, nav_change_usd
-from usdai_sim.model import UsdaiModel, accrue, collect, defaults, depositors, originate, sales, service
+from usdai_sim.model import UsdaiModel, depositors, loan_rules, originate, sales, service
 from usdai_sim.params import compile_params
 from usdai_sim.protocol.vault import window_end_day
 from usdai_sim.scenario.schema import Scenario
 
 N_PATHS, N_DEPOSITORS, WINDOW = 4, 4, 30
+
+
+def accrue(m: UsdaiModel) -> None:
+    """The loans phase's accrual part: interest and grace interest accrue, reserve yield is minted."""
+    loan_rules(m, br.ACCRUE)
+
+
+def collect(m: UsdaiModel) -> None:
+    """The loans phase's payment-date parts: owners decide whether to walk, due payments are collected."""
+    loan_rules(m, br.WALK | br.COLLECT)
+
+
+def defaults(m: UsdaiModel) -> None:
+    """The loans phase's default parts: covenants are checked, new defaults routed and started."""
+    loan_rules(m, br.COVENANT | br.ROUTE)
 NAV0_USD = 5e7
 # Holders may ask for all their shares, so paths can be emptied: a deposit into an emptied vault keeps
 # the last price (test_erc4626.test_first_deposit_into_an_emptied_vault_is_worth_what_was_paid).

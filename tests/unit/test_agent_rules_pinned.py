@@ -304,16 +304,12 @@ def test_covenant_edges() -> None:
     assert book.breach_until_day[:, 0].tolist() == [np.inf, 40.0, np.inf, 25.0, np.inf]
 
 
-class FixedBoundary:
-    """A stand-in boundary table: x_B = 0.6 for 12 payments left, cost ratio 0.3, debt ratio 0.4; 9 otherwise
-    (so a wrong argument makes every owner walk)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def lookup(self, payments_left: np.ndarray, cost: np.ndarray, debt: np.ndarray) -> np.ndarray:
-        self.calls.append((payments_left.tolist(), cost.tolist(), debt.tolist()))
-        return np.where((payments_left == 12) & (cost == 0.3) & (debt == 0.4), 0.6, 9.0)
+def fixed_boundary() -> do.BoundaryTable:
+    """A boundary table with x_B = 0.6 on the node of 12 payments left, cost ratio 0.3, debt ratio 0.4 and 9 on
+    every other node (so a wrong argument, or a loan read at another node, makes its owner walk)."""
+    values = np.full((24, 3, 3), 9.0)
+    values[11, 1, 1] = 0.6
+    return do.BoundaryTable(np.array([0.0, 0.3, 1.0]), np.array([0.0, 0.4, 1.0]), values)
 
 
 def walk_book(bp: BorrowerParams, revenue_now: list[float], revenue0: list[float]) -> BorrowerBook:
@@ -336,21 +332,19 @@ def test_decide_walk_compares_the_revenue_factor_with_the_boundary() -> None:
     book.grace_until_day[2, 0] = 50.0
     book.next_due_day[3, 0] = 31.0
     book.status[5, 0] = br.DEFAULTED
-    table = FixedBoundary()
-    walk = br.decide_walk(book, bp, 30.0, [table, None])
+    walk = br.decide_walk(book, bp, 30.0, [fixed_boundary(), None])
     assert walk.dtype == bool
     assert walk[:, 0].tolist() == [True, False, False, False, False, False] and not walk[:, 1].any()
     assert book.walked[:, 0].tolist() == walk[:, 0].tolist()
     assert (book.default_state[0, 0], book.default_boundary[0, 0]) == (0.4, 0.6)
     assert np.isnan(book.default_state[1:, 0]).all() and np.isnan(book.default_boundary[1:, 0]).all()
-    assert table.calls == [([12, 12, 12], [0.3, 0.3, 0.3], [0.4, 0.4, 0.4])]  # paths 0, 1, 4 of cohort 0
 
 
 def test_decide_walk_with_one_loan_due() -> None:
     bp = borrower_params({}, {})
     book = walk_book(bp, [40.0], [100.0])
     book.next_due_day[0, 1] = 60.0
-    walk = br.decide_walk(book, bp, 30.0, [FixedBoundary(), None])
+    walk = br.decide_walk(book, bp, 30.0, [fixed_boundary(), None])
     assert walk.tolist() == [[True, False]]
 
 

@@ -283,20 +283,19 @@ def test_late_final_payment_keeps_the_books_balanced() -> None:
     assert m.ledger["accrued_reversed_usd"][0] == pytest.approx(m.book.originated_usd[0, 0] * 0.12 * 3 / 365)
 
 
-def test_payment_dates_due_are_the_numpy_mask_in_row_major_order() -> None:
-    """The compiled scan finds exactly the active, not-in-grace loans with next_due_day ≤ day (ties included),
-    in np.nonzero's order."""
-    from usdai_sim.agents.borrower_kernel import payment_dates_due
+def test_payment_date_is_the_numpy_mask() -> None:
+    """``payment_date`` is exactly: active, not in grace, next_due_day ≤ day (ties included)."""
+    from usdai_sim.agents.borrower_kernel import payment_date
 
     rng = np.random.default_rng(3)
     status = rng.integers(0, 6, (6, 25)).astype(np.int8)
     grace = np.where(rng.random(status.shape) < 0.2, 40.0, np.inf)
     due_day = rng.choice([20.0, 30.0, 31.0], status.shape)
-    rows, cols = payment_dates_due(status, grace, due_day, 30.0)
-    expected = np.nonzero((status == br.ACTIVE) & ~np.isfinite(grace) & (due_day <= 30.0))
-    np.testing.assert_array_equal(rows, expected[0])
-    np.testing.assert_array_equal(cols, expected[1])
-    assert rows.size > 0 and np.any(due_day[rows, cols] == 30.0)
+    got = np.array([[payment_date(status[p, b], grace[p, b], due_day[p, b], 30.0) for b in range(25)]
+                    for p in range(6)])
+    expected = (status == br.ACTIVE) & ~np.isfinite(grace) & (due_day <= 30.0)
+    np.testing.assert_array_equal(got, expected)
+    assert expected.any() and np.any(due_day[expected] == 30.0)
 
 
 def test_fraud_chances_decide_exactly_what_the_dense_probability_decides() -> None:

@@ -1,9 +1,9 @@
 """Every strategic default sits below the default boundary recorded at that date (issue #12, "Done when").
 
 Small runs of the shipped ``gpu_resale_crash`` and ``rental_collapse`` (``borrower_worlds.isolated``: few
-paths and borrowers, all loans on day 0, nothing else moving). The model is stepped with the payment-date
-rule wrapped (``borrowers.decide_walk`` and ``borrowers.collect``, the model's own functions, patched in
-the module the model calls them from), so each decision is seen at the moment it is taken. For every loan
+paths and borrowers, all loans on day 0, nothing else moving). The model is stepped with the loans' step
+wrapped (``borrowers.step_loans``, the model's own function, patched in the module the model calls it from),
+so each payment-date decision is seen in the step it is taken. For every loan
 whose payment falls due we recompute, from the model's state and independently of the fields the rule
 writes:
     x   = a month's revenue / revenue at origination: the exponential average (30-day time constant) of
@@ -78,9 +78,9 @@ class RevenueFactor:
     def __init__(self) -> None:
         self.average: np.ndarray | None = None
 
-    def update(self, m: UsdaiModel) -> np.ndarray:
+    def update(self, m: UsdaiModel, active: np.ndarray) -> np.ndarray:
+        """The factor after this step's operations of the loans ``active`` at its start."""
         book = m.book
-        active = book.status == br.ACTIVE
         if self.average is None:
             self.average = book.revenue0_usd_per_year.copy()
         weight = 1.0 - np.exp(-m.dt_days / MONTH_DAYS)
@@ -106,30 +106,23 @@ def run_watched(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> tuple[Us
     """Step the scenario, recording every payment-date decision with its independently rebuilt x and x_B."""
     seen = Decisions()
     model = UsdaiModel(compile_params(scenario), 0, scenario.simulation.paths)
-    decide_walk, collect = br.decide_walk, br.collect
-    due_now: dict[str, np.ndarray] = {}
+    step_loans = br.step_loans
     factor = RevenueFactor()
 
-    def watched_decide(book: br.BorrowerBook, bp: object, day: float, tables: list) -> np.ndarray:
-        due = (book.status == br.ACTIVE) & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= day)
-        rows, cols = np.nonzero(due)
-        x, x_b = factor.update(model)[rows, cols], boundary_of(scenario, model, rows, cols)
-        walk = decide_walk(book, bp, day, tables)  # type: ignore[arg-type]
-        walking = walk[rows, cols]
+    def watched(book: br.BorrowerBook, bp: object, terms: object, market: object, rules: br.StepRules,
+                *rest: object) -> br.LoanStep:
+        active = book.status == br.ACTIVE
+        rows, cols = np.nonzero(active & ~np.isfinite(book.grace_until_day) & (book.next_due_day <= rules.day))
+        x_b, left = boundary_of(scenario, model, rows, cols), book.payments_left[rows, cols].copy()
+        out = step_loans(book, bp, terms, market, rules, *rest)  # type: ignore[arg-type]
+        x = factor.update(model, active)[rows, cols]  # the revenue the owner judged by: after this step's operations
+        walking = out.walked[rows, cols]
         seen.walked += zip(rows[walking], cols[walking], x[walking], x_b[walking], strict=True)
-        due_now.update(rows=rows[~walking], cols=cols[~walking], x=x[~walking], x_b=x_b[~walking],
-                       left=book.payments_left[rows[~walking], cols[~walking]].copy())
-        return walk
-
-    def watched_collect(book: br.BorrowerBook, *args: object) -> tuple[br.Payments, np.ndarray]:
-        out = collect(book, *args)  # type: ignore[arg-type]
-        rows, cols = due_now["rows"], due_now["cols"]
-        paid = book.payments_left[rows, cols] < due_now["left"]
-        seen.paid += zip(rows[paid], cols[paid], due_now["x"][paid], due_now["x_b"][paid], strict=True)
+        paid = ~walking & (book.payments_left[rows, cols] < left)
+        seen.paid += zip(rows[paid], cols[paid], x[paid], x_b[paid], strict=True)
         return out
 
-    monkeypatch.setattr(br, "decide_walk", watched_decide)
-    monkeypatch.setattr(br, "collect", watched_collect)
+    monkeypatch.setattr(br, "step_loans", watched)
     for _ in range(scenario.simulation.n_steps):
         model.step()
     return model, seen

@@ -1,12 +1,13 @@
 """The per-step borrower rules as compiled loops over (path, borrower) loans: the kernel is the rule.
 
-Each kernel walks every loan of a work block once, skips the loans that are not live (pending, repaid,
-closed, lapsed: one status test each, no arithmetic) and updates the live ones in place, with no
-temporary arrays. Random numbers come in as arrays drawn from the project's streams for the whole block,
+``loan_step_kernel`` walks every loan of a work block once a step and runs its own rules in order
+(operations, accrual, the owner's walk decision, the payment, the covenant, the default route), in place,
+with no temporary arrays; the per-rule functions of ``agents/borrowers.py`` run parts of the same kernel, so
+each rule is written once. Loans that are not live (pending, repaid, closed, lapsed) cost one status test
+each, no arithmetic. Random numbers come in as arrays drawn from the project's streams for the whole block,
 so results do not depend on which loans are live. Parameters arrive broadcast to (paths, borrowers).
-The formulas are in the module docstring of ``agents/borrowers.py`` and next to each kernel.
+The formulas are in the module docstring of ``agents/borrowers.py`` and next to each rule.
 """
-
 from __future__ import annotations
 
 import math
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from usdai_sim.agents.default_option import boundary_at
 from usdai_sim.jit import element, keep_pair, kept_pairs, kernel, pair_buffer
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS
 from usdai_sim.protocol.loans import accrual, payment_due
@@ -185,87 +187,18 @@ def operator_log_step(log_factor: float, vol_per_sqrt_year: float, dt_days: floa
     return log_factor - 0.5 * vol_per_sqrt_year**2 * dt_years + vol_per_sqrt_year * math.sqrt(dt_years) * z
 
 
-@kernel
-def operate_kernel(
-    status: np.ndarray, share: np.ndarray, price: np.ndarray, cash: np.ndarray, gpus: np.ndarray,
-    revenue_per_year: np.ndarray, operator_log: np.ndarray, active_days: np.ndarray, spot: np.ndarray,
-    utilisation: np.ndarray,
-    uniform: np.ndarray, normal: np.ndarray, operator_vol: np.ndarray,
-    target_share: np.ndarray, price_fraction: np.ndarray, h0_per_year: np.ndarray, elasticity: np.ndarray,
-    customers: np.ndarray, receivable_days: np.ndarray, renew: np.ndarray, power_usd_per_gpu_hour: np.ndarray,
-    idle_fraction: np.ndarray, fixed_usd_per_gpu_hour: np.ndarray, decay: np.ndarray, dt_days: float,
-    weight: float, term_payments: np.ndarray, payments_left: np.ndarray, days_on_book: np.ndarray,
-    revenue_out: np.ndarray,
-) -> None:
-    """One step of every loan's operations, fused, in place: an active loan's own rental factor moves
-    (``operator_log_step``), so the rental it achieves is the market's R·e^ε (spot billing and contract
-    renewals alike); it rolls its contract book (``roll_contract_book``) and books its operating cash flow
-    (``operating_cash``; ``revenue_out`` gets the revenue); any other loan's judged revenue rate is 0 and
-    its factor stays; an active loan's days at risk (``active_days``) grow by dt, and so do its path's days at
-    risk in the loan's year on book (``days_on_book``, (paths, ``YEARS_ON_BOOK_BINS``); ``year_on_book`` of
-    the payments made before this step); the fleet of a live loan (active or defaulted) decays by ``decay`` =
-    e^{−λ·dt/365} (1 if insured)."""
-    n_paths, n_loans = status.shape
-    for p in range(n_paths):
-        for b in range(n_loans):
-            code = status[p, b]
-            if code == ACTIVE:
-                active_days[p, b] += dt_days
-                days_on_book[p, year_on_book(at(term_payments, p, b), payments_left[p, b])] += dt_days
-                operator_log[p, b] = operator_log_step(
-                    operator_log[p, b], at(operator_vol, p, b), dt_days, at(normal, p, b)
-                )
-                spot_now = at(spot, p, b) * math.exp(operator_log[p, b])
-                share[p, b], price[p, b], cash[p, b], _ = roll_contract_book(
-                    share[p, b], price[p, b], cash[p, b], gpus[p, b], at(price_fraction, p, b) * spot_now,
-                    at(uniform, p, b), at(h0_per_year, p, b), at(elasticity, p, b), at(customers, p, b),
-                    at(receivable_days, p, b), at(renew, p, b), at(target_share, p, b), dt_days,
-                )
-                cash[p, b], revenue_per_year[p, b], revenue_out[p, b] = operating_cash(
-                    share[p, b], price[p, b], cash[p, b], gpus[p, b], revenue_per_year[p, b], spot_now,
-                    at(utilisation, p, b), at(power_usd_per_gpu_hour, p, b), at(idle_fraction, p, b),
-                    at(fixed_usd_per_gpu_hour, p, b), dt_days, weight,
-                )
-            else:
-                revenue_per_year[p, b] = 0.0
-            if code in (ACTIVE, DEFAULTED):
-                gpus[p, b] = gpus[p, b] * at(decay, p, b)
-
-
-@kernel
-def accrue_kernel(
-    status: np.ndarray, principal: np.ndarray, apr: np.ndarray, accrued: np.ndarray, late: np.ndarray,
-    grace_until_day: np.ndarray, due_interest: np.ndarray, due_principal: np.ndarray, grace_premium: float,
-    dt_days: float, accrued_out: np.ndarray,
-) -> None:
-    """Simple interest B·apr·dt/365 on each active balance; in grace, (due interest + due principal)·
-    (apr + premium)·dt/365 more of late interest (USD), in place; ``accrued_out`` gets the first."""
-    n_paths, n_loans = status.shape
-    for p in range(n_paths):
-        for b in range(n_loans):
-            if status[p, b] != ACTIVE:
-                continue
-            amount = accrual(principal[p, b], apr[p, b], dt_days)
-            accrued_out[p, b] = amount
-            accrued[p, b] += amount
-            if math.isfinite(grace_until_day[p, b]):
-                missed = due_interest[p, b] + due_principal[p, b]
-                late[p, b] += accrual(missed, apr[p, b] + grace_premium, dt_days)
-
-
-@kernel
-def payment_dates_due(
-    status: np.ndarray, grace_until_day: np.ndarray, next_due_day: np.ndarray, day: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols) in row-major order of the active loans not in grace whose next payment falls due by ``day``
-    (next_due_day ≤ day): the owners who decide at a payment date, found in one pass."""
-    n_paths, n_loans = status.shape
-    due, found = pair_buffer(status.size), 0
-    for p in range(n_paths):
-        for b in range(n_loans):
-            if status[p, b] == ACTIVE and not math.isfinite(grace_until_day[p, b]) and next_due_day[p, b] <= day:
-                found = keep_pair(due, found, p, b)
-    return kept_pairs(due, found)
+@element
+def accrue_loan(
+    principal: float, apr: float, accrued: float, late: float, in_grace: bool, missed: float, grace_premium: float,
+    dt_days: float,
+) -> tuple[float, float, float]:
+    """One active loan's accrual over dt days: simple interest B·apr·dt/365 (USD), and in grace the missed payment
+    (due interest + due principal) accrues (apr + premium)·dt/365 of late interest; returns (interest accrued,
+    accrued, late interest)."""
+    amount = accrual(principal, apr, dt_days)
+    if in_grace:
+        late += accrual(missed, apr + grace_premium, dt_days)
+    return amount, accrued + amount, late
 
 
 @kernel
@@ -287,31 +220,6 @@ def requests_due(
             else:
                 n_wanting = keep_pair(wanting, n_wanting, p, b)
     return (*kept_pairs(lapsed, n_lapsed), *kept_pairs(wanting, n_wanting))
-
-
-@kernel
-def collect_kernel(
-    status: np.ndarray, principal: np.ndarray, apr: np.ndarray, left: np.ndarray, next_due: np.ndarray,
-    accrued: np.ndarray, due_interest: np.ndarray, due_principal: np.ndarray, late: np.ndarray,
-    grace_until: np.ndarray, cash: np.ndarray, dsra: np.ndarray, sponsor_left: np.ndarray, walked: np.ndarray,
-    interest_only: np.ndarray, floating: np.ndarray, spread: np.ndarray, refinance_ltv: np.ndarray,
-    dsra_months: np.ndarray, sweep_months: np.ndarray, day: float, tbill: np.ndarray, grace_days: float,
-    collateral: np.ndarray, paid_interest: np.ndarray, paid_principal: np.ndarray, paid_late: np.ndarray,
-    matured: np.ndarray, paying_paths: np.ndarray,
-) -> None:
-    """Payment dates of every active loan with a payment due (``next_due_day`` ≤ day) or overdue (in grace),
-    in place (``collect_payment``); the paid amounts (USD) and the matured mask are written per loan, and
-    ``paying_paths`` marks the paths on which a loan paid.
-    (Arrays come one by one, not in tuples: numba types a tuple argument in Python, ~10 µs an array.)"""
-    state = (status, principal, apr, left, next_due, accrued, due_interest, due_principal, late, grace_until, cash,
-             dsra, sponsor_left, walked)
-    terms = (interest_only, floating, spread, refinance_ltv, dsra_months, sweep_months)
-    paid = (paid_interest, paid_principal, paid_late, matured, paying_paths)
-    n_paths, n_loans = status.shape
-    for p in range(n_paths):
-        for b in range(n_loans):
-            if status[p, b] == ACTIVE and (next_due[p, b] <= day or math.isfinite(grace_until[p, b])):
-                collect_payment(state, terms, p, b, day, tbill[p], grace_days, at(collateral, p, b), paid)
 
 
 @element
@@ -393,25 +301,173 @@ def below_fraud_bound(
     return kept_pairs(below, found)
 
 
+@element
+def route_of(
+    active: bool, uniform: float, fraud_probability: float, grace_until_day: float, breach_until_day: float,
+    day: float, walked: bool, barrier: bool, collateral: float, walk_ratio: float, principal: float,
+) -> int:
+    """Route of an active loan's default this step, first that applies: fraud (U < p_fraud), payment (grace over),
+    covenant (cure period over), strategic (walked, or under ``barrier`` collateral < walk_ratio × principal);
+    0 = none (and for a loan that is not active)."""
+    if not active:
+        return 0
+    if uniform < fraud_probability:
+        return ROUTE_FRAUD
+    if grace_until_day <= day:
+        return ROUTE_PAYMENT
+    if breach_until_day <= day:
+        return ROUTE_COVENANT
+    if walked or (barrier and collateral < walk_ratio * principal):
+        return ROUTE_STRATEGIC
+    return 0
+
+
+@element
+def covenant_step(
+    active: bool, maintenance_ltv: float, principal: float, cash: float, breach_until_day: float, collateral: float,
+    day: float, cure_days: float,
+) -> tuple[float, float]:
+    """Maintenance-LTV covenant of one loan: an active loan with a finite mLTV is in breach when its principal
+    exceeds mLTV · collateral (USD); the excess is prepaid from cash as soon as cash covers it; a breach not cured
+    keeps (or, if new, starts) its cure deadline day + cure days, and any other loan's deadline is cleared (∞).
+    Returns (prepayment USD, cure deadline day)."""
+    excess = max(principal - maintenance_ltv * collateral, 0.0) if active and math.isfinite(maintenance_ltv) else 0.0
+    prepay = excess if excess > 0 and cash >= excess else 0.0
+    if excess > 0 and prepay == 0:
+        return prepay, breach_until_day if math.isfinite(breach_until_day) else day + cure_days
+    return prepay, np.inf
+
+
+@element
+def payment_date(status: int, grace_until_day: float, next_due_day: float, day: float) -> bool:
+    """An active loan not in grace whose next payment falls due by ``day``: its owner decides whether to walk."""
+    return status == ACTIVE and not math.isfinite(grace_until_day) and next_due_day <= day
+
+
+@element
+def walk_loan(walk: tuple, boundaries: tuple, cohort: np.ndarray, p: int, b: int) -> bool:
+    """At a payment date the owner of loan (p, b) compares its revenue factor x = judged revenue now / revenue at
+    origination (∞ when the latter is 0) with its cohort's boundary x_B (``default_option.boundary_at`` of payments
+    left, cost and debt ratios) and walks when x < x_B: ``walked`` is set and x, x_B recorded. A cohort without a
+    table (``rows`` 0) never walks here. (Arrays in tuples: called at payment dates only.)"""
+    revenue, revenue0, payments_left, cost_ratio, debt_ratio, walked, default_state, default_boundary = walk
+    rows, cost_grid, debt_grid, values = boundaries
+    g = cohort[b]
+    if rows[g] == 0:
+        return False
+    r0 = revenue0[p, b]
+    x = revenue[p, b] / max(r0, 1e-300) if r0 > 0 else np.inf
+    x_b = boundary_at(values[g], rows[g], cost_grid[g], debt_grid[g], payments_left[p, b], cost_ratio[p, b],
+                      debt_ratio[p, b])
+    if not x < x_b:
+        return False
+    walked[p, b] = True
+    default_state[p, b], default_boundary[p, b] = x, x_b
+    return True
+
+
+OPERATE, ACCRUE, WALK, COLLECT, COVENANT, ROUTE = 1, 2, 4, 8, 16, 32
+"""The parts of ``loan_step_kernel``, in the order each loan runs them (bit flags of its ``parts``)."""
+ALL_PARTS = OPERATE | ACCRUE | WALK | COLLECT | COVENANT | ROUTE
+
+
 @kernel
-def default_routes_kernel(
-    status: np.ndarray, walked: np.ndarray, grace_until_day: np.ndarray, breach_until_day: np.ndarray,
-    principal: np.ndarray, collateral: np.ndarray, walk_ratio: np.ndarray, fraud_probability: np.ndarray,
-    uniform: np.ndarray, day: float, barrier: bool, route_out: np.ndarray,
+def loan_step_kernel(
+    parts: int,
+    status: np.ndarray, share: np.ndarray, price: np.ndarray, cash: np.ndarray, gpus: np.ndarray,
+    revenue_per_year: np.ndarray, operator_log: np.ndarray, active_days: np.ndarray, spot: np.ndarray,
+    utilisation: np.ndarray, uniform: np.ndarray, normal: np.ndarray, operator_vol: np.ndarray,
+    payments_left: np.ndarray, days_on_book: np.ndarray, revenue_out: np.ndarray,
+    target_share: np.ndarray, price_fraction: np.ndarray, h0_per_year: np.ndarray, elasticity: np.ndarray,
+    customers: np.ndarray, receivable_days: np.ndarray, renew: np.ndarray, power_usd_per_gpu_hour: np.ndarray,
+    idle_fraction: np.ndarray, fixed_usd_per_gpu_hour: np.ndarray, decay: np.ndarray, dt_days: float, weight: float,
+    term_payments: np.ndarray,
+    value_per_gpu: np.ndarray, collateral_io: np.ndarray,
+    principal: np.ndarray, apr: np.ndarray, accrued: np.ndarray, late: np.ndarray, grace_until: np.ndarray,
+    due_interest: np.ndarray, due_principal: np.ndarray, grace_premium: float, accrued_out: np.ndarray,
+    next_due: np.ndarray, revenue0: np.ndarray, cost_ratio: np.ndarray, debt_ratio: np.ndarray, walked: np.ndarray,
+    default_state: np.ndarray, default_boundary: np.ndarray, cohort: np.ndarray, rows: np.ndarray,
+    cost_grid: np.ndarray, debt_grid: np.ndarray, values: np.ndarray, walk_out: np.ndarray,
+    dsra: np.ndarray, sponsor_left: np.ndarray, interest_only: np.ndarray, floating: np.ndarray, spread: np.ndarray,
+    refinance_ltv: np.ndarray, dsra_months: np.ndarray, sweep_months: np.ndarray, day: float, tbill: np.ndarray,
+    grace_days: float, paid_interest: np.ndarray, paid_principal: np.ndarray, paid_late: np.ndarray,
+    matured: np.ndarray, paying_paths: np.ndarray, unowed_out: np.ndarray,
+    maintenance_ltv: np.ndarray, cure_days: np.ndarray, breach_until: np.ndarray, prepaid_out: np.ndarray,
+    walk_ratio: np.ndarray, fraud_probability: np.ndarray, fraud_uniform: np.ndarray, barrier: bool,
+    route_out: np.ndarray,
 ) -> None:
-    """Route of each active loan's default this step, first that applies: fraud (U < p_fraud), payment (grace
-    over), covenant (cure period over), strategic (walked, or under ``barrier`` collateral < walk_ratio ×
-    principal); 0 = none."""
+    """One step of every loan's own rules in one pass, in place. Each loan (p, b) runs the ``parts`` asked for, in
+    this order:
+    OPERATE: an active loan's own rental factor moves (``operator_log_step``), so the rental it achieves is the
+    market's R·e^ε (spot billing and contract renewals alike); it rolls its contract book (``roll_contract_book``)
+    and books its operating cash flow (``operating_cash``; ``revenue_out`` gets the revenue); any other loan's
+    judged revenue rate is 0 and its factor stays; an active loan's days at risk (``active_days``) grow by dt, and
+    so do its path's days at risk in its year on book (``days_on_book``, (paths, ``YEARS_ON_BOOK_BINS``));
+    a live loan's fleet (active or defaulted) decays by ``decay`` = e^{−λ·dt/365} (1 if insured), and its
+    collateral GPUs · value per GPU is written to ``collateral_io`` (without OPERATE, read from it);
+    ACCRUE: ``accrue_loan`` (``accrued_out`` gets the interest); WALK: ``walk_loan`` at a ``payment_date``
+    (``walk_out`` marks the walkers); COLLECT: ``collect_payment`` at a payment date or in grace (``unowed_out``
+    keeps the accrued interest it found); COVENANT: ``covenant_step`` (``prepaid_out``); ROUTE: ``route_of``.
+    A loan's rules read only its own state and its path's market, so the numbers are those of running each part
+    over every loan in turn; per-path sums are left to the caller. (Arrays come one by one: numba types a tuple
+    argument in Python, ~10 µs an array; inside, helpers that take arrays run at payment dates only, since each
+    call of one costs reference counting, ~2 ns an array.)"""
+    walk = (revenue_per_year, revenue0, payments_left, cost_ratio, debt_ratio, walked, default_state, default_boundary)
+    boundaries = (rows, cost_grid, debt_grid, values)
+    state = (status, principal, apr, payments_left, next_due, accrued, due_interest, due_principal, late, grace_until,
+             cash, dsra, sponsor_left, walked)
+    payment_terms = (interest_only, floating, spread, refinance_ltv, dsra_months, sweep_months)
+    paid = (paid_interest, paid_principal, paid_late, matured, paying_paths)
     n_paths, n_loans = status.shape
     for p in range(n_paths):
         for b in range(n_loans):
-            if status[p, b] != ACTIVE:
-                continue
-            if at(uniform, p, b) < at(fraud_probability, p, b):
-                route_out[p, b] = ROUTE_FRAUD
-            elif grace_until_day[p, b] <= day:
-                route_out[p, b] = ROUTE_PAYMENT
-            elif breach_until_day[p, b] <= day:
-                route_out[p, b] = ROUTE_COVENANT
-            elif walked[p, b] or (barrier and at(collateral, p, b) < at(walk_ratio, p, b) * principal[p, b]):
-                route_out[p, b] = ROUTE_STRATEGIC
+            if parts & OPERATE:
+                code = status[p, b]
+                if code == ACTIVE:
+                    active_days[p, b] += dt_days
+                    days_on_book[p, year_on_book(at(term_payments, p, b), payments_left[p, b])] += dt_days
+                    operator_log[p, b] = operator_log_step(
+                        operator_log[p, b], at(operator_vol, p, b), dt_days, at(normal, p, b)
+                    )
+                    spot_now = at(spot, p, b) * math.exp(operator_log[p, b])
+                    share[p, b], price[p, b], cash[p, b], _ = roll_contract_book(
+                        share[p, b], price[p, b], cash[p, b], gpus[p, b], at(price_fraction, p, b) * spot_now,
+                        at(uniform, p, b), at(h0_per_year, p, b), at(elasticity, p, b), at(customers, p, b),
+                        at(receivable_days, p, b), at(renew, p, b), at(target_share, p, b), dt_days,
+                    )
+                    cash[p, b], revenue_per_year[p, b], revenue_out[p, b] = operating_cash(
+                        share[p, b], price[p, b], cash[p, b], gpus[p, b], revenue_per_year[p, b], spot_now,
+                        at(utilisation, p, b), at(power_usd_per_gpu_hour, p, b), at(idle_fraction, p, b),
+                        at(fixed_usd_per_gpu_hour, p, b), dt_days, weight,
+                    )
+                else:
+                    revenue_per_year[p, b] = 0.0
+                if code in (ACTIVE, DEFAULTED):
+                    gpus[p, b] = gpus[p, b] * at(decay, p, b)
+                collateral_io[p, b] = gpus[p, b] * at(value_per_gpu, p, b)
+            collateral = at(collateral_io, p, b)
+            if parts & ACCRUE and status[p, b] == ACTIVE:
+                accrued_out[p, b], accrued[p, b], late[p, b] = accrue_loan(
+                    principal[p, b], apr[p, b], accrued[p, b], late[p, b], math.isfinite(grace_until[p, b]),
+                    due_interest[p, b] + due_principal[p, b], grace_premium, dt_days,
+                )
+            if parts & WALK and payment_date(status[p, b], grace_until[p, b], next_due[p, b], day):
+                walk_out[p, b] = walk_loan(walk, boundaries, cohort, p, b)
+            if parts & COLLECT and status[p, b] == ACTIVE and (
+                next_due[p, b] <= day or math.isfinite(grace_until[p, b])
+            ):
+                unowed_out[p, b] = accrued[p, b]
+                collect_payment(state, payment_terms, p, b, day, tbill[p], grace_days, collateral, paid)
+            if parts & COVENANT:
+                prepay, breach_until[p, b] = covenant_step(
+                    status[p, b] == ACTIVE, at(maintenance_ltv, p, b), principal[p, b], cash[p, b],
+                    breach_until[p, b], collateral, day, at(cure_days, p, b),
+                )
+                cash[p, b] -= prepay
+                principal[p, b] -= prepay
+                prepaid_out[p, b] = prepay
+            if parts & ROUTE:
+                route_out[p, b] = route_of(
+                    status[p, b] == ACTIVE, at(fraud_uniform, p, b), at(fraud_probability, p, b), grace_until[p, b],
+                    breach_until[p, b], day, walked[p, b], barrier, collateral, at(walk_ratio, p, b), principal[p, b],
+                )

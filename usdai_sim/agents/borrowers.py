@@ -24,26 +24,33 @@ insured; repairable failures are a cost (repairs per GPU-month).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from usdai_sim.agents import borrower_kernel as bk
 from usdai_sim.agents.base import ColumnAgent
-from usdai_sim.agents.borrower_kernel import (  # noqa: F401 - the status and route codes live with the kernel
+from usdai_sim.agents.borrower_kernel import (  # noqa: F401 - the status, route and part codes live with the kernel
+    ACCRUE,
     ACTIVE,
+    ALL_PARTS,
     CLOSED,
+    COLLECT,
+    COVENANT,
     DEFAULTED,
     LAPSED,
+    OPERATE,
     PENDING,
     REPAID,
+    ROUTE,
     ROUTE_COVENANT,
     ROUTE_FRAUD,
     ROUTE_PAYMENT,
     ROUTE_STRATEGIC,
+    WALK,
     YEARS_ON_BOOK_BINS,
 )
-from usdai_sim.agents.default_option import BoundaryTable
+from usdai_sim.agents.default_option import BoundaryStack, BoundaryTable
 from usdai_sim.jit import python_rule
 from usdai_sim.params import DAYS_PER_YEAR, HOURS_PER_DAY, PAYMENT_INTERVAL_DAYS, BorrowerParams
 
@@ -305,8 +312,8 @@ def operate_with(
     book: BorrowerBook, terms: OperatorTerms, spot_usd_per_gpu_hour: np.ndarray, utilisation: np.ndarray,
     uniform: np.ndarray, normal: np.ndarray | None = None, days_on_book: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One step of operations (``borrower_kernel.operate_kernel``): the operator's own rental factor moves
-    (one N(0,1) per loan in ``normal``), contract roll, customer failures (one U(0,1) per loan in ``uniform``),
+    """One step of operations (``borrower_kernel.loan_step_kernel``, part OPERATE): the operator's own rental factor
+    moves (one N(0,1) per loan in ``normal``), contract roll, customer failures (one U(0,1) per loan in ``uniform``),
     operating cash flow, fleet decay; returns revenue (P, B), USD. Without ``normal`` the factor stays.
 
     The revenue rate the owner judges its business by (``revenue_usd_per_year``, USD/yr) is the exponential
@@ -314,30 +321,16 @@ def operate_with(
     Days at risk by year on book accumulate per path into ``days_on_book`` (paths, ``YEARS_ON_BOOK_BINS``)
     when it is given.
     """
-    revenue = np.zeros(book.status.shape)
-    if days_on_book is None:
-        days_on_book = np.zeros((book.status.shape[0], YEARS_ON_BOOK_BINS))
-    own = (_param(0.0), _param(0.0)) if normal is None else (_param(normal), terms.operator_vol)  # (z, σ_o)
-    bk.operate_kernel(
-        book.status, book.contracted_share, book.contract_price_usd_per_gpu_hour, book.cash_usd, book.gpus,
-        book.revenue_usd_per_year, book.operator_log, book.active_days, _param(spot_usd_per_gpu_hour),
-        _param(utilisation),
-        _param(uniform), *own, *terms.contract, terms.power_usd_per_gpu_hour,
-        terms.idle_fraction, terms.fixed_usd_per_gpu_hour, terms.decay, terms.dt_days, terms.weight,
-        terms.term_payments, book.payments_left, days_on_book, revenue,
-    )
-    return revenue
+    market = LoanMarket(_param(spot_usd_per_gpu_hour), _param(utilisation), renter_uniform=_param(uniform),
+                        operator_normal=normal)
+    return _run(bk.OPERATE, book, None, terms, market, StepRules(dt_days=terms.dt_days), days_on_book).revenue_usd
 
 
 def accrue(book: BorrowerBook, bp: BorrowerParams, grace_apr_premium: float, dt_days: float) -> np.ndarray:
     """Accrue interest on active balances and grace interest on missed payments; return the accrual (P, B)
-    (``borrower_kernel.accrue_kernel``)."""
-    accrued = np.zeros(book.status.shape)
-    bk.accrue_kernel(
-        book.status, book.principal_usd, book.apr, book.accrued_usd, book.late_interest_usd, book.grace_until_day,
-        book.due_interest_usd, book.due_principal_usd, float(grace_apr_premium), float(dt_days), accrued,
-    )
-    return accrued
+    (``borrower_kernel.accrue_loan``)."""
+    rules = StepRules(dt_days=dt_days, grace_premium=grace_apr_premium)
+    return _run(bk.ACCRUE, book, bp, None, LoanMarket(), rules).accrued_usd
 
 
 PAYMENT_FIELDS = (
@@ -389,18 +382,9 @@ def collect(
     a new lender advances up to refinance_ltv × collateral value (so a bullet loan defaults at
     maturity exactly when cash + reserve + refinance_ltv · V_T < what is owed, as in Merton's model).
     """
-    shape = book.status.shape
-    paid = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool), np.zeros(shape[0], bool))
-    terms = tuple(
-        _param(getattr(bp, name), dtype)
-        for name, dtype in (("interest_only", np.bool_), ("floating", np.bool_), ("floating_spread", np.float64),
-                            ("refinance_ltv", np.float64), ("dsra_months", np.float64),
-                            ("sweep_months", np.float64))
-    )
-    state = tuple(getattr(book, name) for name in PAYMENT_FIELDS)
-    tbill_per_path = np.ascontiguousarray(np.broadcast_to(np.asarray(tbill, np.float64), shape[:1]))
-    bk.collect_kernel(*state, *terms, float(day), tbill_per_path, float(grace_days), _param(collateral), *paid)
-    return Payments(*paid[:3], np.flatnonzero(paid[4])), paid[3]
+    rules = StepRules(day=day, grace_days=grace_days)
+    step = _run(bk.COLLECT, book, bp, None, LoanMarket(tbill=tbill), rules, collateral=collateral)
+    return step.payments, step.matured
 
 
 def collateral_usd(book: BorrowerBook, value_usd_per_gpu: np.ndarray) -> np.ndarray:
@@ -415,53 +399,31 @@ def year_on_book_index(term_payments: np.ndarray, payments_left: np.ndarray) -> 
 
 
 def covenant_check(book: BorrowerBook, bp: BorrowerParams, collateral: np.ndarray, day: float) -> np.ndarray:
-    """Maintenance-LTV covenant: a breach must be cured (principal prepaid from cash) within the cure period.
-
-    Breach when principal > maintenance_ltv · collateral; the cure prepays principal − mLTV·collateral
-    from cash as soon as cash allows. Returns the prepayment (P, B), USD.
+    """Maintenance-LTV covenant (``borrower_kernel.covenant_step``): a breach must be cured (principal prepaid from
+    cash) within the cure period. Breach when principal > maintenance_ltv · collateral; the cure prepays
+    principal − mLTV·collateral from cash as soon as cash allows. Returns the prepayment (P, B), USD.
     """
-    if not np.isfinite(bp.maintenance_ltv).any():
+    if not has_covenants(bp):
         return np.zeros(book.status.shape)
-    active = (book.status == ACTIVE) & np.isfinite(bp.maintenance_ltv)
-    limit = np.nan_to_num(bp.maintenance_ltv) * collateral
-    excess = np.where(active, np.maximum(book.principal_usd - limit, 0.0), 0.0)
-    prepay = np.where((excess > 0) & (book.cash_usd >= excess), excess, 0.0)
-    book.cash_usd -= prepay
-    book.principal_usd -= prepay
-    breached = (excess > 0) & (prepay == 0)
-    newly = breached & ~np.isfinite(book.breach_until_day)
-    book.breach_until_day = np.where(newly, day + bp.cure_days, book.breach_until_day)
-    book.breach_until_day = np.where(breached, book.breach_until_day, np.inf)
-    return prepay
+    return _run(bk.COVENANT, book, bp, None, LoanMarket(), StepRules(day=day), collateral=collateral).prepaid_usd
+
+
+def has_covenants(bp: BorrowerParams) -> bool:
+    """Whether any loan has a maintenance-LTV covenant (a finite ``maintenance_ltv``)."""
+    return bool(np.isfinite(bp.maintenance_ltv).any())
 
 
 def decide_walk(
-    book: BorrowerBook, bp: BorrowerParams, day: float, tables: list[BoundaryTable | None]
+    book: BorrowerBook, bp: BorrowerParams, day: float, tables: list[BoundaryTable | None] | BoundaryStack
 ) -> np.ndarray:
     """At its payment date, each performing loan's owner compares its revenue factor x = revenue now /
     revenue at origination with its cohort's default boundary x_B(payments left, cost ratio, debt ratio)
-    and walks away when x < x_B (``agents/default_option.py``). Marks ``walked`` and records x and x_B for
-    the walkers; returns the walkers (P, B). Cohorts without a table (``collateral_barrier``) never walk here.
+    and walks away when x < x_B (``agents/default_option.py``; ``borrower_kernel.walk_loan``). Marks ``walked`` and
+    records x and x_B for the walkers; returns the walkers (P, B). Cohorts without a table (``collateral_barrier``)
+    never walk here.
     """
-    walk = np.zeros(book.status.shape, bool)
-    rows, cols = bk.payment_dates_due(book.status, book.grace_until_day, book.next_due_day, float(day))
-    if rows.size == 0:
-        return walk
-    revenue0 = book.revenue0_usd_per_year[rows, cols]
-    x = np.where(revenue0 > 0, book.revenue_usd_per_year[rows, cols] / np.maximum(revenue0, 1e-300), np.inf)
-    boundary = np.full(rows.size, -np.inf)
-    for g, table in enumerate(tables):
-        sel = bp.cohort[cols] == g
-        if table is not None and sel.any():
-            r, c = rows[sel], cols[sel]
-            boundary[sel] = table.lookup(book.payments_left[r, c], book.cost_ratio[r, c], book.debt_ratio[r, c])
-    walking = x < boundary
-    r, c = rows[walking], cols[walking]
-    walk[r, c] = True
-    book.walked[r, c] = True
-    book.default_state[r, c] = x[walking]
-    book.default_boundary[r, c] = boundary[walking]
-    return walk
+    stack = tables if isinstance(tables, BoundaryStack) else BoundaryStack.of(tables)
+    return _run(bk.WALK, book, bp, None, LoanMarket(), StepRules(day=day), boundaries=stack).walked
 
 
 def fraud_probability(rate_per_year: np.ndarray, multiplier: np.ndarray, dt_days: float) -> np.ndarray:
@@ -493,19 +455,173 @@ def default_routes(
     uniforms: np.ndarray,
     barrier: bool,
 ) -> np.ndarray:
-    """Route of each new default this step (0 = none); fraud > payment > covenant > strategic.
+    """Route of each new default this step (0 = none); fraud > payment > covenant > strategic
+    (``borrower_kernel.route_of``).
 
     Strategic: the owner walked at a payment date (``decide_walk``), or, under the Black–Cox
     ``collateral_barrier`` rule (``barrier``), collateral < walk_ratio × principal at any step.
     """
+    market = LoanMarket(fraud_probability=_param(fraud_probability), fraud_uniform=_param(uniforms))
+    return _run(bk.ROUTE, book, bp, None, market, StepRules(day=day, barrier=barrier), collateral=collateral).route
+
+
+def _nothing() -> np.ndarray:
+    """A (1, 1) zero: an input of a part not run."""
+    return np.zeros((1, 1))
+
+
+@dataclass(frozen=True)
+class LoanMarket:
+    """A step's inputs to the loan rules from the markets and the random streams: spot rental (USD/GPU-hour) and
+    utilisation, resale value per GPU (USD), the T-bill rate per path, one U(0,1) per loan for customer failures
+    and one N(0,1) for the operator's own factor (None: the factor stays), and fraud: its chance and its uniform;
+    (P, B) or broadcast like ``borrower_kernel.at``. Inputs of parts not run may be left out."""
+
+    spot_usd_per_gpu_hour: np.ndarray = field(default_factory=_nothing)
+    utilisation: np.ndarray = field(default_factory=_nothing)
+    value_usd_per_gpu: np.ndarray = field(default_factory=_nothing)
+    tbill: np.ndarray | float = 0.0
+    renter_uniform: np.ndarray = field(default_factory=_nothing)
+    operator_normal: np.ndarray | None = None
+    fraud_probability: np.ndarray = field(default_factory=_nothing)
+    fraud_uniform: np.ndarray = field(default_factory=_nothing)
+
+
+@dataclass(frozen=True)
+class StepRules:
+    """A step's day (the step's end), its length dt (days), and the protocol's terms the loan rules read: the grace
+    period (days) and grace APR premium, and whether strategic defaults follow the ``collateral_barrier`` rule."""
+
+    day: float = 0.0
+    dt_days: float = 0.0
+    grace_days: float = 0.0
+    grace_premium: float = 0.0
+    barrier: bool = False
+
+
+@dataclass
+class LoanStep:
+    """What one step of every loan's own rules hands to the protocol's book-keeping, (P, B) each: revenue this step
+    and collateral after the fleet's decay (USD), interest accrued (USD), the owners who walked at a payment date,
+    the payments received and the loans that matured, the accrued interest each collected loan owed before its
+    payment date (USD), covenant prepayments (USD) and each new default's route (0 = none)."""
+
+    revenue_usd: np.ndarray
+    collateral_usd: np.ndarray
+    accrued_usd: np.ndarray
+    walked: np.ndarray
+    payments: Payments
+    matured: np.ndarray
+    unowed_usd: np.ndarray
+    prepaid_usd: np.ndarray
+    route: np.ndarray
+
+
+def step_loans(
+    book: BorrowerBook, bp: BorrowerParams, terms: OperatorTerms, market: LoanMarket, rules: StepRules,
+    boundaries: BoundaryStack, days_on_book: np.ndarray, parts: int = bk.ALL_PARTS,
+    collateral: np.ndarray | None = None,
+) -> LoanStep:
+    """One step of every loan's own rules in one compiled pass (``borrower_kernel.loan_step_kernel``), each loan in
+    turn: operations (``operate_with``), accrual (``accrue``), the owner's walk decision at a payment date
+    (``decide_walk``), the payment (``collect``), the covenant (``covenant_check``, when any loan has one) and the
+    default route (``default_routes``): the numbers those functions give called one after another. ``parts``
+    (``borrower_kernel.OPERATE`` | ...) runs some of them only; without OPERATE the others read ``collateral``."""
+    if not has_covenants(bp):
+        parts &= ~bk.COVENANT
+    return _run(parts, book, bp, terms, market, rules, days_on_book, boundaries, collateral)
+
+
+def _run(
+    parts: int, book: BorrowerBook, bp: BorrowerParams | None, terms: OperatorTerms | None, market: LoanMarket,
+    rules: StepRules, days_on_book: np.ndarray | None = None, boundaries: BoundaryStack | None = None,
+    collateral: np.ndarray | None = None,
+) -> LoanStep:
+    """``loan_step_kernel`` on ``parts`` of the rules; what a part not run needs is left at harmless defaults
+    (no terms: nothing operates; no ``bp``: no loan terms; no boundaries: nobody walks). ``collateral`` (USD,
+    broadcast to (P, B)) is the collateral the parts read when OPERATE, which values it, is not run."""
     shape = book.status.shape
-    route = np.zeros(shape, np.int8)
-    bk.default_routes_kernel(
-        book.status, book.walked, book.grace_until_day, book.breach_until_day, book.principal_usd,
-        _param(collateral), _param(bp.walk_ratio), _param(fraud_probability), _param(uniforms),
-        float(day), bool(barrier), route,
+    held = np.zeros(shape) if collateral is None else np.array(np.broadcast_to(collateral, shape), np.float64)
+    nothing = np.empty(0)  # payments and matured: set below, from the kernel's paid buffers
+    step = LoanStep(np.zeros(shape), held, np.zeros(shape), np.zeros(shape, bool),
+                    Payments(nothing, nothing, nothing, nothing), nothing, np.zeros(shape), np.zeros(shape),
+                    np.zeros(shape, np.int8))
+    paid = _paid_buffers(shape)
+    if days_on_book is None:
+        days_on_book = np.zeros((shape[0], YEARS_ON_BOOK_BINS))
+    stack = BoundaryStack.of([]) if boundaries is None else boundaries
+    loan = _loan_terms(bp)
+    bk.loan_step_kernel(
+        int(parts), *_operating(book, terms if parts & bk.OPERATE else None, market, days_on_book, step.revenue_usd,
+                                rules.dt_days),
+        _param(market.value_usd_per_gpu), step.collateral_usd,
+        book.principal_usd, book.apr, book.accrued_usd, book.late_interest_usd, book.grace_until_day,
+        book.due_interest_usd, book.due_principal_usd, float(rules.grace_premium), step.accrued_usd,
+        book.next_due_day, book.revenue0_usd_per_year, book.cost_ratio, book.debt_ratio, book.walked,
+        book.default_state, book.default_boundary, loan[0], stack.rows, stack.cost_grid, stack.debt_grid,
+        stack.values, step.walked,
+        book.dsra_usd, book.sponsor_left_usd, *loan[1:7], float(rules.day), _per_path(market.tbill, shape[0]),
+        float(rules.grace_days), *paid, step.unowed_usd,
+        loan[7], loan[8], book.breach_until_day, step.prepaid_usd,
+        loan[9], _param(market.fraud_probability), _param(market.fraud_uniform), bool(rules.barrier), step.route,
     )
-    return route
+    step.payments = Payments(paid[0], paid[1], paid[2], np.flatnonzero(paid[4]))
+    step.matured = paid[3]
+    return step
+
+
+def _operating(
+    book: BorrowerBook, terms: OperatorTerms | None, market: LoanMarket, days_on_book: np.ndarray,
+    revenue: np.ndarray, dt_days: float,
+) -> tuple:
+    """The OPERATE part's arguments of ``loan_step_kernel``, in its order (without terms, inert constants); the
+    step's ``dt_days`` (which accrual uses too) must be the one the terms were made for."""
+    normal = market.operator_normal
+    constants: tuple
+    if terms is None:
+        constants = (*(_nothing(),) * 11, float(dt_days), 0.0, np.zeros((1, 1), np.int64))
+        vol = _nothing()
+    else:
+        if terms.dt_days != dt_days:
+            raise ValueError(f"operator terms for steps of {terms.dt_days:g} days used for a step of {dt_days:g}")
+        constants = (*terms.contract, terms.power_usd_per_gpu_hour, terms.idle_fraction, terms.fixed_usd_per_gpu_hour,
+                     terms.decay, float(dt_days), terms.weight, terms.term_payments)
+        vol = terms.operator_vol
+    own = (_nothing(), _nothing()) if normal is None else (_param(normal), vol)  # (z, σ_o)
+    return (
+        book.status, book.contracted_share, book.contract_price_usd_per_gpu_hour, book.cash_usd, book.gpus,
+        book.revenue_usd_per_year, book.operator_log, book.active_days, _param(market.spot_usd_per_gpu_hour),
+        _param(market.utilisation), _param(market.renter_uniform), *own, book.payments_left, days_on_book, revenue,
+        *constants,
+    )
+
+
+def _loan_terms(bp: BorrowerParams | None) -> tuple[np.ndarray, ...]:
+    """The loan terms ``loan_step_kernel`` reads, in its order: cohort per borrower; interest-only, floating, floating
+    spread, refinance LTV, reserve and sweep months (the payment rule); maintenance LTV and cure days (covenant);
+    strategic walk ratio. Without ``bp``, (1, 1) stand-ins of the same types."""
+    if bp is None:
+        flags = np.zeros((1, 1), np.bool_)
+        return (np.zeros(1, np.int64), flags, flags, *(_nothing(),) * 4, np.full((1, 1), np.nan), _nothing(),
+                _nothing())
+    return (
+        _param(bp.cohort, np.int64)[0],
+        *(_param(getattr(bp, name), dtype)
+          for name, dtype in (("interest_only", np.bool_), ("floating", np.bool_), ("floating_spread", np.float64),
+                              ("refinance_ltv", np.float64), ("dsra_months", np.float64),
+                              ("sweep_months", np.float64), ("maintenance_ltv", np.float64),
+                              ("cure_days", np.float64), ("walk_ratio", np.float64))),
+    )
+
+
+def _paid_buffers(shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """Per-loan interest, principal and late interest paid (USD), the matured mask, and the paying paths' mask."""
+    return np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool), np.zeros(shape[0], bool)
+
+
+def _per_path(values: np.ndarray | float, n_paths: int) -> np.ndarray:
+    """A per-path value (or one for all paths) as a contiguous (n_paths,) float64 array."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(values, np.float64), (n_paths,)))
 
 
 def start_defaults(

@@ -44,6 +44,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import ndtr
 
+from usdai_sim.jit import element, kernel
 from usdai_sim.scenario.schema import Cohort, Rental, Scenario, dist_bounds
 
 Amount = float | np.ndarray
@@ -180,21 +181,74 @@ class BoundaryTable:
     values: np.ndarray
 
     def lookup(self, payments_left: np.ndarray, cost_ratio: np.ndarray, debt_ratio: np.ndarray) -> np.ndarray:
-        """Bilinear interpolation in (c, d) at each loan's payments left (ratios clipped to the grid)."""
-        k = np.clip(payments_left, 1, self.values.shape[0]) - 1
-        ci, cw = _bracket(self.cost_grid, cost_ratio)
-        di, dw = _bracket(self.debt_grid, debt_ratio)
-        v = self.values
-        low = v[k, ci, di] * (1 - dw) + v[k, ci, di + 1] * dw
-        high = v[k, ci + 1, di] * (1 - dw) + v[k, ci + 1, di + 1] * dw
-        return low * (1 - cw) + high * cw
+        """``boundary_at`` of each loan (arguments broadcast)."""
+        arrays = np.broadcast_arrays(np.asarray(payments_left, np.int64), np.asarray(cost_ratio, np.float64),
+                                     np.asarray(debt_ratio, np.float64))
+        left, cost, debt = (np.ascontiguousarray(a).ravel() for a in arrays)
+        out = np.empty(left.size)
+        grids = (np.ascontiguousarray(g, np.float64) for g in (self.values, self.cost_grid, self.debt_grid))
+        lookup_kernel(*grids, left, cost, debt, out)
+        return out.reshape(arrays[0].shape)
 
 
-def _bracket(grid: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the lower grid node and the interpolation weight, value clipped into the grid."""
-    v = np.clip(value, grid[0], grid[-1])
-    i = np.clip(np.searchsorted(grid, v, side="right") - 1, 0, grid.size - 2)
+@element
+def bracket(grid: np.ndarray, value: float) -> tuple[int, float]:
+    """Index i of the lower grid node and the interpolation weight w = (v − g_i)/(g_{i+1} − g_i), with the value v
+    clipped into the grid: i = (nodes ≤ v) − 1, clipped to [0, nodes − 2]."""
+    v = min(max(value, grid[0]), grid[-1])
+    below = 0
+    while below < grid.size and grid[below] <= v:
+        below += 1
+    i = min(max(below - 1, 0), grid.size - 2)
     return i, (v - grid[i]) / (grid[i + 1] - grid[i])
+
+
+@element
+def boundary_at(values: np.ndarray, rows: int, cost_grid: np.ndarray, debt_grid: np.ndarray, payments_left: int,
+                cost_ratio: float, debt_ratio: float) -> float:
+    """One loan's boundary x_B: bilinear interpolation in (c, d) of ``values[k − 1]``, k = payments left clipped to
+    [1, rows] (the table's first ``rows`` rows are read; ``bracket``: ratios clipped to the grid):
+        x_B = (v[k,i,j]·(1 − w_d) + v[k,i,j+1]·w_d)·(1 − w_c) + (v[k,i+1,j]·(1 − w_d) + v[k,i+1,j+1]·w_d)·w_c."""
+    k = min(max(payments_left, 1), rows) - 1
+    ci, cw = bracket(cost_grid, cost_ratio)
+    di, dw = bracket(debt_grid, debt_ratio)
+    low = values[k, ci, di] * (1 - dw) + values[k, ci, di + 1] * dw
+    high = values[k, ci + 1, di] * (1 - dw) + values[k, ci + 1, di + 1] * dw
+    return low * (1 - cw) + high * cw  # type: ignore[no-any-return]
+
+
+@kernel
+def lookup_kernel(values: np.ndarray, cost_grid: np.ndarray, debt_grid: np.ndarray, payments_left: np.ndarray,
+                  cost_ratio: np.ndarray, debt_ratio: np.ndarray, out: np.ndarray) -> None:
+    """``boundary_at`` of each loan k (1-D arrays)."""
+    for k in range(out.size):
+        out[k] = boundary_at(values, values.shape[0], cost_grid, debt_grid, payments_left[k], cost_ratio[k],
+                             debt_ratio[k])
+
+
+@dataclass(frozen=True)
+class BoundaryStack:
+    """Every cohort's table in one set of arrays for the compiled walk rule: ``rows[g]`` payment rows of cohort g's
+    table (0: no table, the owner never walks at a payment date), its grids and ``values[g, :rows[g]]``."""
+
+    rows: np.ndarray
+    cost_grid: np.ndarray
+    debt_grid: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, tables: list[BoundaryTable | None]) -> BoundaryStack:
+        """The stack of ``tables`` (one per cohort; every table on grids of the same sizes)."""
+        real = [t for t in tables if t is not None]
+        shape = (max((t.values.shape[0] for t in real), default=1), *(real[0].values.shape[1:] if real else
+                                                                      (COST_GRID.size, DEBT_GRID.size)))
+        values = np.zeros((len(tables), *shape))
+        cost, debt = np.zeros((len(tables), shape[1])), np.zeros((len(tables), shape[2]))
+        for g, t in enumerate(tables):
+            if t is not None:
+                values[g, : t.values.shape[0]], cost[g], debt[g] = t.values, t.cost_grid, t.debt_grid
+        rows = np.array([0 if t is None else t.values.shape[0] for t in tables], np.int64)
+        return cls(rows, cost, debt, values)
 
 
 COST_GRID = np.linspace(0.0, 1.2, 9)
