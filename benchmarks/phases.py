@@ -233,7 +233,8 @@ def explain(goal: str, budget_ns: float, p: PhaseProfile, full_ns: float | None 
         lines.append(f"  the loans phase is already one compiled pass over the loans; that pass alone takes "
                      f"{p.ns(p.loan_pass_s) * scale:.1f} ns, {ratio:.1f}× the reference kernel's loop: the gap is the "
                      "per-loan work of the model's rules (state read and written, arithmetic), which the projections "
-                     "at the reference kernel's speed assume away")
+                     "at the reference kernel's speed assume away; closing it takes fewer bytes and operations per "
+                     "live loan, not fewer passes")
     if p.fixed_ns() > 0:
         lines.append(f"  of the measured, {p.fixed_ns() * scale:.1f} ns is the phases' fixed cost per block-step "
                      "(interpreter and numpy calls), which a compiled per-path step would not pay")

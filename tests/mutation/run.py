@@ -1,10 +1,12 @@
 """`make mutation`: mutmut 3 on the protocol, the ledger and the agent rule modules, one group at a time.
 
 Each group mutates its modules and runs only the fast unit tests that exercise them (mutation testing is
-CPU-heavy). A group runs in a scratch copy of the repository under ``build/mutation/GROUP`` (mutmut
-writes ``mutants/`` beside its configuration); the scores and every surviving mutant are written to
-``tests/mutation/RESULTS.md``, where each survivor is either killed by a new test or marked equivalent
-in ``tests/mutation/equivalent.txt`` (one ``mutant-name  reason`` per line).
+CPU-heavy). mutmut skips decorated functions, so the scratch copy drops the compiler decorators (``@kernel``,
+``@element``: the identity with numba off, as mutants run) and the compiled rules are mutated too. A group runs in
+a scratch copy of the repository under ``build/mutation/GROUP`` (mutmut writes ``mutants/`` beside its
+configuration); the scores and every surviving mutant are written to ``tests/mutation/RESULTS.md``, where each
+survivor is either killed by a new test or marked equivalent in ``tests/mutation/equivalent.txt`` (one
+``mutant-name reason`` per line).
 
 Usage: python tests/mutation/run.py [GROUP ...]   (default: every group; `report` only rewrites RESULTS.md
 from the groups already run; MUTMUT_CHILDREN=2 parallel mutants). ``GROUP=PATTERN[,PATTERN]`` re-runs only
@@ -61,11 +63,23 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/test_market_rates.py",
         ],
     ),
-    "agents": (
-        ["usdai_sim/agents/borrowers.py", "usdai_sim/agents/borrower_kernel.py", "usdai_sim/agents/default_option.py",
-         "usdai_sim/agents/depositors.py"],
+    "borrower_kernel": (
+        ["usdai_sim/agents/borrower_kernel.py"],
         [
             "tests/unit/test_borrowers.py",
+            "tests/unit/test_loan_rule_edges.py",
+            "tests/unit/test_operator_rules.py",
+            "tests/unit/test_agent_rules_pinned.py",
+            "tests/unit/test_loan_years.py",
+            "tests/unit/test_recovery_split.py",
+            "tests/unit/test_model_lifecycle.py",
+        ],
+    ),
+    "agents": (
+        ["usdai_sim/agents/borrowers.py", "usdai_sim/agents/default_option.py", "usdai_sim/agents/depositors.py"],
+        [
+            "tests/unit/test_borrowers.py",
+            "tests/unit/test_loan_rule_edges.py",
             "tests/unit/test_default_option.py",
             "tests/unit/test_model_lifecycle.py",
             "tests/unit/test_queue.py",
@@ -104,7 +118,20 @@ def prepare(group: str) -> Path:
         'pytest_add_cli_args = ["-p", "no:xdist", "-p", "no:cacheprovider", "-q", "-W", "ignore"]\n'
     )
     (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + config)
+    for module in modules:
+        undecorate(work / module)
     return work
+
+
+COMPILER = re.compile(r"^@(?:kernel|element)\n(?=def )", re.MULTILINE)
+"""A top-level ``@kernel`` or ``@element`` line (``usdai_sim.jit``) right above a ``def``."""
+
+
+def undecorate(path: Path) -> None:
+    """Drop the compiler decorators of a module's functions in the scratch copy: mutmut does not mutate decorated
+    functions, and with numba off (as mutants run) ``kernel(f)`` and ``element(f)`` are ``f`` itself, so the
+    compiled rules become mutable without changing what runs."""
+    path.write_text(COMPILER.sub("", path.read_text()))
 
 
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))

@@ -1,0 +1,211 @@
+"""Edges of the loan rules of ``borrower_kernel`` (payment, reserve and sweep, walk, route, year on book, the loan
+pass's collateral and days at risk, the contract roll), numbers worked out by hand; several borrowers and paths
+where a rule must read each loan's own value. Written against the mutants mutation testing left alive.
+
+Loans as in ``test_borrowers``: $1,000,000 at 12% APR over 36 payments unless said otherwise (i = 0.12·30/365;
+level payment A = $33,135.85 = $9,863.01 interest + $23,272.84 principal), first payment due on day 30.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.unit.test_borrowers import A_PRINCIPAL, GRACE_DAYS, A, loan_book, params
+from usdai_sim.agents import borrower_kernel as bk
+from usdai_sim.agents import borrowers as br
+from usdai_sim.agents import default_option as do
+
+INTEREST = 1e6 * 0.12 * 30 / 365  # 9,863.0137: the first payment's interest, unrounded
+TIGHT = 1e-6
+
+
+def pay(book: br.BorrowerBook, bp: object, day: float, tbill: float | list[float] = 0.0,
+        collateral: float = 0.0) -> tuple[br.Payments, np.ndarray]:
+    tbills = np.broadcast_to(np.asarray(tbill, float), book.status.shape[:1]).copy()
+    return br.collect(book, bp, day, tbills, GRACE_DAYS, np.full(book.status.shape, collateral))  # type: ignore[arg-type]
+
+
+def test_accrued_interest_falls_by_the_interest_paid_floored_at_zero() -> None:
+    """Accrued $12,000 → 12,000 − 9,863.01 = $2,136.99 left; accrued $5,000 → 0, not negative (nor 1)."""
+    bp = params()
+    book = loan_book(bp, n_paths=2)
+    book.cash_usd[:] = 1e6
+    book.accrued_usd[:, 0] = [12_000.0, 5_000.0]
+    pay(book, bp, 30.0)
+    np.testing.assert_allclose(book.accrued_usd[:, 0], [12_000.0 - INTEREST, 0.0], atol=TIGHT)
+
+
+def test_overdue_payment_is_the_amount_fixed_at_its_date_plus_late_interest() -> None:
+    """In grace since day 30 with $9,000 interest and $20,000 principal fixed then and $1,000 of late interest:
+    on day 40 the owner owes 30,000 and has exactly that in cash → paid, nothing left for the reserve; the amounts
+    are not recomputed from today's balance (which would ask A = $33,135.85 and miss)."""
+    bp = params()
+    book = loan_book(bp, n_paths=1)
+    book.grace_until_day[:] = 60.0
+    book.due_interest_usd[:], book.due_principal_usd[:], book.late_interest_usd[:] = 9_000.0, 20_000.0, 1_000.0
+    book.cash_usd[:] = 30_000.0
+    paid, _ = pay(book, bp, 40.0)
+    assert (paid.interest_usd[0, 0], paid.principal_usd[0, 0], paid.late_interest_usd[0, 0]) == (9e3, 2e4, 1e3)
+    assert book.principal_usd[0, 0] == 980_000.0 and book.late_interest_usd[0, 0] == 0.0
+    assert book.cash_usd[0, 0] == 0.0 and book.dsra_usd[0, 0] == 0.0
+    assert not np.isfinite(book.grace_until_day[0, 0]) and book.next_due_day[0, 0] == 60.0
+
+
+def test_sponsor_support_covers_only_what_cash_and_reserve_do_not() -> None:
+    """Cash $10,000 + reserve $10,000 against A: the sponsor adds 33,135.85 − 20,000 = $13,135.85 of its $50,000,
+    then cash and reserve are spent: $36,864.15 of support left, nothing negative."""
+    bp = params()
+    book = loan_book(bp, n_paths=1)
+    book.cash_usd[:], book.dsra_usd[:], book.sponsor_left_usd[:] = 10_000.0, 10_000.0, 50_000.0
+    paid, _ = pay(book, bp, 30.0)
+    assert paid.principal_usd[0, 0] == pytest.approx(A_PRINCIPAL, abs=0.005)
+    assert book.sponsor_left_usd[0, 0] == pytest.approx(50_000.0 - (A - 20_000.0), abs=0.005)
+    assert book.cash_usd[0, 0] == pytest.approx(0.0, abs=TIGHT) and book.dsra_usd[0, 0] == pytest.approx(0.0, abs=TIGHT)
+
+
+def test_final_balloon_refinanced_then_supported_and_no_more() -> None:
+    """Interest-only, 0% APR, the $1,000,000 balloon due, refinance LTV 0.8 on $1.2M of collateral. Path 0: no cash,
+    $100,000 of support: the new lender advances $960,000, the sponsor the other $40,000 (60,000 left), nothing
+    is left in cash. Path 1: $1.5M of cash: nothing is refinanced, $500,000 stays in cash."""
+    bp = params(amortisation="interest_only", apr=0.0, refinance_ltv=0.8)
+    book = loan_book(bp, n_paths=2, left=1)
+    book.apr[:] = 0.0
+    book.sponsor_left_usd[:, 0] = [100_000.0, 0.0]
+    book.cash_usd[:, 0] = [0.0, 1.5e6]
+    paid, matured = pay(book, bp, 30.0, collateral=1.2e6)
+    assert paid.principal_usd[:, 0].tolist() == [1e6, 1e6] and matured[:, 0].all()
+    assert book.sponsor_left_usd[0, 0] == 60_000.0
+    assert book.cash_usd[:, 0].tolist() == [0.0, 500_000.0] and book.dsra_usd[:, 0].tolist() == [0.0, 0.0]
+
+
+def test_the_last_but_one_payment_is_not_refinanced() -> None:
+    """Two payments left, no cash, collateral $1B at refinance LTV 1: the payment is missed (grace to day 60)."""
+    bp = params(refinance_ltv=1.0)
+    book = loan_book(bp, n_paths=1, left=2)
+    paid, _ = pay(book, bp, 30.0, collateral=1e9)
+    assert paid.principal_usd.sum() == 0.0 and book.grace_until_day[0, 0] == 60.0
+
+
+def test_interest_only_pays_interest_and_reserves_against_interest() -> None:
+    """Interest-only at 12% with $100,000 cash: pays $9,863.01 of interest and no principal; the reserve is topped up
+    to 3 × 9,863.01 = $29,589.04 and cash above 3 months of payments (the same) swept."""
+    bp = params(amortisation="interest_only")
+    book = loan_book(bp, n_paths=1)
+    book.cash_usd[:] = 100_000.0
+    paid, _ = pay(book, bp, 30.0)
+    assert paid.interest_usd[0, 0] == pytest.approx(INTEREST, abs=TIGHT) and paid.principal_usd[0, 0] == 0.0
+    assert book.principal_usd[0, 0] == 1e6
+    assert book.dsra_usd[0, 0] == pytest.approx(3 * INTEREST, abs=TIGHT)
+    assert book.cash_usd[0, 0] == pytest.approx(3 * INTEREST, abs=TIGHT)
+
+
+def test_reserve_topped_up_from_what_it_holds_to_three_payments_then_cash_swept() -> None:
+    """Cash $200,000, reserve $50,000: A is paid from cash (166,864.15 left); the reserve takes 3A − 50,000 =
+    $49,407.55 to reach 3A = $99,407.55 (the next level payment is A again); cash above 3A is swept."""
+    bp = params()
+    book = loan_book(bp, n_paths=1)
+    book.cash_usd[:], book.dsra_usd[:] = 200_000.0, 50_000.0
+    pay(book, bp, 30.0)
+    assert book.dsra_usd[0, 0] == pytest.approx(3 * A, abs=0.02)
+    assert book.cash_usd[0, 0] == pytest.approx(3 * A, abs=0.02)
+
+
+def test_floating_rate_resets_to_each_paths_tbill_plus_its_own_spread() -> None:
+    """Two floating borrowers (spreads 3% and 5%; refinance LTV 0.6 is not a spread) on T-bills of 4% and 5%: the
+    day-30 payment is fixed at the 12% that accrued, then each APR resets to T-bill + spread."""
+    bp = params(count=2, rate_type="floating", floating_spread={"low": 0.03, "high": 0.05})
+    bp.floating_spread[:] = [0.03, 0.05]
+    book = loan_book(bp, n_paths=2)
+    book.cash_usd[:] = 1e6
+    paid, _ = pay(book, bp, 30.0, tbill=[0.04, 0.05])
+    np.testing.assert_allclose(paid.interest_usd, INTEREST, atol=TIGHT)
+    np.testing.assert_allclose(book.apr, [[0.07, 0.09], [0.08, 0.10]], atol=1e-15)
+
+
+def test_walk_reads_small_revenues_and_one_row_tables() -> None:
+    """A cohort whose table has one payment row (x_B = 0.6 everywhere) and revenue at origination $0.5 a year: a
+    revenue now of $0.1 is a factor 0.2 < 0.6 → the owner walks (x = ∞ is kept for a zero revenue at origination)."""
+    bp = params()
+    book = loan_book(bp, n_paths=2)
+    book.revenue0_usd_per_year[:, 0] = [0.5, 0.0]
+    book.revenue_usd_per_year[:, 0] = [0.1, 0.1]
+    table = do.BoundaryTable(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.full((1, 2, 2), 0.6))
+    walk = br.decide_walk(book, bp, 30.0, [table])
+    assert walk[:, 0].tolist() == [True, False]
+    assert book.default_state[0, 0] == pytest.approx(0.2) and book.default_boundary[0, 0] == 0.6
+
+
+def test_floating_spread_drawn_per_path_is_read_per_loan() -> None:
+    """Spreads drawn per path and borrower ((paths, borrowers), as a work block holds them): each loan resets to
+    its path's T-bill plus its own spread."""
+    bp = params(count=2, rate_type="floating", floating_spread={"low": 0.01, "high": 0.05})
+    bp = replace(bp, floating_spread=np.array([[0.01, 0.02], [0.03, 0.04]]))
+    book = loan_book(bp, n_paths=2)
+    book.cash_usd[:] = 1e6
+    pay(book, bp, 30.0, tbill=[0.04, 0.05])
+    np.testing.assert_allclose(book.apr, [[0.05, 0.06], [0.08, 0.09]], atol=1e-15)
+
+
+def test_two_borrowers_balloons_each_against_its_own_collateral() -> None:
+    """Two borrowers' balloons (interest-only, 0%, refinance LTV 0.8), no cash: collateral $1.5M refinances the
+    $1M in full; $1.2M only $960,000 → missed."""
+    bp = params(count=2, amortisation="interest_only", apr=0.0, refinance_ltv=0.8)
+    book = loan_book(bp, n_paths=1, left=1)
+    book.apr[:] = 0.0
+    paid, matured = br.collect(book, bp, 30.0, np.zeros(1), GRACE_DAYS, np.array([[1.5e6, 1.2e6]]))
+    assert paid.principal_usd[0].tolist() == [1e6, 0.0] and matured[0].tolist() == [True, False]
+
+
+def test_a_zero_fraud_chance_never_fires_even_at_a_zero_uniform() -> None:
+    """U < p is strict: with p = 0 a uniform of exactly 0 is not a fraud (nor any other route here)."""
+    bp = params()
+    book = loan_book(bp, n_paths=1)
+    route = br.default_routes(book, bp, np.full((1, 1), 1e9), 10.0, np.zeros((1, 1)), np.zeros((1, 1)), False)
+    assert route[0, 0] == 0
+
+
+@pytest.mark.parametrize(("term", "left", "year"), [(36, 36, 0), (36, 25, 0), (36, 24, 1), (60, 12, 4), (60, 0, 4),
+                                                     (72, 12, 4), (36, 40, 0)])
+def test_year_on_book_is_payments_made_over_twelve_clipped(term: int, left: int, year: int) -> None:
+    """Payments made = term − left; the bin is made // 12 clipped to 0..4 (a 5th year and later share bin 4)."""
+    assert int(bk.year_on_book(np.int64(term), np.int64(left))) == year
+
+
+def test_the_loan_pass_values_each_fleet_and_counts_days_at_risk_by_year() -> None:
+    """Two borrowers, one path, a 365-day step with 9%/yr hardware loss: 100 GPUs → 100·e^−0.09 = 91.393 each,
+    valued at $20,000 and $10,000 a GPU → collateral $1,827,866 and $913,933. The first loan is in its first year
+    (36 of 36 payments left), the second in its third (12 left): 365 days at risk in bins 0 and 2."""
+    bp = params(count=2, hardware_failure_rate_per_year=0.09)
+    book = loan_book(bp, n_paths=1)
+    book.payments_left[0] = [36, 12]
+    terms = br.OperatorTerms.new(bp, np.full(2, 1.2), 365.0)
+    market = br.LoanMarket(np.zeros((1, 2)), np.zeros((1, 2)), np.array([[20_000.0, 10_000.0]]), 0.0,
+                           np.ones((1, 2)), np.zeros((1, 2)))
+    days = np.zeros((1, bk.YEARS_ON_BOOK_BINS))
+    step = br.step_loans(book, bp, terms, market, br.StepRules(day=365.0, dt_days=365.0), do.BoundaryStack.of([None]),
+                         days, bk.OPERATE)
+    np.testing.assert_allclose(step.collateral_usd, [[100 * np.exp(-0.09) * 20_000, 100 * np.exp(-0.09) * 10_000]])
+    assert days[0].tolist() == [365.0, 0.0, 365.0, 0.0, 0.0]
+
+
+def test_roll_contracts_reads_each_loans_own_price_uniform_and_terms() -> None:
+    """Two borrowers on two paths, each with its own spot and uniform: every loan's contract book rolls exactly as
+    the same loan alone (one borrower, one path) does."""
+    spec = {"contracted_share": 0.6, "contract_price_fraction": 0.75, "contract_months": 10.0, "renter_customers": 3,
+            "receivable_days": 45.0, "renter_default_rate_per_year": 0.1, "renter_default_elasticity": 2.0}
+    spot, uniform = np.array([[2.0, 1.0], [3.0, 1.5]]), np.array([[0.01, 0.5], [0.9, 0.001]])
+    pair = params(count=2, **spec)
+    book = loan_book(pair, n_paths=2)
+    book.contracted_share[:], book.contract_price_usd_per_gpu_hour[:], book.cash_usd[:] = 0.5, 2.0, 50_000.0
+    failed = br.roll_contracts(book, pair, spot, 30.0, uniform)
+    for p in range(2):
+        for b in range(2):
+            one = params(**spec)
+            alone = loan_book(one, n_paths=1)
+            alone.contracted_share[:], alone.contract_price_usd_per_gpu_hour[:], alone.cash_usd[:] = 0.5, 2.0, 5e4
+            lone_failed = br.roll_contracts(alone, one, spot[p:p + 1, b:b + 1], 30.0, uniform[p:p + 1, b:b + 1])
+            assert failed[p, b] == lone_failed[0, 0]
+            for name in ("contracted_share", "contract_price_usd_per_gpu_hour", "cash_usd"):
+                assert getattr(book, name)[p, b] == getattr(alone, name)[0, 0], (name, p, b)
+    assert failed.any() and not failed.all()
