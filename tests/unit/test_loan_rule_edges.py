@@ -49,7 +49,7 @@ def test_overdue_payment_is_the_amount_fixed_at_its_date_plus_late_interest() ->
     assert (paid.interest_usd[0, 0], paid.principal_usd[0, 0], paid.late_interest_usd[0, 0]) == (9e3, 2e4, 1e3)
     assert book.principal_usd[0, 0] == 980_000.0 and book.late_interest_usd[0, 0] == 0.0
     assert book.cash_usd[0, 0] == 0.0 and book.dsra_usd[0, 0] == 0.0
-    assert not np.isfinite(book.grace_until_day[0, 0]) and book.next_due_day[0, 0] == 60.0
+    assert book.grace_until_day[0, 0] == np.inf and book.next_due_day[0, 0] == 60.0
 
 
 def test_sponsor_support_covers_only_what_cash_and_reserve_do_not() -> None:
@@ -174,34 +174,38 @@ def test_year_on_book_is_payments_made_over_twelve_clipped(term: int, left: int,
 
 def test_the_loan_pass_values_each_fleet_and_counts_days_at_risk_by_year() -> None:
     """Two borrowers, one path, a 365-day step with 9%/yr hardware loss: 100 GPUs → 100·e^−0.09 = 91.393 each,
-    valued at $20,000 and $10,000 a GPU → collateral $1,827,866 and $913,933. The first loan is in its first year
-    (36 of 36 payments left), the second in its third (12 left): 365 days at risk in bins 0 and 2."""
+    valued at $20,000 and $10,000 a GPU → collateral $1,827,866 and $913,933. Both have 36 payments left: the
+    36-month loan is in its first year, the 60-month one in its third: 365 more days at risk in bins 0 and 2 (which
+    held 100 and 50)."""
     bp = params(count=2, hardware_failure_rate_per_year=0.09)
+    bp = replace(bp, term_payments=np.array([36, 60]))
     book = loan_book(bp, n_paths=1)
-    book.payments_left[0] = [36, 12]
+    book.payments_left[0] = [36, 36]
     terms = br.OperatorTerms.new(bp, np.full(2, 1.2), 365.0)
     market = br.LoanMarket(np.zeros((1, 2)), np.zeros((1, 2)), np.array([[20_000.0, 10_000.0]]), 0.0,
                            np.ones((1, 2)), np.zeros((1, 2)))
-    days = np.zeros((1, bk.YEARS_ON_BOOK_BINS))
+    days = np.array([[100.0, 0.0, 50.0, 0.0, 0.0]])
     step = br.step_loans(book, bp, terms, market, br.StepRules(day=365.0, dt_days=365.0), do.BoundaryStack.of([None]),
                          days, bk.OPERATE)
     np.testing.assert_allclose(step.collateral_usd, [[100 * np.exp(-0.09) * 20_000, 100 * np.exp(-0.09) * 10_000]])
-    assert days[0].tolist() == [365.0, 0.0, 365.0, 0.0, 0.0]
+    assert days[0].tolist() == [465.0, 0.0, 415.0, 0.0, 0.0]
 
 
 def test_roll_contracts_reads_each_loans_own_price_uniform_and_terms() -> None:
-    """Two borrowers on two paths, each with its own spot and uniform: every loan's contract book rolls exactly as
-    the same loan alone (one borrower, one path) does."""
+    """Two borrowers on two paths, each with its own spot, uniform, contract price fraction and target share (drawn
+    per path and borrower, as a work block holds them): every loan's contract book rolls exactly as the same loan
+    alone (one borrower, one path) does."""
     spec = {"contracted_share": 0.6, "contract_price_fraction": 0.75, "contract_months": 10.0, "renter_customers": 3,
             "receivable_days": 45.0, "renter_default_rate_per_year": 0.1, "renter_default_elasticity": 2.0}
     spot, uniform = np.array([[2.0, 1.0], [3.0, 1.5]]), np.array([[0.01, 0.5], [0.9, 0.001]])
-    pair = params(count=2, **spec)
+    fraction, target = np.array([[0.75, 0.5], [0.6, 0.9]]), np.array([[0.6, 0.4], [0.3, 0.7]])
+    pair = replace(params(count=2, **spec), contract_price_fraction=fraction, contracted_share=target)
     book = loan_book(pair, n_paths=2)
     book.contracted_share[:], book.contract_price_usd_per_gpu_hour[:], book.cash_usd[:] = 0.5, 2.0, 50_000.0
     failed = br.roll_contracts(book, pair, spot, 30.0, uniform)
     for p in range(2):
         for b in range(2):
-            one = params(**spec)
+            one = params(**{**spec, "contract_price_fraction": fraction[p, b], "contracted_share": target[p, b]})
             alone = loan_book(one, n_paths=1)
             alone.contracted_share[:], alone.contract_price_usd_per_gpu_hour[:], alone.cash_usd[:] = 0.5, 2.0, 5e4
             lone_failed = br.roll_contracts(alone, one, spot[p:p + 1, b:b + 1], 30.0, uniform[p:p + 1, b:b + 1])
@@ -209,3 +213,53 @@ def test_roll_contracts_reads_each_loans_own_price_uniform_and_terms() -> None:
             for name in ("contracted_share", "contract_price_usd_per_gpu_hour", "cash_usd"):
                 assert getattr(book, name)[p, b] == getattr(alone, name)[0, 0], (name, p, b)
     assert failed.any() and not failed.all()
+
+
+def test_customer_failures_judge_the_price_against_the_market_only_when_there_is_one() -> None:
+    """h = h₀·(p_c/(f·R))^k with h₀ = 0.1/yr, k = 2, 3 customers, 30 days. Path 0: no market (R = 0): the price counts
+    as fair (ratio 1), q = 1 − e^{−3·0.1·30/365} = 0.0244 < U = 0.03 → no failure. Path 1: market 0.75·$1 against
+    $2.00 (ratio 2.67 even though the market is below $1): q = 0.1608 > U = 0.1 → a customer fails. Path 2: no
+    contracts (share 0), U = 0 → nothing to fail."""
+    bp = params(contracted_share=0.6, contract_price_fraction=0.75, contract_months=10.0, renter_customers=3,
+                receivable_days=45.0, renter_default_rate_per_year=0.1, renter_default_elasticity=2.0)
+    book = loan_book(bp, n_paths=3)
+    book.contracted_share[:, 0] = [0.5, 0.5, 0.0]
+    book.contract_price_usd_per_gpu_hour[:] = 2.0
+    failed = br.roll_contracts(book, bp, np.array([[0.0], [1.0], [2.0]]), 30.0, np.array([[0.03], [0.1], [0.0]]))
+    assert failed[:, 0].tolist() == [False, True, False]
+
+
+def test_operations_without_normals_leave_every_borrowers_own_factor() -> None:
+    """Two borrowers operated without the operator normals: both own factors stay at 0 (log)."""
+    bp = params(count=2)
+    book = loan_book(bp, n_paths=1)
+    terms = br.OperatorTerms.new(bp, np.full(2, 1.2), 1.0)
+    br.operate_with(book, terms, np.full((1, 2), 2.0), np.full((1, 2), 0.8), np.ones((1, 2)))
+    assert book.operator_log.tolist() == [[0.0, 0.0]] and (book.active_days == 1.0).all()
+
+
+def test_parts_not_asked_for_do_not_run() -> None:
+    """A loan in grace until day 20, seen on day 30 over a 30-day step: asked for the walk decision only, it neither
+    accrues interest nor is routed to a payment default; asked for the route only, it is (and accrues nothing)."""
+    bp = params()
+    book = loan_book(bp, n_paths=1)
+    book.grace_until_day[:] = 20.0
+    rules = br.StepRules(day=30.0, dt_days=30.0)
+    stack = do.BoundaryStack.of([None])
+    for parts, route in ((bk.WALK, 0), (bk.ROUTE, br.ROUTE_PAYMENT)):
+        step = br.step_loans(book, bp, None, br.LoanMarket(), rules, stack, np.zeros((1, 5)), parts,  # type: ignore[arg-type]
+                             np.full((1, 1), 1e9))
+        assert step.accrued_usd[0, 0] == 0.0 and book.accrued_usd[0, 0] == 0.0 and step.route[0, 0] == route
+
+
+def test_covenants_and_the_barrier_read_each_borrowers_own_terms() -> None:
+    """Two borrowers, maintenance LTV 0.7 and cure 30 days, walk ratio 0.5 under the barrier rule, collateral
+    $1.2M and $3M against $1M: the first is in breach (limit $840,000, no cash: cure deadline day 40) and not past
+    the barrier (1.2M ≥ 0.5 × 1M); the second is neither. On day 40 the first defaults on its covenant."""
+    bp = params(count=2, maintenance_ltv=0.7, covenant_cure_days=30, strategic_walk_ratio=0.5)
+    book = loan_book(bp, n_paths=1)
+    collateral = np.array([[1.2e6, 3e6]])
+    assert br.covenant_check(book, bp, collateral, 10.0).tolist() == [[0.0, 0.0]]
+    assert book.breach_until_day[0].tolist() == [40.0, np.inf]
+    route = br.default_routes(book, bp, collateral, 40.0, np.zeros((1, 2)), np.ones((1, 2)), True)
+    assert route[0].tolist() == [br.ROUTE_COVENANT, 0]
