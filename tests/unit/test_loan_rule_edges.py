@@ -263,3 +263,53 @@ def test_covenants_and_the_barrier_read_each_borrowers_own_terms() -> None:
     assert book.breach_until_day[0].tolist() == [40.0, np.inf]
     route = br.default_routes(book, bp, collateral, 40.0, np.zeros((1, 2)), np.ones((1, 2)), True)
     assert route[0].tolist() == [br.ROUTE_COVENANT, 0]
+
+
+CURVED = do.BoundaryTable(np.array([0.0, 0.5, 1.0, 1.5]), np.array([0.0, 1.0, 2.0]),
+                          np.array([[[c * c + d * d for d in (0.0, 1.0, 2.0)] for c in (0.0, 0.5, 1.0, 1.5)]]))
+"""A one-row table of x_B = c² + d² on its nodes: bilinear interpolation of it is not exact, so it shows the cell read."""
+
+
+@pytest.mark.parametrize(("cost", "debt", "expected"), [
+    (0.75, 1.5, (1.25 + 4.25 + 2.0 + 5.0) / 4),  # the middle of cell (1, 1)
+    (0.1, 0.2, (0.0 * 0.8 + 1.0 * 0.2) * 0.8 + (0.25 * 0.8 + 1.25 * 0.2) * 0.2),  # first cells: 0.25
+    (1.4, 1.9, (2.0 * 0.1 + 5.0 * 0.9) * 0.2 + (3.25 * 0.1 + 6.25 * 0.9) * 0.8),  # last cells: 5.7
+])
+def test_boundary_lookup_reads_the_cell_around_the_point(cost: float, debt: float, expected: float) -> None:
+    """Corners of the cell holding (c, d), weighted (1 − w)·low + w·high in each ratio; a neighbouring cell would
+    extrapolate the curve to another number."""
+    got = CURVED.lookup(np.array([[1, 1]]), np.array([[cost, cost]]), np.array([[debt, debt]]))
+    assert got.shape == (1, 2)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_decide_walk_takes_the_models_stacked_tables() -> None:
+    """The model hands its tables over once stacked (``BoundaryStack``): the same walk as from the list."""
+    bp = params()
+    book = loan_book(bp, n_paths=1)
+    book.revenue0_usd_per_year[:], book.revenue_usd_per_year[:] = 0.5, 0.1
+    table = do.BoundaryTable(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.full((1, 2, 2), 0.6))
+    assert br.decide_walk(book, bp, 30.0, do.BoundaryStack.of([table]))[0, 0]
+
+
+def test_covenants_run_in_the_loan_step_on_the_collateral_given() -> None:
+    """The loan step with covenants in the population checks them, on the collateral it is handed when operations
+    do not run: $1.2M → limit $840,000 < $1M, breach (cure by day 40); $3M → no breach. Without covenants in the
+    population the check returns zeros of the book's shape."""
+    bp = params(count=2, maintenance_ltv=0.7, covenant_cure_days=30)
+    book = loan_book(bp, n_paths=1)
+    rules, stack = br.StepRules(day=10.0, dt_days=1.0), do.BoundaryStack.of([None])
+    br.step_loans(book, bp, None, br.LoanMarket(), rules, stack, np.zeros((1, 5)), bk.ALL_PARTS & ~bk.OPERATE,  # type: ignore[arg-type]
+                  np.array([[1.2e6, 3e6]]))
+    assert book.breach_until_day[0].tolist() == [40.0, np.inf]
+    plain = params(count=2)
+    assert br.covenant_check(loan_book(plain, n_paths=3), plain, np.zeros((3, 2)), 10.0).shape == (3, 2)
+
+
+def test_a_ratio_on_a_node_reads_that_node_even_beside_an_infinite_boundary() -> None:
+    """Solved tables hold x_B = ∞ where an owner would always walk. A ratio exactly on node c = 0.5 reads that node
+    (weight 0 on the cell above), not the cell below with weight 1, where 0 · ∞ would make x_B undefined."""
+    values = CURVED.values.copy()
+    values[0, 0, :] = np.inf
+    table = do.BoundaryTable(CURVED.cost_grid, CURVED.debt_grid, values)
+    assert table.lookup(np.array([1]), np.array([0.5]), np.array([1.0]))[0] == 1.25
