@@ -267,7 +267,8 @@ def test_covenants_and_the_barrier_read_each_borrowers_own_terms() -> None:
 
 CURVED = do.BoundaryTable(np.array([0.0, 0.5, 1.0, 1.5]), np.array([0.0, 1.0, 2.0]),
                           np.array([[[c * c + d * d for d in (0.0, 1.0, 2.0)] for c in (0.0, 0.5, 1.0, 1.5)]]))
-"""A one-row table of x_B = c² + d² on its nodes: bilinear interpolation of it is not exact, so it shows the cell read."""
+"""A one-row table of x_B = c² + d² on its nodes: bilinear interpolation of it is not exact, so it shows the cell
+read."""
 
 
 @pytest.mark.parametrize(("cost", "debt", "expected"), [
