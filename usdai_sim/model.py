@@ -371,16 +371,17 @@ def loan_rules(m: UsdaiModel, parts: int) -> None:
     and their book-keeping only (the stateful tests interleave them)."""
     bp, proto = m.params.borrowers, m.scenario.protocol
     cls = bp.class_index
-    fraud_uniform = m.streams.uniform("fraud", bp.count) if parts & br.ROUTE else np.ones((1, 1))
     operating = parts & br.OPERATE
-    market = br.LoanMarket(
-        m.market.rental_usd_per_gpu_hour[:, cls], m.utilisation, m.value_usd_per_gpu, m.market.tbill,
-        m.streams.uniform("renter_failure", cls.size) if operating else np.ones((1, 1)),
-        m.streams.normal("operator", cls.size) if operating else None,
-        br.fraud_chances(bp.fraud_rate_per_year, m.market_shocks.fraud_multiplier, fraud_uniform, m.dt_days)
-        if parts & br.ROUTE else np.zeros((1, 1)),
-        fraud_uniform,
-    )
+    draws: dict[str, np.ndarray] = {}  # the random numbers of the parts run; LoanMarket's stand-ins for the others
+    if operating:
+        draws.update(renter_uniform=m.streams.uniform("renter_failure", cls.size),
+                     operator_normal=m.streams.normal("operator", cls.size))
+    if parts & br.ROUTE:
+        fraud = m.streams.uniform("fraud", bp.count)
+        chances = br.fraud_chances(bp.fraud_rate_per_year, m.market_shocks.fraud_multiplier, fraud, m.dt_days)
+        draws.update(fraud_probability=chances, fraud_uniform=fraud)
+    market = br.LoanMarket(m.market.rental_usd_per_gpu_hour[:, cls], m.utilisation, m.value_usd_per_gpu,
+                           m.market.tbill, **draws)
     insured = parts & br.ACCRUE and proto.insurance.premium_bps_per_year > 0
     carrying_usd = m.book.carrying_usd().sum(axis=1) if insured else None  # before any payment, as cover is priced
     rules = br.StepRules(m.day_end, m.dt_days, proto.grace_days, proto.grace_apr_premium,

@@ -247,7 +247,7 @@ def test_parts_not_asked_for_do_not_run() -> None:
     rules = br.StepRules(day=30.0, dt_days=30.0)
     stack = do.BoundaryStack.of([None])
     for parts, route in ((bk.WALK, 0), (bk.ROUTE, br.ROUTE_PAYMENT)):
-        step = br.step_loans(book, bp, None, br.LoanMarket(), rules, stack, np.zeros((1, 5)), parts,  # type: ignore[arg-type]
+        step = br.step_loans(book, bp, None, br.LoanMarket(), rules, stack, np.zeros((1, 5)), parts,
                              np.full((1, 1), 1e9))
         assert step.accrued_usd[0, 0] == 0.0 and book.accrued_usd[0, 0] == 0.0 and step.route[0, 0] == route
 
@@ -300,7 +300,7 @@ def test_covenants_run_in_the_loan_step_on_the_collateral_given() -> None:
     bp = params(count=2, maintenance_ltv=0.7, covenant_cure_days=30)
     book = loan_book(bp, n_paths=1)
     rules, stack = br.StepRules(day=10.0, dt_days=1.0), do.BoundaryStack.of([None])
-    br.step_loans(book, bp, None, br.LoanMarket(), rules, stack, np.zeros((1, 5)), bk.ALL_PARTS & ~bk.OPERATE,  # type: ignore[arg-type]
+    br.step_loans(book, bp, None, br.LoanMarket(), rules, stack, np.zeros((1, 5)), bk.ALL_PARTS & ~bk.OPERATE,
                   np.array([[1.2e6, 3e6]]))
     assert book.breach_until_day[0].tolist() == [40.0, np.inf]
     plain = params(count=2)

@@ -333,12 +333,6 @@ def accrue(book: BorrowerBook, bp: BorrowerParams, grace_apr_premium: float, dt_
     return _run(bk.ACCRUE, book, bp, None, LoanMarket(), rules).accrued_usd
 
 
-PAYMENT_FIELDS = (
-    "status", "principal_usd", "apr", "payments_left", "next_due_day", "accrued_usd", "due_interest_usd",
-    "due_principal_usd", "late_interest_usd", "grace_until_day", "cash_usd", "dsra_usd", "sponsor_left_usd",
-    "walked",
-)
-"""The loan fields the payment rule reads or writes."""
 DEFAULT_FIELDS = (
     "status", "default_route", "default_day", "sale_day", "ead_usd", "claim_interest_usd", "principal_usd",
     "accrued_usd", "late_interest_usd", "gpus", "grace_until_day", "breach_until_day", "cash_usd", "dsra_usd",
@@ -518,7 +512,7 @@ class LoanStep:
 
 
 def step_loans(
-    book: BorrowerBook, bp: BorrowerParams, terms: OperatorTerms, market: LoanMarket, rules: StepRules,
+    book: BorrowerBook, bp: BorrowerParams, terms: OperatorTerms | None, market: LoanMarket, rules: StepRules,
     boundaries: BoundaryStack, days_on_book: np.ndarray, parts: int = bk.ALL_PARTS,
     collateral: np.ndarray | None = None,
 ) -> LoanStep:
@@ -526,7 +520,8 @@ def step_loans(
     turn: operations (``operate_with``), accrual (``accrue``), the owner's walk decision at a payment date
     (``decide_walk``), the payment (``collect``), the covenant (``covenant_check``, when any loan has one) and the
     default route (``default_routes``): the numbers those functions give called one after another. ``parts``
-    (``borrower_kernel.OPERATE`` | ...) runs some of them only; without OPERATE the others read ``collateral``."""
+    (``borrower_kernel.OPERATE`` | ...) runs some of them only; without OPERATE (``terms`` may then be None) the
+    others read ``collateral``."""
     if not has_covenants(bp):
         parts &= ~bk.COVENANT
     return _run(parts, book, bp, terms, market, rules, days_on_book, boundaries, collateral)
@@ -542,32 +537,29 @@ def _run(
     broadcast to (P, B)) is the collateral the parts read when OPERATE, which values it, is not run."""
     shape = book.status.shape
     held = np.zeros(shape) if collateral is None else np.array(np.broadcast_to(collateral, shape), np.float64)
-    nothing = np.empty(0)  # payments and matured: set below, from the kernel's paid buffers
-    step = LoanStep(np.zeros(shape), held, np.zeros(shape), np.zeros(shape, bool),
-                    Payments(nothing, nothing, nothing, nothing), nothing, np.zeros(shape), np.zeros(shape),
-                    np.zeros(shape, np.int8))
-    paid = _paid_buffers(shape)
+    revenue, accrued, unowed, prepaid = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    walked, route = np.zeros(shape, bool), np.zeros(shape, np.int8)
+    paid = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool), np.zeros(shape[0], bool))
     if days_on_book is None:
         days_on_book = np.zeros((shape[0], YEARS_ON_BOOK_BINS))
     stack = BoundaryStack.of([]) if boundaries is None else boundaries
     loan = _loan_terms(bp)
     bk.loan_step_kernel(
-        int(parts), *_operating(book, terms if parts & bk.OPERATE else None, market, days_on_book, step.revenue_usd,
+        int(parts), *_operating(book, terms if parts & bk.OPERATE else None, market, days_on_book, revenue,
                                 rules.dt_days),
-        _param(market.value_usd_per_gpu), step.collateral_usd,
+        _param(market.value_usd_per_gpu), held,
         book.principal_usd, book.apr, book.accrued_usd, book.late_interest_usd, book.grace_until_day,
-        book.due_interest_usd, book.due_principal_usd, float(rules.grace_premium), step.accrued_usd,
+        book.due_interest_usd, book.due_principal_usd, float(rules.grace_premium), accrued,
         book.next_due_day, book.revenue0_usd_per_year, book.cost_ratio, book.debt_ratio, book.walked,
         book.default_state, book.default_boundary, loan[0], stack.rows, stack.cost_grid, stack.debt_grid,
-        stack.values, step.walked,
+        stack.values, walked,
         book.dsra_usd, book.sponsor_left_usd, *loan[1:7], float(rules.day), _per_path(market.tbill, shape[0]),
-        float(rules.grace_days), *paid, step.unowed_usd,
-        loan[7], loan[8], book.breach_until_day, step.prepaid_usd,
-        loan[9], _param(market.fraud_probability), _param(market.fraud_uniform), bool(rules.barrier), step.route,
+        float(rules.grace_days), *paid, unowed,
+        loan[7], loan[8], book.breach_until_day, prepaid,
+        loan[9], _param(market.fraud_probability), _param(market.fraud_uniform), bool(rules.barrier), route,
     )
-    step.payments = Payments(paid[0], paid[1], paid[2], np.flatnonzero(paid[4]))
-    step.matured = paid[3]
-    return step
+    payments = Payments(paid[0], paid[1], paid[2], np.flatnonzero(paid[4]))
+    return LoanStep(revenue, held, accrued, walked, payments, paid[3], unowed, prepaid, route)
 
 
 def _operating(
@@ -612,11 +604,6 @@ def _loan_terms(bp: BorrowerParams | None) -> tuple[np.ndarray, ...]:
                               ("sweep_months", np.float64), ("maintenance_ltv", np.float64),
                               ("cure_days", np.float64), ("walk_ratio", np.float64))),
     )
-
-
-def _paid_buffers(shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-    """Per-loan interest, principal and late interest paid (USD), the matured mask, and the paying paths' mask."""
-    return np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, bool), np.zeros(shape[0], bool)
 
 
 def _per_path(values: np.ndarray | float, n_paths: int) -> np.ndarray:
